@@ -1,0 +1,5 @@
+import sys
+
+from infoclr.cli import main
+
+sys.exit(main())

@@ -1,0 +1,3 @@
+"""`infoclr bench` (being built; see the issue tracker)."""
+
+from infoclr.cli import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""`infoclr pretrain` (being built; see the issue tracker)."""
+
+from infoclr.cli import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""`infoclr refine` (being built; see the issue tracker)."""
+
+from infoclr.cli import app  # noqa: F401
