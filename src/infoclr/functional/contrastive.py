@@ -77,7 +77,9 @@ def _check_chunk(chunk_size: int | None) -> None:
 
 def _normalise(x: Tensor) -> Tensor:
     # Losses run in float32 even under bf16 autocast: exp(s/t) at t=0.01 overflows bf16 sums.
-    return F.normalize(x.float(), dim=1, eps=1e-12)
+    if x.dtype not in (torch.float32, torch.float64):
+        x = x.float()
+    return F.normalize(x, dim=1, eps=1e-12)
 
 
 def sup_con_per_anchor(
