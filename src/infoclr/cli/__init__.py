@@ -24,7 +24,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from infoclr.cli import bench, clusters, pretrain, refine  # noqa: F401
+    from infoclr.cli import clusters, pretrain, refine  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

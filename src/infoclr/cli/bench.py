@@ -1,3 +1,0 @@
-"""`infoclr bench` (being built; see the issue tracker)."""
-
-from infoclr.cli import app  # noqa: F401

@@ -1,0 +1,133 @@
+"""Lightning callbacks shared by the methods: online k-NN monitor and k-means re-clustering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+
+from infoclr import distributed
+
+#: A source of un-augmented batches for evaluation: a callable that yields (images, labels).
+BatchSource = Callable[[], Iterator[tuple[Tensor, Tensor]]]
+
+
+@torch.no_grad()
+def embed(
+    module: nn.Module,
+    batches: BatchSource,
+    eval_view: nn.Module,
+    device: torch.device,
+    project: bool = False,
+) -> tuple[Tensor, Tensor]:
+    """Features (or L2-normalised projections) of every batch, with the model in eval mode.
+
+    Returns ``(features (N, D) float32 on CPU, labels (N,))``; the previous train/eval mode of
+    ``module`` is restored afterwards.
+    """
+    was_training = module.training
+    module.eval()
+    feats, labels = [], []
+    try:
+        for images, batch_labels in batches():
+            view = eval_view(images.to(device, non_blocking=True))
+            out = module.backbone(view)
+            if project:
+                out = nn.functional.normalize(module.projector(out).float(), dim=1)
+            feats.append(out.float().cpu())
+            labels.append(batch_labels.cpu())
+    finally:
+        module.train(was_training)
+    return torch.cat(feats), torch.cat(labels)
+
+
+class KNNMonitor(L.Callback):
+    """Every ``every_n_epochs`` epochs, log the cosine k-NN top-1 of frozen backbone features
+    (train set as memory bank, test set as queries) as ``val/knn_top1``."""
+
+    def __init__(
+        self,
+        train_batches: BatchSource,
+        test_batches: BatchSource,
+        eval_view: nn.Module,
+        every_n_epochs: int = 10,
+        k: int = 200,
+        temperature: float = 0.1,
+    ) -> None:
+        self.train_batches, self.test_batches = train_batches, test_batches
+        self.eval_view = eval_view
+        self.every_n_epochs, self.k, self.temperature = every_n_epochs, k, temperature
+        self.history: list[tuple[int, float]] = []
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        if self.every_n_epochs <= 0 or (
+            epoch % self.every_n_epochs and epoch != trainer.max_epochs
+        ):
+            return
+        from infoclr.evaluation.knn import knn_top1
+
+        device = pl_module.device
+        eval_view = self.eval_view.to(device)
+        train_f, train_y = embed(pl_module, self.train_batches, eval_view, device)
+        test_f, test_y = embed(pl_module, self.test_batches, eval_view, device)
+        top1 = knn_top1(train_f, train_y, test_f, test_y, k=self.k, temperature=self.temperature)
+        self.history.append((epoch, top1))
+        pl_module.log("val/knn_top1", top1, prog_bar=True, sync_dist=False, rank_zero_only=True)
+
+
+class KMeansReclustering(L.Callback):
+    """Cl-InfoNCE's unsupervised variant: before every ``every_n_epochs``-th epoch, embed the
+    training set (centre view, L2-normalised projection), run faiss k-means with
+    ``num_clusters`` clusters, and use the nearest-centroid ids as the clusters.
+
+    When labels exist, logs ``clusters/I_ZT`` and ``clusters/H_Z_given_T`` (bits) each time.
+    Under DDP rank 0 clusters and broadcasts, so every rank trains on the same ids.
+    """
+
+    def __init__(
+        self,
+        train_batches: BatchSource,
+        eval_view: nn.Module,
+        num_clusters: int,
+        every_n_epochs: int = 1,
+        niter: int = 20,
+        seed: int = 0,
+    ) -> None:
+        self.train_batches = train_batches
+        self.eval_view = eval_view
+        self.num_clusters, self.every_n_epochs = num_clusters, every_n_epochs
+        self.niter, self.seed = niter, seed
+        self.history: list[dict[str, float]] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.current_epoch % self.every_n_epochs:
+            return
+        from infoclr.clusters.kmeans import kmeans
+
+        device = pl_module.device
+        ids = torch.zeros_like(pl_module.cluster_ids)
+        labels = None
+        if distributed.rank() == 0:
+            feats, labels = embed(pl_module, self.train_batches, self.eval_view.to(device),
+                                  device, project=True)
+            assigned, _ = kmeans(
+                feats.numpy(), self.num_clusters, niter=self.niter,
+                seed=self.seed + trainer.current_epoch,
+            )
+            ids = torch.as_tensor(assigned, dtype=torch.long, device=ids.device)
+        if distributed.is_distributed():
+            torch.distributed.broadcast(ids, src=0)
+        pl_module.set_clusters(ids)
+        if labels is not None and bool((labels >= 0).all()):
+            from infoclr.clusters.stats import cluster_statistics
+
+            stats = cluster_statistics(ids.cpu().numpy(), labels.numpy()).as_dict()
+            record = {"epoch": float(trainer.current_epoch), **{
+                k: float(v) for k, v in stats.items() if isinstance(v, (int, float))
+            }}
+            self.history.append(record)
+            pl_module.log("clusters/I_ZT", float(stats["I(Z;T)"]), rank_zero_only=True)
+            pl_module.log("clusters/H_Z_given_T", float(stats["H(Z|T)"]), rank_zero_only=True)
