@@ -9,13 +9,31 @@ from infoclr.functional.contrastive import (
     sup_con,
     sup_con_per_anchor,
 )
+from infoclr.functional.gaussian import gaussian_kl, reparameterize, symmetric_gaussian_kl
+from infoclr.functional.masking import (
+    masked_count,
+    masked_patch_mse,
+    patch_mask_to_pixels,
+    patchify,
+    random_patch_mask,
+    unpatchify,
+)
 
 __all__ = [
     "check_rows",
     "check_temperature",
     "cl_info_nce",
+    "gaussian_kl",
+    "masked_count",
+    "masked_patch_mse",
     "nt_xent",
+    "patch_mask_to_pixels",
+    "patchify",
+    "random_patch_mask",
+    "reparameterize",
     "row_logsumexp",
     "sup_con",
     "sup_con_per_anchor",
+    "symmetric_gaussian_kl",
+    "unpatchify",
 ]
