@@ -1,0 +1,377 @@
+"""Train a SimSkip refiner from (memory-mapped) rows, with checkpoint selection.
+
+The loop reads random row batches straight from the input array. For a ``.npy`` input that
+array is a read-only memmap, and each batch gathers only its own rows (in sorted order, which
+turns random reads into forward sweeps), so nothing beyond the current batch, the evaluation
+subset and the model is held in RAM.
+
+The loop is a lean one around :meth:`infoclr.methods.simskip.SimSkip.training_step` rather than
+a Lightning ``Trainer``; ``benchmarks/simskip.py`` measures both on the same module, and
+``docs/benchmarks-simskip.md`` records why.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from infoclr.errors import ConfigError, DataError
+from infoclr.methods.simskip import SimSkip
+from infoclr.refine.io import EmbeddingStats, scan_embeddings
+from infoclr.refine.select import (
+    LabelSplit,
+    Selection,
+    kmeans_stability,
+    probe_scores,
+    split_labelled,
+)
+
+__all__ = ["MemmapBatches", "RefineConfig", "RefineResult", "fit_refiner"]
+
+
+@dataclass
+class RefineConfig:
+    """Everything that defines one refinement run (saved with the refiner and the report).
+
+    Model and objective (SimSkip, reconstructed; see ``docs/guide-refine.md``):
+        hidden: refiner hidden width (None: dim // 2). dropout: inside the refiner.
+        skip: skip connection (False: the no-skip ablation). projector: use g (d → d → 128).
+        projection_dim: g's output width. temperature: NT-Xent / Cl-InfoNCE τ.
+        mask_prob, noise_std: the two embedding augmentations (0 switches one off).
+        cluster_form: Cl-InfoNCE form when cluster ids are given.
+
+    Optimisation:
+        epochs, batch_size, lr (Adam), weight_decay, seed, device.
+
+    Selection (see :mod:`infoclr.refine.select`):
+        val_fraction, test_fraction: label splits for selection and the final report.
+        select_by: ``"linear"`` or ``"knn"`` (with labels).
+        eval_every: evaluate a candidate every this many epochs (the last epoch always).
+        eval_rows: at most this many rows are refined and scored per candidate.
+        num_clusters: K of the unsupervised k-means-stability criterion (None: 10).
+        min_gain: a later candidate must beat the best so far by more than this.
+    """
+
+    epochs: int = 20
+    batch_size: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    temperature: float = 0.2
+    mask_prob: float = 0.2
+    noise_std: float = 0.1
+    hidden: int | None = None
+    dropout: float = 0.1
+    skip: bool = True
+    projector: bool = True
+    projection_dim: int = 128
+    cluster_form: Literal["official", "paper"] = "official"
+    seed: int = 0
+    device: str = "cpu"
+    val_fraction: float = 0.2
+    test_fraction: float = 0.2
+    select_by: Literal["linear", "knn"] = "linear"
+    eval_every: int = 1
+    eval_rows: int = 10000
+    num_clusters: int | None = None
+    min_gain: float = 0.0
+
+    def validate(self) -> None:
+        """Raise ConfigError for values no run can use."""
+        positive_ints = ("epochs", "batch_size", "eval_every", "eval_rows", "projection_dim")
+        for name in positive_ints:
+            value = getattr(self, name)
+            minimum = 0 if name == "epochs" else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        if self.batch_size < 2:
+            raise ConfigError(
+                f"batch_size must be >= 2 for a contrastive loss, got {self.batch_size}"
+            )
+        if self.select_by not in ("linear", "knn"):
+            raise ConfigError(f"select_by must be 'linear' or 'knn', got {self.select_by!r}")
+        if self.num_clusters is not None and self.num_clusters < 2:
+            raise ConfigError(f"num_clusters must be >= 2, got {self.num_clusters}")
+        if self.min_gain < 0:
+            raise ConfigError(f"min_gain must be >= 0, got {self.min_gain}")
+        if not self.device.startswith(("cpu", "cuda", "mps")):
+            raise ConfigError(f"device must be cpu, cuda[:i] or mps, got {self.device!r}")
+        if self.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError("device 'cuda' was requested but CUDA is not available; use cpu")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class MemmapBatches:
+    """Random row batches of a (N, D) array (or memmap), gathered in sorted index order.
+
+    Each epoch draws a fresh permutation and cuts it into ``len(self)`` full batches (the
+    remainder is dropped, so BatchNorm never sees a batch of one; a different remainder is
+    dropped each epoch). Only the batch's rows are read.
+
+    Yields ``(x, cluster_ids)`` with x (B, D) float32 and cluster_ids (B,) int64 or None.
+    """
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        batch_size: int,
+        seed: int = 0,
+        cluster_ids: np.ndarray | None = None,
+    ) -> None:
+        if vectors.shape[0] < 2:
+            raise DataError(f"training needs at least 2 rows, got {vectors.shape[0]}")
+        self.vectors = vectors
+        self.batch_size = min(batch_size, vectors.shape[0])
+        self.cluster_ids = cluster_ids
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.vectors.shape[0] // self.batch_size
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
+        order = self.rng.permutation(self.vectors.shape[0])
+        for index in range(len(self)):
+            rows = np.sort(order[index * self.batch_size : (index + 1) * self.batch_size])
+            x = torch.from_numpy(np.asarray(self.vectors[rows], dtype=np.float32))
+            ids = None if self.cluster_ids is None else torch.from_numpy(self.cluster_ids[rows])
+            yield x, ids
+
+
+@dataclass
+class RefineResult:
+    """A trained refiner with the selected weights loaded, and how it got there.
+
+    Attributes:
+        module: the SimSkip module (eval mode, on the CPU) holding the chosen weights.
+        config: the run's configuration.
+        stats: per-dimension statistics of the training rows.
+        selection: every candidate's scores and the chosen epoch.
+        split: the label split (None without labels).
+        epoch_losses: mean training loss of each epoch.
+        epoch_seconds: wall-clock time of each epoch's training steps.
+        eval_seconds: total time spent scoring candidates.
+        input_scores: the selection scores of the input vectors themselves (equal to epoch 0's
+            for a skip refiner, which starts at the identity).
+    """
+
+    module: SimSkip
+    config: RefineConfig
+    stats: EmbeddingStats
+    selection: Selection
+    split: LabelSplit | None = None
+    epoch_losses: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    eval_seconds: float = 0.0
+    input_scores: dict[str, float] = field(default_factory=dict)
+
+    def refine(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
+        """Refined (N, D) float32 rows (the un-augmented input through the chosen refiner)."""
+        return self.module.refine(x).numpy()
+
+
+def _missing_to_singletons(cluster_ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(cluster_ids, dtype=np.int64).copy()
+    missing = ids < 0
+    # A row without a cluster is its own cluster, so it only pairs with its other view
+    # (plain NT-Xent for that row).
+    ids[missing] = ids.max(initial=-1) + 1 + np.arange(int(missing.sum()))
+    return ids
+
+
+class _Evaluator:
+    """Scores candidates on a fixed subset of rows that is read once."""
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        config: RefineConfig,
+        label_codes: np.ndarray | None,
+        cluster_codes: np.ndarray | None,
+    ) -> None:
+        self.config = config
+        rng = np.random.default_rng(config.seed + 1)
+        self.split: LabelSplit | None = None
+        if label_codes is not None and (label_codes >= 0).any():
+            self.split = split_labelled(
+                label_codes,
+                config.val_fraction,
+                config.test_fraction,
+                config.seed,
+                max_rows=config.eval_rows,
+            )
+            self.rows = np.concatenate([self.split.fit, self.split.val])
+            self.fit_codes = label_codes[self.split.fit]
+            self.val_codes = label_codes[self.split.val]
+            name = "linear probe" if config.select_by == "linear" else "k-NN (k=200, T=0.1)"
+            self.selection = Selection(
+                criterion=f"val top-1 of a {name} trained on the fit split",
+                metric=f"{config.select_by}_top1",
+                min_gain=config.min_gain,
+            )
+        else:
+            num_rows = vectors.shape[0]
+            count = min(num_rows, config.eval_rows)
+            self.rows = np.sort(rng.choice(num_rows, size=count, replace=False))
+            if config.num_clusters is not None:
+                clusters = config.num_clusters
+            elif cluster_codes is not None and (cluster_codes >= 0).any():
+                clusters = len(np.unique(cluster_codes[cluster_codes >= 0]))
+            else:
+                clusters = 10
+            self.num_clusters = int(max(2, min(clusters, count // 10)))
+            if count < 20:
+                raise DataError(
+                    f"the unsupervised selection needs at least 20 rows, got {count}; "
+                    "pass --labels or more rows"
+                )
+            self.halves = [rng.choice(count, size=count // 2, replace=False) for _ in range(4)]
+            self.selection = Selection(
+                criterion=f"k-means stability (mean pairwise ARI, K={self.num_clusters}, "
+                "4 random halves)",
+                metric="kmeans_stability",
+                min_gain=config.min_gain,
+            )
+        # Sorted so that a memmap is read front to back.
+        order = np.argsort(self.rows)
+        self.inputs = np.asarray(vectors[self.rows[order]], dtype=np.float32)[np.argsort(order)]
+
+    def score(self, module: SimSkip | None) -> dict[str, float]:
+        """Scores of the refined evaluation rows (of the rows themselves for None)."""
+        refined = self.inputs if module is None else module.refine(self.inputs).numpy()
+        if self.split is not None:
+            cut = len(self.split.fit)
+            return probe_scores(refined[:cut], self.fit_codes, refined[cut:], self.val_codes)
+        return {
+            "kmeans_stability": kmeans_stability(
+                refined, self.num_clusters, self.halves, seed=self.config.seed
+            )
+        }
+
+
+def fit_refiner(
+    vectors: np.ndarray,
+    config: RefineConfig | None = None,
+    label_codes: np.ndarray | None = None,
+    cluster_codes: np.ndarray | None = None,
+    stats: EmbeddingStats | None = None,
+    on_step: Callable[[int, int, int, float], None] | None = None,
+    on_epoch: Callable[[int, float, dict[str, float] | None], None] | None = None,
+) -> RefineResult:
+    """Train a SimSkip refiner on (N, D) rows and keep the best evaluated epoch.
+
+    Args:
+        vectors: (N, D) numeric rows; a memmap is read batch by batch, never whole.
+        config: the run's configuration (default :class:`RefineConfig`).
+        label_codes: (N,) int64 label codes, −1 = unlabelled. With at least some labels,
+            selection scores a probe on a held-out split; without, k-means stability.
+        cluster_codes: (N,) int64 auxiliary cluster ids, −1 = none. Switches the loss to
+            Cl-InfoNCE (weakly supervised refinement; Tsai et al. 2021, official form).
+        stats: per-dimension statistics of ``vectors`` (computed here when None, in one
+            streaming pass that also rejects NaN/inf rows).
+        on_step: called as ``on_step(epoch, step, steps_per_epoch, loss)`` after every step.
+        on_epoch: called as ``on_epoch(epoch, mean_loss, scores or None)`` after every epoch.
+
+    Returns:
+        A :class:`RefineResult` whose module holds the chosen weights.
+    """
+    config = config or RefineConfig()
+    config.validate()
+    if vectors.ndim != 2:
+        raise DataError(f"vectors must be 2-D (rows, dim), got shape {tuple(vectors.shape)}")
+    num_rows, dim = vectors.shape
+    for name, codes in (("labels", label_codes), ("clusters", cluster_codes)):
+        if codes is not None and len(codes) != num_rows:
+            raise DataError(
+                f"{name} has {len(codes)} values but there are {num_rows} rows; give one per row"
+            )
+    stats = stats or scan_embeddings(vectors)
+    torch.manual_seed(config.seed)
+    module = SimSkip(
+        dim,
+        hidden=config.hidden,
+        dropout=config.dropout,
+        skip=config.skip,
+        projector=config.projector,
+        projection_dim=config.projection_dim,
+        temperature=config.temperature,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        mask_prob=config.mask_prob,
+        noise_std=config.noise_std,
+        feature_mean=torch.from_numpy(stats.mean),
+        feature_std=torch.from_numpy(stats.std),
+        cluster_form=config.cluster_form,
+    )
+    device = torch.device(config.device)
+    module.to(device)
+    optimizer = module.configure_optimizers()
+    clusters = None if cluster_codes is None else _missing_to_singletons(cluster_codes)
+    batches = MemmapBatches(vectors, config.batch_size, config.seed, clusters)
+
+    evaluator = _Evaluator(vectors, config, label_codes, cluster_codes)
+    selection = evaluator.selection
+    started = time.perf_counter()
+    selection.offer(0, evaluator.score(module))
+    # A skip refiner starts at the identity, so its epoch 0 already is the input.
+    input_scores = dict(selection.candidates[0]) if config.skip else evaluator.score(None)
+    input_scores.pop("epoch", None)
+    eval_seconds = time.perf_counter() - started
+    best_state = copy.deepcopy(module.state_dict())
+
+    epoch_losses: list[float] = []
+    epoch_seconds: list[float] = []
+    for epoch in range(1, config.epochs + 1):
+        module.train()
+        started = time.perf_counter()
+        total = 0.0
+        steps = len(batches)
+        for step, (x, ids) in enumerate(batches):
+            x = x.to(device, non_blocking=True)
+            batch = x if ids is None else (x, ids.to(device, non_blocking=True))
+            loss = module.training_step(batch, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise ConfigError(
+                    f"the training loss became {value} at epoch {epoch}; lower --lr or raise "
+                    "--temperature"
+                )
+            total += value
+            if on_step is not None:
+                on_step(epoch, step + 1, steps, value)
+        epoch_seconds.append(time.perf_counter() - started)
+        epoch_losses.append(total / max(steps, 1))
+        scores = None
+        if epoch % config.eval_every == 0 or epoch == config.epochs:
+            started = time.perf_counter()
+            scores = evaluator.score(module)
+            eval_seconds += time.perf_counter() - started
+            if selection.offer(epoch, scores):
+                best_state = copy.deepcopy(module.state_dict())
+        if on_epoch is not None:
+            on_epoch(epoch, epoch_losses[-1], scores)
+
+    selection.explain(identity_at_zero=config.skip)
+    module.load_state_dict(best_state)
+    module.cpu().eval()
+    return RefineResult(
+        module=module,
+        config=config,
+        stats=stats,
+        selection=selection,
+        split=evaluator.split,
+        epoch_losses=epoch_losses,
+        epoch_seconds=epoch_seconds,
+        eval_seconds=eval_seconds,
+        input_scores=input_scores,
+    )
