@@ -115,10 +115,8 @@ def stats_command(
     n_samples = next(iter(statistics.values())).n_samples
     view = Table(
         title=f"{table} against {label!r}: N = {n_samples}, entropies in bits",
-        caption="published names (Y = clusters Z): "
-        + ", ".join(
-            f"{theirs} = {ours}" for ours, theirs in PUBLISHED_NAMES.items() if "(" in ours
-        ),
+        caption="published names, Y = clusters: "
+        + ", ".join(f"{theirs}={ours}" for ours, theirs in PUBLISHED_NAMES.items() if "(" in ours),
         caption_justify="left",
     )
     view.add_column("clusters Z", style="bold")
@@ -236,6 +234,7 @@ def build_command(
             names = _split_names([attributes]) or []
             if not names:
                 raise ConfigError("--attributes is empty; list columns like 'a,b,c' or use 'all'")
+        require_columns(data, names, source=str(table))
         fitted = fit_attribute_clusters(data, names, top_k or [])
         for k in fitted.top_k:
             column = f"cluster_attr_k{k}"
