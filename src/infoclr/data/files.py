@@ -1,0 +1,400 @@
+"""Image sets that stream from files on disk: ``image-folder`` and ``csv``.
+
+Both decode each image with PIL when it is indexed, convert it to RGB (or grey), and resize it
+to a square ``image_size`` with a centre crop (shorter side to ``image_size``, then crop the
+middle), so that every image in a batch has the same shape. Nothing is held in memory, so
+:meth:`~infoclr.data.base.ImageData.tensors` returns ``None``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+
+from infoclr.data.base import ImageData
+from infoclr.data.registry import register_dataset
+from infoclr.errors import ConfigError, DataError
+
+IMAGE_EXTENSIONS = frozenset(
+    {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
+)
+MAX_ROWS_LISTED = 10
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def _check_image_size(image_size: int) -> int:
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 1:
+        raise ConfigError(f"image_size must be a positive integer, got {image_size!r}")
+    return image_size
+
+
+def decode_image(path: Path, image_size: int, grayscale: bool = False) -> torch.Tensor:
+    """Decode one image file to a uint8 ``(C, image_size, image_size)`` tensor, C = 1 or 3.
+
+    EXIF orientation is applied; the image is resized so that its shorter side is
+    ``image_size`` and the centre square is kept. Raises :class:`DataError` naming the file when
+    it is missing or cannot be decoded.
+    """
+    if not path.is_file():
+        raise DataError(
+            f"image file {path} does not exist; restore it or remove it from the data set"
+        )
+    try:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)
+            image = image.convert("L" if grayscale else "RGB")
+            image = ImageOps.fit(image, (image_size, image_size), method=Image.Resampling.BILINEAR)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise DataError(
+            f"cannot decode image {path} ({_one_line(error)}); replace or remove that file"
+        ) from error
+    array = np.asarray(image, dtype=np.uint8)
+    array = array[None] if grayscale else array.transpose(2, 0, 1)
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+class FileImageData(ImageData):
+    """An :class:`ImageData` that decodes ``paths[i]`` on every access (see :func:`decode_image`).
+
+    Attributes:
+        paths: the image file of each item, in item order.
+        grayscale: decode to 1 channel instead of 3.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[Path],
+        *,
+        name: str,
+        image_size: int,
+        grayscale: bool = False,
+        classes: list[str] | None = None,
+        labels: np.ndarray | None = None,
+        aux: Mapping[str, np.ndarray] | None = None,
+        aux_classes: Mapping[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(
+            name=name,
+            channels=1 if grayscale else 3,
+            image_size=image_size,
+            num_items=len(paths),
+            classes=classes,
+            labels=labels,
+            aux=aux,
+            aux_classes=aux_classes,
+        )
+        self.paths = [Path(path) for path in paths]
+        self.grayscale = grayscale
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def image(self, index: int) -> torch.Tensor:
+        return decode_image(self.paths[index], self.image_size, self.grayscale)
+
+
+# ---------------------------------------------------------------------------------------------
+# image-folder
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_hidden(path: Path, below: Path) -> bool:
+    return any(part.startswith(".") for part in path.relative_to(below).parts)
+
+
+def _class_folders(folder: Path) -> list[str]:
+    return sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.is_dir() and not entry.name.startswith(".")
+    )
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.suffix.lower() in IMAGE_EXTENSIONS
+        and path.is_file()
+        and not _is_hidden(path, folder)
+    )
+
+
+@register_dataset("image-folder")
+def image_folder(
+    split: str = "train",
+    root: Path | None = None,
+    image_size: int = 32,
+    grayscale: bool = False,
+) -> FileImageData:
+    """Images in class sub-folders, ``root/<class>/**/<image>``, streamed from disk.
+
+    When ``root`` has a ``train/`` or ``test/`` sub-folder, the split reads
+    ``root/<split>/<class>/...``; otherwise both splits read ``root`` itself (with a warning for
+    ``test``, as it then repeats the training images). Class ids follow the sorted class-folder
+    names, taken over both split folders so that the ids agree between splits. Image files are
+    recognised by extension (png, jpg, jpeg, bmp, gif, tif, tiff, webp, ppm, pgm, pbm); hidden
+    files and folders are skipped.
+    """
+    image_size = _check_image_size(image_size)
+    if root is None:
+        raise ConfigError(
+            "image-folder needs root: pass --root (root=...) pointing at a folder of class "
+            "sub-folders"
+        )
+    if not root.is_dir():
+        raise DataError(
+            f"image-folder root {root} does not exist or is not a folder; pass the folder that "
+            "holds the class sub-folders"
+        )
+    split_folders = {name: root / name for name in ("train", "test") if (root / name).is_dir()}
+    if split_folders:
+        if split not in split_folders:
+            present = next(iter(split_folders))
+            raise DataError(
+                f"image-folder root {root} has a {present}/ sub-folder but no {split}/; add "
+                f"{root / split} or point root at a single folder of class sub-folders"
+            )
+        folder = split_folders[split]
+        class_names = sorted({name for f in split_folders.values() for name in _class_folders(f)})
+    else:
+        folder = root
+        class_names = _class_folders(root)
+        if split == "test":
+            warnings.warn(
+                f"image-folder root {root} has no train/ and test/ sub-folders, so the test split "
+                "repeats the training images",
+                stacklevel=2,
+            )
+    if not class_names:
+        raise DataError(
+            f"{folder} has no class sub-folders; put the images in {folder}/<class name>/"
+        )
+    paths: list[Path] = []
+    labels: list[int] = []
+    for label, class_name in enumerate(class_names):
+        class_folder = folder / class_name
+        if not class_folder.is_dir():
+            continue
+        files = _image_files(class_folder)
+        paths.extend(files)
+        labels.extend([label] * len(files))
+    if not paths:
+        raise DataError(
+            f"no image files under {folder}/<class>/ (looked for "
+            f"{', '.join(sorted(IMAGE_EXTENSIONS))}); check root"
+        )
+    return FileImageData(
+        paths,
+        name="image-folder",
+        image_size=image_size,
+        grayscale=grayscale,
+        classes=class_names,
+        labels=np.asarray(labels, dtype=np.int64),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# csv
+# ---------------------------------------------------------------------------------------------
+
+
+def _row_list(positions: np.ndarray) -> str:
+    """1-based data-row numbers (header not counted), at most ``MAX_ROWS_LISTED`` of them."""
+    rows = [str(int(position) + 1) for position in positions[:MAX_ROWS_LISTED]]
+    more = len(positions) - MAX_ROWS_LISTED
+    return ", ".join(rows) + (f" and {more} more" if more > 0 else "")
+
+
+def _encode_column(
+    values: object, column: str, csv_path: Path
+) -> tuple[np.ndarray, list[str] | None]:
+    """Encode a pandas column as int64 ids, ``-1`` where a value is missing.
+
+    Booleans become 0/1; integer-valued numbers are kept as they are (they must be >= 0);
+    anything else is categorical, numbered by its sorted string values, and those strings are
+    returned as the names. The encoding uses every row of the file, so the ids agree between
+    splits of the same file.
+    """
+    import pandas as pd
+
+    series: pd.Series = values  # type: ignore[assignment]
+    present = series.notna().to_numpy()
+    codes = np.full(len(series), -1, dtype=np.int64)
+    kept = series[present]
+    if pd.api.types.is_bool_dtype(kept.dtype):
+        codes[present] = kept.to_numpy().astype(np.int64)
+        return codes, None
+    if pd.api.types.is_numeric_dtype(kept.dtype):
+        numbers = kept.to_numpy().astype(np.float64)
+        if not np.all(np.isfinite(numbers)) or not np.all(numbers == np.rint(numbers)):
+            raise DataError(
+                f"column {column!r} of {csv_path} holds non-integer numbers; use integer ids or "
+                "category names"
+            )
+        if numbers.size and numbers.min() < 0:
+            bad = np.flatnonzero(present)[numbers < 0]
+            raise DataError(
+                f"column {column!r} of {csv_path} has negative values on data rows "
+                f"{_row_list(bad)}; use ids >= 0"
+            )
+        codes[present] = numbers.astype(np.int64)
+        return codes, None
+    strings = kept.astype(str).str.strip()
+    names = sorted(set(strings))
+    index = {name: position for position, name in enumerate(names)}
+    codes[present] = strings.map(index).to_numpy(dtype=np.int64)
+    return codes, names
+
+
+def _parse_columns(columns: Sequence[str] | str | None) -> list[str]:
+    if columns is None:
+        return []
+    if isinstance(columns, str):
+        return [column.strip() for column in columns.split(",") if column.strip()]
+    return [str(column) for column in columns]
+
+
+@register_dataset("csv")
+def csv_manifest(
+    split: str = "train",
+    root: Path | None = None,
+    path: str | Path | None = None,
+    path_column: str = "path",
+    label_column: str | None = None,
+    attribute_columns: Sequence[str] | str | None = None,
+    image_size: int = 32,
+    grayscale: bool = False,
+    split_column: str | None = None,
+) -> FileImageData:
+    """Images listed in a CSV manifest, one row per image, streamed from disk.
+
+    Args:
+        path: the CSV file. A relative path resolves against ``root`` when given; ``root`` may
+            also name the CSV file itself when ``path`` is omitted.
+        path_column: the column with image paths; relative paths resolve against the CSV's
+            folder.
+        label_column: the class column (integers >= 0 kept as they are, anything else numbered
+            by sorted value), or ``None`` for an unlabelled set.
+        attribute_columns: columns copied into ``aux`` (a list, or one comma-separated string),
+            encoded like the label column; use 0/1 or true/false for binary attributes.
+        image_size: the square side the images are resized and centre-cropped to.
+        grayscale: decode to 1 channel instead of 3.
+        split_column: when given, only rows whose value in this column equals ``split`` are
+            kept.
+
+    Raises :class:`DataError` for a missing file or column (listing the columns there are), a
+    missing value in the label or an attribute column (listing the rows), or a listed image
+    that does not exist.
+    """
+    import pandas as pd
+
+    image_size = _check_image_size(image_size)
+    if path is None and root is None:
+        raise ConfigError(
+            "csv needs the manifest: pass path=... (--option path=FILE.csv) or --root FILE.csv"
+        )
+    if path is None:
+        csv_path = Path(root)  # type: ignore[arg-type]
+    else:
+        csv_path = Path(path).expanduser()
+        if not csv_path.is_absolute() and root is not None and root.is_dir():
+            csv_path = root / csv_path
+    if not csv_path.is_file():
+        raise DataError(f"CSV manifest {csv_path} does not exist; check path")
+    try:
+        frame = pd.read_csv(csv_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
+        raise DataError(
+            f"cannot parse CSV manifest {csv_path} ({_one_line(error)}); fix the file"
+        ) from error
+    frame.columns = [str(column).strip() for column in frame.columns]
+
+    attributes = _parse_columns(attribute_columns)
+    wanted = {
+        "path_column": path_column,
+        "label_column": label_column,
+        "split_column": split_column,
+    }
+    wanted.update({f"attribute column {column!r}": column for column in attributes})
+    missing = [
+        column for column in wanted.values() if column is not None and column not in frame.columns
+    ]
+    if missing:
+        raise DataError(
+            f"CSV manifest {csv_path} has no column {', '.join(map(repr, missing))}; "
+            f"its columns are: {', '.join(frame.columns)}"
+        )
+
+    if split_column is not None:
+        keep = (frame[split_column].astype(str).str.strip() == split).to_numpy()
+        if not keep.any():
+            found = sorted(frame[split_column].dropna().astype(str).str.strip().unique())[:10]
+            raise DataError(
+                f"no rows of {csv_path} have {split_column} == {split!r} (values there: "
+                f"{', '.join(found)}); use 'train' and 'test' in that column"
+            )
+    else:
+        keep = np.ones(len(frame), dtype=bool)
+    rows = np.flatnonzero(keep)
+    if rows.size == 0:
+        raise DataError(f"CSV manifest {csv_path} has no rows; add one row per image")
+
+    def encoded(column: str) -> tuple[np.ndarray, list[str] | None]:
+        codes, names = _encode_column(frame[column], column, csv_path)
+        missing_rows = rows[codes[rows] < 0]
+        if missing_rows.size:
+            raise DataError(
+                f"column {column!r} of {csv_path} has missing values on data rows "
+                f"{_row_list(missing_rows)} (1 = first row after the header); fill or drop them"
+            )
+        return codes[rows], names
+
+    labels: np.ndarray | None = None
+    classes: list[str] | None = None
+    if label_column is not None:
+        labels, names = encoded(label_column)
+        classes = names if names is not None else [str(i) for i in range(int(labels.max()) + 1)]
+    aux: dict[str, np.ndarray] = {}
+    aux_classes: dict[str, list[str]] = {}
+    for column in attributes:
+        aux[column], names = encoded(column)
+        if names is not None:
+            aux_classes[column] = names
+
+    path_values = frame[path_column]
+    missing_paths = rows[path_values.isna().to_numpy()[rows]]
+    if missing_paths.size:
+        raise DataError(
+            f"column {path_column!r} of {csv_path} is empty on data rows "
+            f"{_row_list(missing_paths)}; fill or drop them"
+        )
+    base = csv_path.parent
+    paths = [base / Path(str(path_values.iat[row]).strip()).expanduser() for row in rows]
+    absent = [position for position, file in enumerate(paths) if not file.is_file()]
+    if absent:
+        first = paths[absent[0]]
+        raise DataError(
+            f"{len(absent)} image(s) listed in {csv_path} do not exist (data rows "
+            f"{_row_list(rows[absent])}; first: {first}); fix {path_column!r}, which resolves "
+            "against the CSV's folder"
+        )
+    return FileImageData(
+        paths,
+        name="csv",
+        image_size=image_size,
+        grayscale=grayscale,
+        classes=classes,
+        labels=labels,
+        aux=aux,
+        aux_classes=aux_classes,
+    )
