@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,9 @@ def _has_summary_row(raw: pd.DataFrame, first_column_is_index: bool) -> bool:
     return checked > 0 and 2 * matched >= checked
 
 
-def read_table(path: str | os.PathLike[str], columns: Iterable[str] | None = None) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike[str], columns: Iterable[Hashable] | None = None
+) -> pd.DataFrame:
     """Read a CSV, TSV or parquet table, cleaning the mess that real cluster tables carry.
 
     - An unnamed first column (an empty header, ``Unnamed: 0``, ``__index_level_0__``) is a
@@ -176,7 +178,7 @@ def _list_rows(rows: np.ndarray) -> str:
 
 def require_columns(
     table: pd.DataFrame,
-    columns: Iterable[str],
+    columns: Iterable[Hashable],
     *,
     source: str = "the table",
     allow_missing_values: bool = False,
