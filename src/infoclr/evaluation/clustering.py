@@ -1,0 +1,98 @@
+"""Clustering quality of frozen features: k-means, then agreement of clusters with labels.
+
+The features are clustered with faiss k-means (:func:`infoclr.clusters.kmeans.kmeans`, cosine by
+default, K = number of classes) and the cluster ids are compared with the class labels by
+
+- NMI, normalised mutual information (Strehl & Ghosh, JMLR 2002; arithmetic-mean
+  normalisation as in scikit-learn), the clustering metric of DeepCluster (Caron et al.
+  2018) and of Cl-InfoNCE's k-means analysis (Tsai et al. 2021);
+- AMI, mutual information adjusted for chance (Vinh, Epps, Bailey, JMLR 2010), which is ~0 for
+  random clusters even when K is large;
+- ARI, the adjusted Rand index (Hubert & Arabie, 1985).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import (
+    adjusted_mutual_info_score,
+    adjusted_rand_score,
+    normalized_mutual_info_score,
+)
+
+from infoclr.clusters.kmeans import kmeans
+from infoclr.errors import ConfigError
+from infoclr.evaluation._inputs import ArrayLike, as_feature_matrix, as_label_vector
+
+
+def _cluster_against_labels(
+    features: ArrayLike,
+    labels: ArrayLike,
+    num_clusters: int | None,
+    seed: int,
+    spherical: bool,
+    niter: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(class_ids (N,), cluster_ids (N,)) after validating inputs and running k-means."""
+    matrix = as_feature_matrix(features, "features")
+    class_ids = as_label_vector(labels, len(matrix), "labels")
+    if num_clusters is None:
+        num_clusters = len(np.unique(class_ids))
+    if num_clusters < 1:
+        raise ConfigError(f"num_clusters must be >= 1, got {num_clusters}")
+    cluster_ids, _ = kmeans(matrix, num_clusters, niter=niter, seed=seed, spherical=spherical)
+    return class_ids, cluster_ids
+
+
+def clustering_scores(
+    features: ArrayLike,
+    labels: ArrayLike,
+    num_clusters: int | None = None,
+    seed: int = 0,
+    *,
+    spherical: bool = True,
+    niter: int = 20,
+) -> dict[str, float]:
+    """Cluster ``features`` with k-means and score the clusters against ``labels``.
+
+    Args:
+        features: (N, D) numpy array or torch tensor (any device).
+        labels: (N,) integer class ids.
+        num_clusters: K; defaults to the number of distinct labels.
+        seed: k-means seed.
+        spherical: cosine k-means on L2-normalised rows (the default, matching how contrastive
+            features are compared); ``False`` for Euclidean k-means.
+        niter: k-means iterations.
+
+    Returns:
+        ``{"nmi": ..., "ami": ..., "ari": ...}``, each a float; 1 means the clusters are the
+        classes, ~0 means they are unrelated.
+
+    Raises:
+        ConfigError: if ``num_clusters`` is < 1 or more than N.
+        DataError: for empty, non-finite or mismatched inputs.
+    """
+    class_ids, cluster_ids = _cluster_against_labels(
+        features, labels, num_clusters, seed, spherical, niter
+    )
+    return {
+        "nmi": float(normalized_mutual_info_score(class_ids, cluster_ids)),
+        "ami": float(adjusted_mutual_info_score(class_ids, cluster_ids)),
+        "ari": float(adjusted_rand_score(class_ids, cluster_ids)),
+    }
+
+
+def kmeans_nmi(
+    features: ArrayLike,
+    labels: ArrayLike,
+    num_clusters: int | None = None,
+    seed: int = 0,
+) -> float:
+    """NMI between cosine k-means clusters of ``features`` and ``labels``.
+
+    Same clustering as :func:`clustering_scores` with its defaults, without the AMI and ARI.
+    """
+    class_ids, cluster_ids = _cluster_against_labels(
+        features, labels, num_clusters, seed, spherical=True, niter=20
+    )
+    return float(normalized_mutual_info_score(class_ids, cluster_ids))
