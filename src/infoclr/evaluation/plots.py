@@ -45,11 +45,12 @@ def _umap_available() -> bool:
 def _pca_map(matrix: np.ndarray) -> np.ndarray:
     from sklearn.decomposition import PCA
 
-    num_components = min(2, matrix.shape[0], matrix.shape[1])
-    projected = PCA(n_components=num_components).fit_transform(matrix)
-    # Fewer than two components (one row or one feature): pad so that the map is always (N, 2).
     padded = np.zeros((matrix.shape[0], 2), dtype=np.float32)
-    padded[:, :num_components] = projected
+    if matrix.shape[0] < 2:
+        return padded  # a single point has no spread to project; it sits at the origin
+    num_components = min(2, matrix.shape[0], matrix.shape[1])
+    # Fewer than two components (e.g. one feature): pad so that the map is always (N, 2).
+    padded[:, :num_components] = PCA(n_components=num_components).fit_transform(matrix)
     return padded
 
 

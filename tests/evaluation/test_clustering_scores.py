@@ -1,0 +1,61 @@
+"""k-means clustering metrics on separated blobs (≈ 1) and on random labels (≈ 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import normalized_mutual_info_score
+
+from infoclr.clusters.kmeans import kmeans
+from infoclr.errors import ConfigError, DataError
+from infoclr.evaluation.clustering import clustering_scores, kmeans_nmi
+
+
+def separated_blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    directions = np.linalg.qr(rng.normal(size=(12, 12)))[0][:5] * 8
+    labels = rng.integers(0, 5, size=500)
+    return directions[labels] + 0.4 * rng.normal(size=(500, 12)), labels
+
+
+def test_separated_blobs_score_one() -> None:
+    features, labels = separated_blobs()
+    scores = clustering_scores(features, labels)
+    assert set(scores) == {"nmi", "ami", "ari"}
+    for value in scores.values():
+        assert value == pytest.approx(1.0, abs=1e-6)
+
+
+def test_random_labels_score_zero() -> None:
+    features, _ = separated_blobs()
+    random_labels = np.random.default_rng(1).integers(0, 5, size=500)
+    scores = clustering_scores(features, random_labels)
+    assert scores["nmi"] < 0.03
+    assert abs(scores["ami"]) < 0.02
+    assert abs(scores["ari"]) < 0.02
+
+
+def test_matches_direct_computation_and_nmi_shortcut() -> None:
+    rng = np.random.default_rng(2)
+    features = rng.normal(size=(240, 6))
+    labels = rng.integers(0, 3, size=240)
+    cluster_ids, _ = kmeans(features, 3, seed=4)
+    expected = normalized_mutual_info_score(labels, cluster_ids)
+    assert clustering_scores(features, labels, seed=4)["nmi"] == pytest.approx(expected)
+    assert kmeans_nmi(torch.from_numpy(features), torch.from_numpy(labels), seed=4) == (
+        pytest.approx(expected)
+    )
+    # More clusters than classes is allowed; one cluster carries no information.
+    assert kmeans_nmi(features, labels, num_clusters=12) > 0
+    assert kmeans_nmi(features, labels, num_clusters=1) == pytest.approx(0.0)
+
+
+def test_bad_inputs() -> None:
+    features, labels = separated_blobs()
+    with pytest.raises(DataError, match="labels has 499 entries"):
+        clustering_scores(features, labels[:-1])
+    with pytest.raises(ConfigError, match="num_clusters"):
+        clustering_scores(features, labels, num_clusters=0)
+    with pytest.raises(ConfigError, match="num_clusters"):
+        clustering_scores(features[:3], labels[:3], num_clusters=4)
