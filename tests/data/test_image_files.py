@@ -153,6 +153,8 @@ def test_image_folder_path_errors(tmp_path: Path) -> None:
         load_dataset("image-folder", root=tmp_path / "text")
     with pytest.raises(ConfigError, match="image_size"):
         load_dataset("image-folder", root=tmp_path / "text", image_size=0)
+    with pytest.raises(ConfigError, match="grayscale"):
+        load_dataset("image-folder", root=tmp_path / "text", grayscale="false")
 
 
 # ---------------------------------------------------------------------------------------------

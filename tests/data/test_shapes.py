@@ -231,6 +231,13 @@ def test_deterministic_from_the_seed_and_split() -> None:
     assert not torch.equal(first.tensors(), test_split.tensors())
 
 
+def test_a_smaller_set_is_a_prefix_of_a_larger_one() -> None:
+    small = load_dataset("shapes", split="test", seed=2, n=50, nuisance="background")
+    large = load_dataset("shapes", split="test", seed=2, n=500, nuisance="background")
+    assert torch.equal(small.tensors(), large.tensors()[:50])
+    assert all(np.array_equal(small.aux[c], large.aux[c][:50]) for c in small.aux)
+
+
 def test_the_nuisance_changes_only_the_background() -> None:
     plain = load_dataset("shapes", seed=1, n=400)
     noisy = load_dataset("shapes", seed=1, n=400, nuisance="background")

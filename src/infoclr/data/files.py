@@ -37,6 +37,13 @@ def _check_image_size(image_size: int) -> int:
     return image_size
 
 
+def _check_flag(value: bool, name: str) -> bool:
+    # A string such as "false" would silently count as true.
+    if not isinstance(value, bool | np.bool_):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
 def decode_image(path: Path, image_size: int, grayscale: bool = False) -> torch.Tensor:
     """Decode one image file to a uint8 ``(C, image_size, image_size)`` tensor, C = 1 or 3.
 
@@ -146,6 +153,7 @@ def image_folder(
     files and folders are skipped.
     """
     image_size = _check_image_size(image_size)
+    grayscale = _check_flag(grayscale, "grayscale")
     if root is None:
         raise ConfigError(
             "image-folder needs root: pass --root (root=...) pointing at a folder of class "
@@ -299,6 +307,7 @@ def csv_manifest(
     import pandas as pd
 
     image_size = _check_image_size(image_size)
+    grayscale = _check_flag(grayscale, "grayscale")
     if path is None and root is None:
         raise ConfigError(
             "csv needs the manifest: pass path=... (--option path=FILE.csv) or --root FILE.csv"

@@ -67,7 +67,8 @@ BACKGROUNDS = ["black", "grey", "stripes", "checkerboard"]
 NUISANCES = ("none", "background")
 DEFAULT_SIZE = {"train": 6000, "test": 2000}
 SPLIT_STREAM = {"train": 0, "test": 1}
-CHUNK = 2048
+# Images per drawing chunk = this many pixels / S²: about 8 MB per float32 temporary at any S.
+PIXELS_PER_CHUNK = 2**21
 MIN_IMAGE_SIZE = 8
 
 SignedDistance = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -158,8 +159,9 @@ def render_shapes(
     grid = (np.arange(image_size, dtype=np.float32) + 0.5) * pixel - 1.0
     plates = _backgrounds(image_size)
     images = np.empty((count, 3, image_size, image_size), dtype=np.uint8)
-    for start in range(0, count, CHUNK):
-        chunk = slice(start, min(start + CHUNK, count))
+    chunk_size = max(1, PIXELS_PER_CHUNK // (image_size * image_size))
+    for start in range(0, count, chunk_size):
+        chunk = slice(start, min(start + chunk_size, count))
         dx = grid[None, None, :] - centre_x[chunk, None, None].astype(np.float32)
         dy = grid[None, :, None] - centre_y[chunk, None, None].astype(np.float32)
         angle = ROTATION_RADIANS[rotation[chunk]][:, None, None]
@@ -214,6 +216,9 @@ def shapes(
 ) -> TensorImageData:
     """Procedural shapes with exact attributes; deterministic in ``(seed, split)``.
 
+    Prefix-stable: with the same seed and split, ``n=600`` gives the first 600 images (and
+    attributes) of ``n=6000``.
+
     Args:
         split: ``"train"`` or ``"test"``; the two use different random streams of ``seed``.
         seed: the generator's seed (>= 0).
@@ -247,20 +252,27 @@ def shapes(
         raise ConfigError(f"shapes needs a non-negative integer seed, got {seed!r}")
 
     rng = np.random.default_rng([seed, SPLIT_STREAM[split]])
-    factors = {
-        "shape": rng.integers(len(SHAPES), size=count),
-        "colour": rng.integers(len(COLOURS), size=count),
-        "scale": rng.integers(len(SCALES), size=count),
-        "rotation": rng.integers(len(ROTATIONS), size=count),
-        "pos_x": rng.integers(len(POSITIONS_X), size=count),
-        "pos_y": rng.integers(len(POSITIONS_Y), size=count),
+    # One row of uniforms per image, consumed in row order, makes the set prefix-stable: the
+    # first m images of a set of n > m images are the set of m images (same seed and split).
+    levels = {
+        "shape": len(SHAPES),
+        "colour": len(COLOURS),
+        "scale": len(SCALES),
+        "rotation": len(ROTATIONS),
+        "pos_x": len(POSITIONS_X),
+        "pos_y": len(POSITIONS_Y),
+        "background": len(BACKGROUNDS),
     }
-    jitter = rng.uniform(-POSITION_JITTER, POSITION_JITTER, size=(2, count)).astype(np.float32)
-    # Drawn even without the nuisance, so that switching it on changes only the backgrounds.
-    drawn_background = rng.integers(len(BACKGROUNDS), size=count)
-    factors["background"] = (
-        drawn_background if nuisance == "background" else np.zeros(count, dtype=np.int64)
-    )
+    uniforms = rng.random((count, len(levels) + 2))
+    factors = {
+        name: np.minimum((uniforms[:, column] * level).astype(np.int64), level - 1)
+        for column, (name, level) in enumerate(levels.items())
+    }
+    jitter = (2.0 * uniforms[:, len(levels) :].T - 1.0).astype(np.float32) * POSITION_JITTER
+    if nuisance == "none":
+        # The background uniforms are drawn either way, so switching the nuisance on changes
+        # the backgrounds and nothing else.
+        factors["background"] = np.zeros(count, dtype=np.int64)
     factors = {name: values.astype(np.int64) for name, values in factors.items()}
     factors["shape_group"] = SHAPE_GROUP_OF[factors["shape"]]
 
