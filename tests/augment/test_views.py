@@ -152,7 +152,7 @@ def test_views_are_float32_even_inside_bf16_autocast() -> None:
 
 
 def _loop_crop_boxes(
-    uniforms: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    uniforms: tuple[list[list[float]], list[list[float]], list[list[float]]],
     height: int,
     width: int,
     scale: tuple[float, float],
@@ -161,18 +161,18 @@ def _loop_crop_boxes(
     """torchvision's RandomResizedCrop.make_params, written out per sample, fed given draws."""
     area_draws, ratio_draws, position_draws = uniforms
     boxes = []
-    for b in range(area_draws.shape[0]):
+    for b in range(len(area_draws)):
         for attempt in range(10):
             target_area = (
-                height * width * (scale[0] + (scale[1] - scale[0]) * area_draws[b, attempt])
+                height * width * (scale[0] + (scale[1] - scale[0]) * area_draws[b][attempt])
             )
             log_low, log_high = math.log(ratio[0]), math.log(ratio[1])
-            aspect = math.exp(log_low + (log_high - log_low) * ratio_draws[b, attempt])
+            aspect = math.exp(log_low + (log_high - log_low) * ratio_draws[b][attempt])
             w = int(round(math.sqrt(target_area * aspect)))
             h = int(round(math.sqrt(target_area / aspect)))
             if 0 < w <= width and 0 < h <= height:
-                top = int(position_draws[b, 0] * (height - h + 1))
-                left = int(position_draws[b, 1] * (width - w + 1))
+                top = int(position_draws[b][0] * (height - h + 1))
+                left = int(position_draws[b][1] * (width - w + 1))
                 boxes.append((top, left, h, w))
                 break
         else:
@@ -198,13 +198,10 @@ def _loop_crop_boxes(
 def test_crop_boxes_follow_torchvisions_scheme(height, width, scale, ratio) -> None:
     batch = 64
     boxes = sample_crop_boxes(batch, height, width, scale, ratio, generator=_generator(11))
-    # Replay the same draws, in the order sample_crop_boxes makes them.
-    replay = _generator(11)
-    draws = tuple(
-        torch.rand(shape, generator=replay, dtype=torch.float64).tolist()
-        for shape in ((batch, 10), (batch, 10), (batch, 2))
-    )
-    expected = _loop_crop_boxes(tuple(torch.tensor(d) for d in draws), height, width, scale, ratio)
+    # Replay the same draws, laid out as sample_crop_boxes lays them out.
+    draws = torch.rand((batch, 22), generator=_generator(11), dtype=torch.float64)
+    uniforms = (draws[:, :10], draws[:, 10:20], draws[:, 20:])
+    expected = _loop_crop_boxes(tuple(u.tolist() for u in uniforms), height, width, scale, ratio)
     got = list(zip(*(t.tolist() for t in boxes), strict=True))
     assert got == expected
     top, left, crop_h, crop_w = boxes
@@ -333,3 +330,19 @@ def test_cuda_views_match_cpu_with_the_same_parameters() -> None:
     assert drawn.device.type == "cuda" and drawn.shape == (32, 3, 16, 16)
     cpu_generator = views(images.cuda(), generator=_generator(1))
     assert cpu_generator.device.type == "cuda"
+
+
+@pytest.mark.parametrize("any_selected", [True, False])
+def test_gather_and_masked_strategies_agree(any_selected: bool) -> None:
+    from infoclr.augment.color import adjust_hue
+    from infoclr.augment.views import _on_selected
+
+    views = torch.rand(6, 3, 5, 5)
+    selected = torch.tensor([True, False, True, True, False, False]) & any_selected
+    shifts = torch.rand(6) - 0.5
+    gathered = _on_selected(views, selected, adjust_hue, shifts, gather=True)
+    masked = _on_selected(views, selected, adjust_hue, shifts, gather=False)
+    torch.testing.assert_close(gathered, masked, atol=0, rtol=0)
+    torch.testing.assert_close(gathered[~selected], views[~selected], atol=0, rtol=0)
+    if any_selected:
+        torch.testing.assert_close(gathered[selected], adjust_hue(views, shifts)[selected])

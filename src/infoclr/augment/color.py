@@ -153,11 +153,10 @@ def adjust_hue(images: Tensor, shifts: Tensor) -> Tensor:
     if images.shape[1] == 1:
         return images.clone()
     hue6, value, chroma = hue_sextant(images)
-    offsets = torch.tensor(_HSV_CHANNEL_OFFSETS, dtype=images.dtype, device=images.device)
     # The float remainder is slow on CPU, so it runs on one plane; adding n < 6 then leaves
     # k < 12, which one conditional subtraction brings back into [0, 6).
     rotated = torch.remainder(hue6 + 6.0 * _per_sample(shifts), 6.0)
-    k = rotated + offsets.reshape(1, 3, 1, 1)
+    k = torch.cat([rotated + offset for offset in _HSV_CHANNEL_OFFSETS], dim=1)
     k -= 6.0 * (k >= 6.0)
     ramp = torch.minimum(k, 4.0 - k).clamp_(0.0, 1.0)
     return torch.addcmul(value, chroma, ramp, value=-1.0).clamp_(0.0, 1.0)

@@ -17,7 +17,9 @@ RandomResizedCrop scheme (ten tries, then a centre crop).
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
 import torch
@@ -248,20 +250,23 @@ def _check_images(images: Tensor) -> None:
 def _normalisation(
     config: ViewConfig, channels: int, device: torch.device
 ) -> tuple[Tensor, Tensor]:
+    """(1, C', 1, 1) mean and std on ``device``, C' being 1 or ``channels``."""
     if len(config.mean) not in (1, channels):
         raise DataError(
             f"ViewConfig.mean has {len(config.mean)} values but images have {channels} channels; "
             f"give 1 or {channels} values"
         )
-    mean = torch.tensor(config.mean, dtype=torch.float32, device=device).reshape(1, -1, 1, 1)
-    std = torch.tensor(config.std, dtype=torch.float32, device=device).reshape(1, -1, 1, 1)
-    return mean, std
+    return _statistics_on(tuple(config.mean), tuple(config.std), device)
 
 
-def _uniform(low: float, high: float, size: tuple[int, ...], generator, device) -> Tensor:
-    # float64 so that rounding the crop side matches torchvision's Python-float arithmetic.
-    draw = torch.rand(size, generator=generator, device=device, dtype=torch.float64)
-    return low + (high - low) * draw
+@functools.lru_cache(maxsize=32)
+def _statistics_on(
+    mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
+) -> tuple[Tensor, Tensor]:
+    # Cached because building them on an accelerator is a host-to-device copy on every call.
+    mean_tensor = torch.tensor(mean, dtype=torch.float32, device=device).reshape(1, -1, 1, 1)
+    std_tensor = torch.tensor(std, dtype=torch.float32, device=device).reshape(1, -1, 1, 1)
+    return mean_tensor, std_tensor
 
 
 def sample_crop_boxes(
@@ -282,10 +287,14 @@ def sample_crop_boxes(
     Returns:
         top, left, crop_height, crop_width: each (B,) int64 on ``device``.
     """
-    shape = (batch_size, _CROP_TRIES)
-    area = height * width * _uniform(scale[0], scale[1], shape, generator, device)
-    log_ratio = _uniform(math.log(ratio[0]), math.log(ratio[1]), shape, generator, device)
-    aspect = torch.exp(log_ratio)
+    # One float64 draw holds every try's area and log-ratio uniforms and the position; float64
+    # so that rounding the crop side matches torchvision's Python-float arithmetic.
+    draws = torch.rand(
+        (batch_size, 2 * _CROP_TRIES + 2), generator=generator, device=device, dtype=torch.float64
+    )
+    area = height * width * (scale[0] + (scale[1] - scale[0]) * draws[:, :_CROP_TRIES])
+    log_low, log_high = math.log(ratio[0]), math.log(ratio[1])
+    aspect = torch.exp(log_low + (log_high - log_low) * draws[:, _CROP_TRIES : 2 * _CROP_TRIES])
     crop_w = torch.round(torch.sqrt(area * aspect)).long()
     crop_h = torch.round(torch.sqrt(area / aspect)).long()
     fits = (crop_w > 0) & (crop_w <= width) & (crop_h > 0) & (crop_h <= height)
@@ -304,7 +313,7 @@ def sample_crop_boxes(
     crop_w = torch.where(any_fit, crop_w, torch.full_like(crop_w, fallback_w))
     crop_h = torch.where(any_fit, crop_h, torch.full_like(crop_h, fallback_h))
 
-    position = torch.rand((batch_size, 2), generator=generator, device=device, dtype=torch.float64)
+    position = draws[:, 2 * _CROP_TRIES :]
     top = torch.floor(position[:, 0] * (height - crop_h + 1)).long()
     left = torch.floor(position[:, 1] * (width - crop_w + 1)).long()
     top = torch.where(any_fit, top, (height - crop_h) // 2)
@@ -346,37 +355,32 @@ class BatchViews(nn.Module):
         draw_device = generator.device if generator is not None else torch.device(device or "cpu")
         target = torch.device(device) if device is not None else draw_device
 
-        def coin(probability: float) -> Tensor:
-            return torch.rand(batch_size, generator=generator, device=draw_device) < probability
-
-        def factor(strength: float) -> Tensor:
-            low, high = max(0.0, 1.0 - strength), 1.0 + strength
-            draw = torch.rand(batch_size, generator=generator, device=draw_device)
-            return low + (high - low) * draw
-
         top, left, crop_h, crop_w = sample_crop_boxes(
             batch_size, height, width, config.crop_scale, config.crop_ratio, generator, draw_device
         )
-        flip = coin(config.flip_prob)
-        jitter = coin(config.jitter_prob)
-        brightness = factor(config.brightness)
-        contrast = factor(config.contrast)
-        saturation = factor(config.saturation)
-        hue = (
-            2.0 * torch.rand(batch_size, generator=generator, device=draw_device) - 1.0
-        ) * config.hue
+        # One draw for all the remaining per-sample numbers: each random call is a kernel
+        # launch on an accelerator, and there are a dozen of them.
+        draws = torch.rand((batch_size, 13), generator=generator, device=draw_device).unbind(1)
+
+        def factor(strength: float, draw: Tensor) -> Tensor:
+            low, high = max(0.0, 1.0 - strength), 1.0 + strength
+            return low + (high - low) * draw
+
+        flip = draws[0] < config.flip_prob
+        jitter = draws[1] < config.jitter_prob
+        brightness = factor(config.brightness, draws[2])
+        contrast = factor(config.contrast, draws[3])
+        saturation = factor(config.saturation, draws[4])
+        hue = (2.0 * draws[5] - 1.0) * config.hue
+        grayscale = draws[6] < config.grayscale_prob
+        blur = draws[7] < config.blur_prob
+        sigma_low, sigma_high = config.blur_sigma
+        sigma = sigma_low + (sigma_high - sigma_low) * draws[8]
         if config.jitter_random_order:
             # argsort of i.i.d. uniforms is a uniformly random permutation per row.
-            noise = torch.rand((batch_size, 4), generator=generator, device=draw_device)
-            order = noise.argsort(dim=1)
+            order = torch.stack(draws[9:13], dim=1).argsort(dim=1)
         else:
             order = torch.arange(4, device=draw_device).expand(batch_size, 4).clone()
-        grayscale = coin(config.grayscale_prob)
-        blur = coin(config.blur_prob)
-        sigma_low, sigma_high = config.blur_sigma
-        sigma = sigma_low + (sigma_high - sigma_low) * torch.rand(
-            batch_size, generator=generator, device=draw_device
-        )
         params = ViewParams(
             crop_top=top,
             crop_left=left,
@@ -458,38 +462,57 @@ class BatchViews(nn.Module):
             active_ops = [op for op in active_ops if op in (BRIGHTNESS, CONTRAST)]
         if config.jitter_prob == 0 or not active_ops:
             return views
-        blend_ops = [op for op in active_ops if op != HUE]
-        unchanged = torch.ones_like(params.brightness)
+        # (B, 4): the blend factor each sample uses at each step. Factor 1 passes a sample
+        # through unchanged: samples without jitter, hue steps and switched-off operations.
+        ones = torch.ones_like(params.brightness)
+        per_operation = [
+            factors[op] if op in active_ops else ones for op in (BRIGHTNESS, CONTRAST, SATURATION)
+        ]
+        step_factors = torch.stack([*per_operation, ones], dim=1).gather(1, params.jitter_order)
+        step_factors = torch.where(params.jitter.unsqueeze(1), step_factors, 1.0)
+        hue_steps = params.jitter.unsqueeze(1) & (params.jitter_order == HUE)
+        runs_blend = any(op in active_ops for op in (BRIGHTNESS, CONTRAST, SATURATION))
         for step in range(4):
-            operation = params.jitter_order[:, step]
-            if blend_ops:
-                # Factor 1 passes a sample through unchanged, so the three blend operations of
-                # this step run as one batched blend instead of three gathers and scatters.
-                blend_factor = unchanged
-                for op in blend_ops:
-                    chosen = params.jitter & (operation == op)
-                    blend_factor = torch.where(chosen, factors[op], blend_factor)
-                views = blend_step(views, operation, blend_factor)
+            if runs_blend:
+                # The three blend operations of this step run as one batched blend instead of
+                # three gathers and scatters.
+                views = blend_step(views, params.jitter_order[:, step], step_factors[:, step])
             if HUE in active_ops:
                 # Hue is the costly one (an HSV round trip), so it runs on its samples only.
-                index = (params.jitter & (operation == HUE)).nonzero().squeeze(1)
-                if index.numel() > 0:
-                    shifted = adjust_hue(
-                        views.index_select(0, index), params.hue.index_select(0, index)
-                    )
-                    views = views.index_copy(0, index, shifted)
+                views = _on_selected(views, hue_steps[:, step], adjust_hue, params.hue)
         return views
 
     def _blur(self, views: Tensor, params: ViewParams) -> Tensor:
-        index = params.blur.nonzero().squeeze(1)
+        def blur(images: Tensor, sigmas: Tensor) -> Tensor:
+            return gaussian_blur(images, sigmas, self.config.kernel_size)
+
+        return _on_selected(views, params.blur, blur, params.blur_sigma)
+
+
+def _on_selected(
+    views: Tensor,
+    selected: Tensor,
+    operation: Callable[..., Tensor],
+    *per_sample: Tensor,
+    gather: bool | None = None,
+) -> Tensor:
+    """``operation(views, *per_sample)`` on the samples where ``selected`` (B,) is True.
+
+    On the CPU a gather and scatter spare the work on the other samples. On an accelerator that
+    work is cheap, but the ``nonzero`` behind a gather would stall the stream, so every sample is
+    computed and ``torch.where`` keeps the selected results. ``gather`` forces one strategy.
+    """
+    if gather is None:
+        gather = views.device.type == "cpu"
+    if gather:
+        index = selected.nonzero().squeeze(1)
         if index.numel() == 0:
             return views
-        blurred = gaussian_blur(
-            views.index_select(0, index),
-            params.blur_sigma.index_select(0, index),
-            self.config.kernel_size,
+        changed = operation(
+            views.index_select(0, index), *(values.index_select(0, index) for values in per_sample)
         )
-        return views.index_copy(0, index, blurred)
+        return views.index_copy(0, index, changed)
+    return torch.where(selected.reshape(-1, 1, 1, 1), operation(views, *per_sample), views)
 
 
 class EvalView(nn.Module):
