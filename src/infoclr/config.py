@@ -41,8 +41,10 @@ def _convert(name: str, value: Any, annotation: Any) -> Any:
         if value not in args:
             raise ConfigError(f"{name} must be one of {', '.join(map(str, args))}; got {value!r}")
         return value
-    if isinstance(value, str) and annotation in (int, float, bool, list, dict, tuple) or (
-        isinstance(value, str) and origin in (list, dict, tuple)
+    if (
+        isinstance(value, str)
+        and annotation in (int, float, bool, list, dict, tuple)
+        or (isinstance(value, str) and origin in (list, dict, tuple))
     ):
         value = yaml.safe_load(value)
     if annotation is bool:

@@ -122,9 +122,13 @@ class PretrainConfig:
     def validate(self) -> None:
         """Raise a one-line ConfigError for any value that cannot work."""
         positive = {
-            "epochs": self.epochs, "batch_size": self.batch_size, "devices": self.devices,
-            "projection_dim": self.projection_dim, "kmeans_clusters": self.kmeans_clusters,
-            "kmeans_every": self.kmeans_every, "knn_k": self.knn_k,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "devices": self.devices,
+            "projection_dim": self.projection_dim,
+            "kmeans_clusters": self.kmeans_clusters,
+            "kmeans_every": self.kmeans_every,
+            "knn_k": self.knn_k,
         }
         for key, value in positive.items():
             if value < 1:
@@ -153,9 +157,11 @@ class PretrainConfig:
 
 def _cpu_has_fast_bf16() -> bool:
     try:
-        return bool(torch.backends.mkldnn.is_available()) and "AVX512" in (
-            torch.backends.cpu.get_cpu_capability()
-        ) and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        return (
+            bool(torch.backends.mkldnn.is_available())
+            and "AVX512" in (torch.backends.cpu.get_cpu_capability())
+            and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        )
     except Exception:  # capability probes differ across builds; fall back to fp32
         return False
 
@@ -191,20 +197,25 @@ def train_loader(data, config: PretrainConfig, distributed: bool) -> torch.utils
     if images is not None:
         dataset = _InMemoryBatches(images, _labels_tensor(data))
         if distributed:
-            base = torch.utils.data.DistributedSampler(dataset, shuffle=True, seed=config.seed,
-                                                       drop_last=True)
+            base = torch.utils.data.DistributedSampler(
+                dataset, shuffle=True, seed=config.seed, drop_last=True
+            )
         else:
             base = torch.utils.data.RandomSampler(dataset, generator=generator)
         sampler = torch.utils.data.BatchSampler(base, config.batch_size, drop_last=True)
-        return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None,
-                                           num_workers=0)
+        return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
     sampler = (
         torch.utils.data.DistributedSampler(data, shuffle=True, seed=config.seed, drop_last=True)
-        if distributed else torch.utils.data.RandomSampler(data, generator=generator)
+        if distributed
+        else torch.utils.data.RandomSampler(data, generator=generator)
     )
     return torch.utils.data.DataLoader(
-        data, batch_size=config.batch_size, sampler=sampler, drop_last=True,
-        num_workers=config.num_workers, persistent_workers=config.num_workers > 0,
+        data,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        drop_last=True,
+        num_workers=config.num_workers,
+        persistent_workers=config.num_workers > 0,
     )
 
 
@@ -218,8 +229,9 @@ def ordered_batches(data, batch_size: int = 512, num_workers: int = 0):
             for lo in range(0, images.shape[0], batch_size):
                 yield images[lo : lo + batch_size], labels[lo : lo + batch_size]
             return
-        loader = torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=False,
-                                             num_workers=num_workers)
+        loader = torch.utils.data.DataLoader(
+            data, batch_size=batch_size, shuffle=False, num_workers=num_workers
+        )
         for batch in loader:
             yield batch[0], batch[1]
 
@@ -284,16 +296,28 @@ def _quiet_lightning() -> None:
 
 def prepare(config: PretrainConfig):
     """Load data and build every piece; raises before anything is written."""
-    from infoclr.augment import BatchViews, EvalView, ViewConfig
+    from infoclr.augment import BatchViews, ViewConfig
     from infoclr.data import load_dataset
     from infoclr.methods import MethodParts, OptimConfig, build_method
     from infoclr.models import build_backbone
 
     config.validate()
-    train = load_dataset(config.dataset, "train", root=config.data_root,
-                         download=config.download, seed=config.seed, **config.data_options)
-    test = load_dataset(config.dataset, "test", root=config.data_root,
-                        download=config.download, seed=config.seed, **config.data_options)
+    train = load_dataset(
+        config.dataset,
+        "train",
+        root=config.data_root,
+        download=config.download,
+        seed=config.seed,
+        **config.data_options,
+    )
+    test = load_dataset(
+        config.dataset,
+        "test",
+        root=config.data_root,
+        download=config.download,
+        seed=config.seed,
+        **config.data_options,
+    )
     per_rank_batch = config.batch_size
     if per_rank_batch * config.devices > len(train):
         raise ConfigError(
@@ -314,16 +338,24 @@ def prepare(config: PretrainConfig):
     if config.patch_size is not None:
         backbone_options["patch_size"] = config.patch_size
     torch.manual_seed(config.seed)
-    backbone = build_backbone(config.backbone, train.channels, train.image_size,
-                              **backbone_options)
+    backbone = build_backbone(config.backbone, train.channels, train.image_size, **backbone_options)
     optim = OptimConfig(
-        name=config.optimizer, lr=config.lr, weight_decay=config.weight_decay,
-        warmup_epochs=config.warmup_epochs, max_epochs=config.epochs,
+        name=config.optimizer,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        warmup_epochs=config.warmup_epochs,
+        max_epochs=config.epochs,
         batch_size=config.batch_size * config.devices,
     )
     parts = MethodParts(
-        backbone=backbone, views=BatchViews(view_config), optim=optim, num_samples=len(train),
-        labels=train.labels, aux=train.aux, image_size=train.image_size, channels=train.channels,
+        backbone=backbone,
+        views=BatchViews(view_config),
+        optim=optim,
+        num_samples=len(train),
+        labels=train.labels,
+        aux=train.aux,
+        image_size=train.image_size,
+        channels=train.channels,
     )
     method = build_method(config, parts)
     return train, test, view_config, method
@@ -361,12 +393,23 @@ def pretrain(
     distributed = config.devices > 1
     eval_view = EvalView(view_config)
     callbacks: list[Any] = [
-        ModelCheckpoint(dirpath=run_dir / "checkpoints", filename="last", save_last=False,
-                        save_top_k=1, every_n_epochs=1, enable_version_counter=False),
+        ModelCheckpoint(
+            dirpath=run_dir / "checkpoints",
+            filename="last",
+            save_last=False,
+            save_top_k=1,
+            every_n_epochs=1,
+            enable_version_counter=False,
+        ),
     ]
-    knn = KNNMonitor(ordered_batches(train), ordered_batches(test), eval_view,
-                     every_n_epochs=config.knn_every, k=config.knn_k,
-                     temperature=config.knn_temperature)
+    knn = KNNMonitor(
+        ordered_batches(train),
+        ordered_batches(test),
+        eval_view,
+        every_n_epochs=config.knn_every,
+        k=config.knn_k,
+        temperature=config.knn_temperature,
+    )
     callbacks.append(knn)
     reclustering = None
     if config.method == "clinfonce-kmeans":
@@ -375,9 +418,13 @@ def pretrain(
                 f"kmeans_clusters {config.kmeans_clusters} exceeds the {len(train)} training "
                 "images; choose fewer clusters"
             )
-        reclustering = KMeansReclustering(ordered_batches(train), eval_view,
-                                          config.kmeans_clusters, config.kmeans_every,
-                                          seed=config.seed)
+        reclustering = KMeansReclustering(
+            ordered_batches(train),
+            eval_view,
+            config.kmeans_clusters,
+            config.kmeans_every,
+            seed=config.seed,
+        )
         callbacks.append(reclustering)
     if progress:
         callbacks.append(RichProgressBar(leave=True))
@@ -390,9 +437,9 @@ def pretrain(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
         devices=config.devices,
-        strategy=config.strategy if config.strategy != "auto" else (
-            "ddp_spawn" if distributed and _device_for(config).type == "cpu" else "auto"
-        ),
+        strategy=config.strategy
+        if config.strategy != "auto"
+        else ("ddp_spawn" if distributed and _device_for(config).type == "cpu" else "auto"),
         precision=config.resolved_precision(),
         logger=loggers,
         callbacks=callbacks,
@@ -402,14 +449,17 @@ def pretrain(
         enable_model_summary=False,
         log_every_n_steps=min(50, steps_per_epoch),
         use_distributed_sampler=False,
+        # SimCLR's global BatchNorm: statistics over the whole global batch, as one device.
+        sync_batchnorm=distributed,
         num_sanity_val_steps=0,
         deterministic=False,
     )
     loader = train_loader(train, config, distributed)
     start_step = 0
     if ckpt_path is not None:
-        start_step = int(torch.load(ckpt_path, map_location="cpu", weights_only=False)
-                         .get("global_step", 0))
+        start_step = int(
+            torch.load(ckpt_path, map_location="cpu", weights_only=False).get("global_step", 0)
+        )
     train_started = time.perf_counter()
     trainer.fit(method, train_dataloaders=loader, ckpt_path=str(ckpt_path) if ckpt_path else None)
     train_seconds = time.perf_counter() - train_started
@@ -440,8 +490,15 @@ def pretrain(
     return PretrainResult(run_dir, metrics)
 
 
-def evaluate_backbone(method, train, test, eval_view, config: PretrainConfig,
-                      device: torch.device, baselines: bool | None = None) -> dict[str, Any]:
+def evaluate_backbone(
+    method,
+    train,
+    test,
+    eval_view,
+    config: PretrainConfig,
+    device: torch.device,
+    baselines: bool | None = None,
+) -> dict[str, Any]:
     """Linear probe and k-NN on frozen backbone features; optional raw-pixel and random-init
     baselines (default: on for data sets up to 20,000 training images)."""
     from infoclr.evaluation.knn import knn_top1
@@ -451,13 +508,17 @@ def evaluate_backbone(method, train, test, eval_view, config: PretrainConfig,
     train_f, train_y = embed(method, ordered_batches(train), eval_view, device)
     test_f, test_y = embed(method, ordered_batches(test), eval_view, device)
     if bool((train_y < 0).any()) or bool((test_y < 0).any()):
-        return {"linear_top1": None, "knn_top1": None,
-                "note": "data set has no labels; no probe was run"}
+        return {
+            "linear_top1": None,
+            "knn_top1": None,
+            "note": "data set has no labels; no probe was run",
+        }
     probe = dict(epochs=config.probe_epochs, seed=config.seed)
     metrics: dict[str, Any] = {
         "linear_top1": linear_probe(train_f, train_y, test_f, test_y, **probe).top1,
-        "knn_top1": knn_top1(train_f, train_y, test_f, test_y, k=config.knn_k,
-                             temperature=config.knn_temperature),
+        "knn_top1": knn_top1(
+            train_f, train_y, test_f, test_y, k=config.knn_k, temperature=config.knn_temperature
+        ),
         "knn_k": config.knn_k,
         "knn_temperature": config.knn_temperature,
         "feature_dim": int(train_f.shape[1]),
@@ -466,18 +527,23 @@ def evaluate_backbone(method, train, test, eval_view, config: PretrainConfig,
     if want is None:
         want = len(train) <= 20_000
     if want:
+
         def pixels(data):
-            chunks = [eval_view(images.to(device)).flatten(1).float().cpu()
-                      for images, _ in ordered_batches(data)()]
+            chunks = [
+                eval_view(images.to(device)).flatten(1).float().cpu()
+                for images, _ in ordered_batches(data)()
+            ]
             return torch.cat(chunks)
 
         metrics["baseline_raw_pixels_linear_top1"] = linear_probe(
-            pixels(train), train_y, pixels(test), test_y, **probe).top1
+            pixels(train), train_y, pixels(test), test_y, **probe
+        ).top1
         random_method = _random_init_copy(method, config).to(device)
         rf, _ = embed(random_method, ordered_batches(train), eval_view, device)
         rt, _ = embed(random_method, ordered_batches(test), eval_view, device)
         metrics["baseline_random_init_linear_top1"] = linear_probe(
-            rf, train_y, rt, test_y, **probe).top1
+            rf, train_y, rt, test_y, **probe
+        ).top1
     return metrics
 
 
@@ -496,7 +562,9 @@ def _random_init_copy(method, config: PretrainConfig):
 
 def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     def fmt(value: Any) -> str:
-        return "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+        return (
+            "n/a" if value is None else f"{value:.4f}" if isinstance(value, float) else str(value)
+        )
 
     rows = [
         ("linear top-1 (learned features)", fmt(metrics.get("linear_top1"))),
@@ -505,8 +573,9 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     if "baseline_raw_pixels_linear_top1" in metrics:
         rows.append(("linear top-1, raw pixels", fmt(metrics["baseline_raw_pixels_linear_top1"])))
     if "baseline_random_init_linear_top1" in metrics:
-        rows.append(("linear top-1, random-init backbone",
-                     fmt(metrics["baseline_random_init_linear_top1"])))
+        rows.append(
+            ("linear top-1, random-init backbone", fmt(metrics["baseline_random_init_linear_top1"]))
+        )
     for key in ("epochs", "train_seconds", "images_per_second", "wall_seconds"):
         if key in metrics:
             rows.append((key.replace("_", " "), fmt(metrics[key])))

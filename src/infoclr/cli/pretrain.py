@@ -29,14 +29,16 @@ def _print_summary(title: str, rows: list[tuple[str, str]]) -> None:
 def pretrain(
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML file of config keys."),
     method: str | None = typer.Option(
-        None, help="simclr | supcon | clinfonce | clinfonce-kmeans | ce-clusters | mrcl | "
-        "superinfo (default simclr)."
+        None,
+        help="simclr | supcon | clinfonce | clinfonce-kmeans | ce-clusters | mrcl | "
+        "superinfo (default simclr).",
     ),
     dataset: str | None = typer.Option(None, help="Data set name (default digits)."),
     data_root: str | None = typer.Option(None, help="Where the data set lives / downloads to."),
     download: bool | None = typer.Option(None, "--download", help="Allow downloading data."),
-    backbone: str | None = typer.Option(None, help="auto | smallcnn | resnet18 | resnet50 | "
-                                        "vit-tiny."),
+    backbone: str | None = typer.Option(
+        None, help="auto | smallcnn | resnet18 | resnet50 | vit-tiny."
+    ),
     epochs: int | None = typer.Option(None, help="Training epochs (default 50)."),
     batch_size: int | None = typer.Option(None, help="Batch size per device (default 256)."),
     lr: float | None = typer.Option(None, help="Learning rate (default per optimizer)."),
@@ -56,13 +58,27 @@ def pretrain(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Progress bar."),
 ) -> None:
     """Pretrain an encoder, evaluate it (linear probe, k-NN) and save its weights."""
-    from infoclr.pretrain import PretrainConfig, pretrain as run, summary_rows
+    from infoclr.pretrain import PretrainConfig, summary_rows
+    from infoclr.pretrain import pretrain as run
 
     flags: dict[str, Any] = dict(
-        method=method, dataset=dataset, data_root=data_root, download=download,
-        backbone=backbone, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-        temperature=temperature, cluster_column=cluster_column, devices=devices,
-        strategy=strategy, accelerator=accelerator, seed=seed, output_dir=output_dir, name=name,
+        method=method,
+        dataset=dataset,
+        data_root=data_root,
+        download=download,
+        backbone=backbone,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        optimizer=optimizer,
+        temperature=temperature,
+        cluster_column=cluster_column,
+        devices=devices,
+        strategy=strategy,
+        accelerator=accelerator,
+        seed=seed,
+        output_dir=output_dir,
+        name=name,
     )
     overrides = {k: v for k, v in flags.items() if v is not None}
     overrides.update(parse_overrides(set_))
@@ -87,21 +103,28 @@ def evaluate(
     from infoclr.pretrain import PretrainConfig, evaluate_backbone, prepare, summary_rows
 
     if not (run_dir / "config.yaml").is_file():
-        raise DataError(f"{str(run_dir)!r} is not a run folder (no config.yaml); pass the folder "
-                        "that infoclr pretrain printed")
+        raise DataError(
+            f"{str(run_dir)!r} is not a run folder (no config.yaml); pass the folder "
+            "that infoclr pretrain printed"
+        )
     weights = run_dir / "backbone.pt"
     if not weights.is_file():
-        raise DataError(f"{str(run_dir)!r} has no backbone.pt: the run did not finish; resume "
-                        "it with infoclr pretrain --resume")
+        raise DataError(
+            f"{str(run_dir)!r} has no backbone.pt: the run did not finish; resume "
+            "it with infoclr pretrain --resume"
+        )
     cfg = load(PretrainConfig, run_dir / "config.yaml")
     train, test, view_config, method = prepare(cfg)
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
         method.backbone.load_exported(state)
     except (RuntimeError, OSError) as err:
-        raise ConfigError(f"backbone.pt does not match the run's config: {str(err)[:120]}") from None
+        raise ConfigError(
+            f"backbone.pt does not match the run's config: {str(err)[:120]}"
+        ) from None
     device = torch.device("cpu")
-    metrics = evaluate_backbone(method, train, test, EvalView(view_config), cfg, device,
-                                baselines=baselines)
+    metrics = evaluate_backbone(
+        method, train, test, EvalView(view_config), cfg, device, baselines=baselines
+    )
     atomic_write_json(run_dir / "evaluation.json", metrics)
     _print_summary(f"{cfg.method} on {cfg.dataset} ({run_dir.name})", summary_rows(metrics))

@@ -106,7 +106,8 @@ def aux_clusters(config: Any, parts: MethodParts) -> np.ndarray:
 @register_method("simclr")
 def _simclr(config: Any, parts: MethodParts) -> ContrastiveMethod:
     return SimCLR(
-        temperature=config.resolved_temperature(), chunk_size=config.chunk_size,
+        temperature=config.resolved_temperature(),
+        chunk_size=config.chunk_size,
         **_common(config, parts),
     )
 
@@ -118,34 +119,43 @@ def _supcon(config: Any, parts: MethodParts) -> ContrastiveMethod:
             f"supcon needs labels and data set {config.dataset!r} has none; use simclr or clinfonce"
         )
     return SupCon(
-        temperature=config.resolved_temperature(), base_temperature=config.base_temperature,
-        chunk_size=config.chunk_size, **_common(config, parts),
+        temperature=config.resolved_temperature(),
+        base_temperature=config.base_temperature,
+        chunk_size=config.chunk_size,
+        **_common(config, parts),
     )
 
 
 @register_method("clinfonce")
 def _clinfonce(config: Any, parts: MethodParts) -> ContrastiveMethod:
     return ClInfoNCE(
-        temperature=config.resolved_temperature(), form=config.loss_form,
-        base_temperature=config.base_temperature, chunk_size=config.chunk_size,
-        cluster_ids=aux_clusters(config, parts), **_common(config, parts),
+        temperature=config.resolved_temperature(),
+        form=config.loss_form,
+        base_temperature=config.base_temperature,
+        chunk_size=config.chunk_size,
+        cluster_ids=aux_clusters(config, parts),
+        **_common(config, parts),
     )
 
 
 @register_method("clinfonce-kmeans")
 def _clinfonce_kmeans(config: Any, parts: MethodParts) -> ContrastiveMethod:
     return ClInfoNCE(
-        temperature=config.resolved_temperature(), form=config.loss_form,
-        base_temperature=config.base_temperature, chunk_size=config.chunk_size,
-        num_samples=parts.num_samples, **_common(config, parts),
+        temperature=config.resolved_temperature(),
+        form=config.loss_form,
+        base_temperature=config.base_temperature,
+        chunk_size=config.chunk_size,
+        num_samples=parts.num_samples,
+        **_common(config, parts),
     )
 
 
 @register_method("ce-clusters")
 def _ce_clusters(config: Any, parts: MethodParts) -> ContrastiveMethod:
     ids = aux_clusters(config, parts)
-    return ClusterCrossEntropy(cluster_ids=ids, num_clusters=int(ids.max()) + 1,
-                               **_common(config, parts))
+    return ClusterCrossEntropy(
+        cluster_ids=ids, num_clusters=int(ids.max()) + 1, **_common(config, parts)
+    )
 
 
 __all__ = [

@@ -111,10 +111,13 @@ class KMeansReclustering(L.Callback):
         ids = torch.zeros_like(pl_module.cluster_ids)
         labels = None
         if distributed.rank() == 0:
-            feats, labels = embed(pl_module, self.train_batches, self.eval_view.to(device),
-                                  device, project=True)
+            feats, labels = embed(
+                pl_module, self.train_batches, self.eval_view.to(device), device, project=True
+            )
             assigned, _ = kmeans(
-                feats.numpy(), self.num_clusters, niter=self.niter,
+                feats.numpy(),
+                self.num_clusters,
+                niter=self.niter,
                 seed=self.seed + trainer.current_epoch,
             )
             ids = torch.as_tensor(assigned, dtype=torch.long, device=ids.device)
@@ -125,9 +128,10 @@ class KMeansReclustering(L.Callback):
             from infoclr.clusters.stats import cluster_statistics
 
             stats = cluster_statistics(ids.cpu().numpy(), labels.numpy()).as_dict()
-            record = {"epoch": float(trainer.current_epoch), **{
-                k: float(v) for k, v in stats.items() if isinstance(v, (int, float))
-            }}
+            record = {
+                "epoch": float(trainer.current_epoch),
+                **{k: float(v) for k, v in stats.items() if isinstance(v, (int, float))},
+            }
             self.history.append(record)
             pl_module.log("clusters/I_ZT", float(stats["I(Z;T)"]), rank_zero_only=True)
             pl_module.log("clusters/H_Z_given_T", float(stats["H(Z|T)"]), rank_zero_only=True)

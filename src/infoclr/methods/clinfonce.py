@@ -22,8 +22,9 @@ from infoclr.methods.base import ContrastiveMethod
 class _ClusterMethod(ContrastiveMethod):
     uses_clusters = True
 
-    def __init__(self, *args, cluster_ids: Tensor | None = None, num_samples: int | None = None,
-                 **kw):
+    def __init__(
+        self, *args, cluster_ids: Tensor | None = None, num_samples: int | None = None, **kw
+    ):
         super().__init__(*args, **kw)
         if cluster_ids is None:
             if num_samples is None:

@@ -157,8 +157,13 @@ class ViT(nn.Module):
         self.pos_embed = nn.Parameter(torch.zeros(1, self.num_patches, dim))
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
         layer = nn.TransformerEncoderLayer(
-            dim, heads, int(dim * mlp_ratio), dropout=0.0, activation="gelu",
-            batch_first=True, norm_first=True,
+            dim,
+            heads,
+            int(dim * mlp_ratio),
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
         )
         self.blocks = nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(dim)

@@ -19,7 +19,11 @@ class ProjectionHead(nn.Module):
         layers: list[nn.Module] = []
         dim = in_dim
         for _ in range(num_layers - 1):
-            layers += [nn.Linear(dim, hidden_dim, bias=False), nn.BatchNorm1d(hidden_dim), nn.ReLU()]
+            layers += [
+                nn.Linear(dim, hidden_dim, bias=False),
+                nn.BatchNorm1d(hidden_dim),
+                nn.ReLU(),
+            ]
             dim = hidden_dim
         layers.append(nn.Linear(dim, out_dim))
         self.layers = nn.Sequential(*layers)
