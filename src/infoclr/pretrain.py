@@ -14,6 +14,7 @@ checked *before* a run folder is created, so a mistake leaves nothing behind. A 
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import lightning as L
 import numpy as np
 import torch
 
@@ -29,6 +31,7 @@ from infoclr.errors import ConfigError
 from infoclr.io import atomic_torch_save, atomic_write_json
 
 MethodName = str
+_RUN_DIR_ENV = "INFOCLR_RUN_DIR"
 
 
 @dataclass
@@ -88,6 +91,7 @@ class PretrainConfig:
     probe_epochs: int = 100
     baselines: bool | None = None
     # bookkeeping
+    log_every_n_steps: int | None = None
     seed: int = 0
     output_dir: str = "runs"
     name: str | None = None
@@ -102,19 +106,28 @@ class PretrainConfig:
             return 0.1
         return 0.5
 
-    def resolved_channels_last(self) -> bool:
+    def resolved_backbone(self, image_size: int) -> str:
+        from infoclr.models import auto_backbone
+
+        return auto_backbone(image_size) if self.backbone == "auto" else self.backbone
+
+    def resolved_channels_last(self, image_size: int) -> bool:
         if self.channels_last is not None:
             return self.channels_last
-        return self.backbone in ("auto", "resnet18", "resnet50", "smallcnn") and (
-            self.resolved_precision() == "bf16-mixed"
+        return self.resolved_backbone(image_size).startswith("resnet") and (
+            self.resolved_precision(image_size) == "bf16-mixed"
         )
 
-    def resolved_precision(self) -> str:
+    def resolved_precision(self, image_size: int) -> str:
+        """bf16 autocast where it was measured to pay: on GPUs, and for ResNets/ViTs on CPUs
+        with AVX-512 bf16 (ResNet-18 train step 35 → 84 img/s, docs/benchmarks.md). The small
+        CNN for tiny images stays in float32."""
         if self.precision != "auto":
             return self.precision
         if torch.cuda.is_available() and self.accelerator in ("auto", "gpu", "cuda"):
             return "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-        return "bf16-mixed" if _cpu_has_fast_bf16() and self.backbone != "smallcnn" else "32"
+        fast = _cpu_has_fast_bf16() and self.resolved_backbone(image_size) != "smallcnn"
+        return "bf16-mixed" if fast else "32"
 
     def run_name(self) -> str:
         return self.name or f"{self.method}-{self.dataset}"
@@ -219,23 +232,37 @@ def train_loader(data, config: PretrainConfig, distributed: bool) -> torch.utils
     )
 
 
-def ordered_batches(data, batch_size: int = 512, num_workers: int = 0):
-    """A re-iterable source of un-augmented ``(images uint8, labels)`` batches in index order."""
-    images = data.tensors()
-    labels = _labels_tensor(data)
+class _TrainData(L.LightningDataModule):
+    """Builds the training loader once Lightning has set up the process group, so that a
+    DistributedSampler can read the world size and rank."""
 
-    def source() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def __init__(self, data, config: PretrainConfig, distributed: bool) -> None:
+        super().__init__()
+        self.data, self.config, self.distributed = data, config, distributed
+
+    def train_dataloader(self) -> torch.utils.data.DataLoader:
+        return train_loader(self.data, self.config, self.distributed)
+
+
+class OrderedBatches:
+    """A re-iterable, picklable source of un-augmented ``(images uint8, labels)`` batches in
+    index order (for k-NN monitoring, k-means re-clustering and the final evaluation)."""
+
+    def __init__(self, data, batch_size: int = 512, num_workers: int = 0) -> None:
+        self.data, self.batch_size, self.num_workers = data, batch_size, num_workers
+
+    def __call__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        images = self.data.tensors()
+        labels = _labels_tensor(self.data)
         if images is not None:
-            for lo in range(0, images.shape[0], batch_size):
-                yield images[lo : lo + batch_size], labels[lo : lo + batch_size]
+            for lo in range(0, images.shape[0], self.batch_size):
+                yield images[lo : lo + self.batch_size], labels[lo : lo + self.batch_size]
             return
         loader = torch.utils.data.DataLoader(
-            data, batch_size=batch_size, shuffle=False, num_workers=num_workers
+            self.data, batch_size=self.batch_size, shuffle=False, num_workers=self.num_workers
         )
         for batch in loader:
             yield batch[0], batch[1]
-
-    return source
 
 
 # ---------------------------------------------------------------------------------------
@@ -373,7 +400,6 @@ def pretrain(
     config: PretrainConfig, resume: bool = False, progress: bool = True, echo=print
 ) -> PretrainResult:
     """Train ``config.method`` on ``config.dataset``, evaluate, and write the run folder."""
-    import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
     from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
@@ -385,10 +411,17 @@ def pretrain(
     started = time.perf_counter()
     L.seed_everything(config.seed, verbose=False)
     train, test, view_config, method = prepare(config)
-    run_dir, ckpt_path = resolve_run_dir(config, resume)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    save_config(config, run_dir / "config.yaml")
-    echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt_path.name})" if ckpt_path else ""))
+    if os.environ.get(_RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
+        # A DDP worker started by Lightning's launcher: rank 0 already chose the folder.
+        run_dir = Path(os.environ[_RUN_DIR_ENV])
+        ckpt = run_dir / "checkpoints" / "last.ckpt"
+        ckpt_path = ckpt if resume and ckpt.is_file() else None
+    else:
+        run_dir, ckpt_path = resolve_run_dir(config, resume)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(config, run_dir / "config.yaml")
+        os.environ[_RUN_DIR_ENV] = str(run_dir)
+        echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt_path.name})" if ckpt_path else ""))
 
     distributed = config.devices > 1
     eval_view = EvalView(view_config)
@@ -403,8 +436,8 @@ def pretrain(
         ),
     ]
     knn = KNNMonitor(
-        ordered_batches(train),
-        ordered_batches(test),
+        OrderedBatches(train),
+        OrderedBatches(test),
         eval_view,
         every_n_epochs=config.knn_every,
         k=config.knn_k,
@@ -419,7 +452,7 @@ def pretrain(
                 "images; choose fewer clusters"
             )
         reclustering = KMeansReclustering(
-            ordered_batches(train),
+            OrderedBatches(train),
             eval_view,
             config.kmeans_clusters,
             config.kmeans_every,
@@ -440,28 +473,29 @@ def pretrain(
         strategy=config.strategy
         if config.strategy != "auto"
         else ("ddp_spawn" if distributed and _device_for(config).type == "cpu" else "auto"),
-        precision=config.resolved_precision(),
+        precision=config.resolved_precision(train.image_size),
         logger=loggers,
         callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
         default_root_dir=run_dir,
         enable_progress_bar=progress,
         enable_model_summary=False,
-        log_every_n_steps=min(50, steps_per_epoch),
+        log_every_n_steps=config.log_every_n_steps or min(50, steps_per_epoch),
         use_distributed_sampler=False,
-        # SimCLR's global BatchNorm: statistics over the whole global batch, as one device.
-        sync_batchnorm=distributed,
+        # SimCLR's global BatchNorm (statistics over the global batch) needs GPUs; on CPU
+        # ranks each normalise their own shard.
+        sync_batchnorm=distributed and _device_for(config).type == "cuda",
         num_sanity_val_steps=0,
         deterministic=False,
     )
-    loader = train_loader(train, config, distributed)
+    loader = _TrainData(train, config, distributed)
     start_step = 0
     if ckpt_path is not None:
         start_step = int(
             torch.load(ckpt_path, map_location="cpu", weights_only=False).get("global_step", 0)
         )
     train_started = time.perf_counter()
-    trainer.fit(method, train_dataloaders=loader, ckpt_path=str(ckpt_path) if ckpt_path else None)
+    trainer.fit(method, datamodule=loader, ckpt_path=str(ckpt_path) if ckpt_path else None)
     train_seconds = time.perf_counter() - train_started
     if trainer.interrupted:
         raise KeyboardInterrupt
@@ -505,8 +539,8 @@ def evaluate_backbone(
     from infoclr.evaluation.linear import linear_probe
     from infoclr.methods.callbacks import embed
 
-    train_f, train_y = embed(method, ordered_batches(train), eval_view, device)
-    test_f, test_y = embed(method, ordered_batches(test), eval_view, device)
+    train_f, train_y = embed(method, OrderedBatches(train), eval_view, device)
+    test_f, test_y = embed(method, OrderedBatches(test), eval_view, device)
     if bool((train_y < 0).any()) or bool((test_y < 0).any()):
         return {
             "linear_top1": None,
@@ -531,7 +565,7 @@ def evaluate_backbone(
         def pixels(data):
             chunks = [
                 eval_view(images.to(device)).flatten(1).float().cpu()
-                for images, _ in ordered_batches(data)()
+                for images, _ in OrderedBatches(data)()
             ]
             return torch.cat(chunks)
 
@@ -539,8 +573,8 @@ def evaluate_backbone(
             pixels(train), train_y, pixels(test), test_y, **probe
         ).top1
         random_method = _random_init_copy(method, config).to(device)
-        rf, _ = embed(random_method, ordered_batches(train), eval_view, device)
-        rt, _ = embed(random_method, ordered_batches(test), eval_view, device)
+        rf, _ = embed(random_method, OrderedBatches(train), eval_view, device)
+        rt, _ = embed(random_method, OrderedBatches(test), eval_view, device)
         metrics["baseline_random_init_linear_top1"] = linear_probe(
             rf, train_y, rt, test_y, **probe
         ).top1

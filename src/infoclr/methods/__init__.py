@@ -79,7 +79,7 @@ def _common(config: Any, parts: MethodParts) -> dict[str, Any]:
         optim=parts.optim,
         projection_dim=config.projection_dim,
         projection_hidden=config.projection_hidden,
-        channels_last=config.resolved_channels_last(),
+        channels_last=config.resolved_channels_last(parts.image_size),
     )
 
 
