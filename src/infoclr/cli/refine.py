@@ -207,8 +207,9 @@ def refine(
         label_codes, label_classes = encode_values(read_row_values(labels, table, "labels"))
     if clusters is not None:
         cluster_codes, _ = encode_values(read_row_values(clusters, table, "clusters"))
-    console.print(f"{input_path}: {table.num_rows} rows × {table.dim} dims ({table.format})")
     stats = scan_embeddings(table.vectors)
+    # Printed only after every input check passed, so a bad input gives one line on stderr.
+    console.print(f"{input_path}: {table.num_rows} rows × {table.dim} dims ({table.format})")
 
     started = time.perf_counter()
     bar = Progress(

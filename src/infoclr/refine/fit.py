@@ -246,6 +246,10 @@ class _Evaluator:
     def score(self, module: SimSkip | None) -> dict[str, float]:
         """Scores of the refined evaluation rows (of the rows themselves for None)."""
         refined = self.inputs if module is None else module.refine(self.inputs).numpy()
+        if not np.isfinite(refined).all():
+            # Weights that produce NaN/inf can never be the kept candidate.
+            metric = self.selection.metric
+            return {metric: float("-inf")}
         if self.split is not None:
             cut = len(self.split.fit)
             return probe_scores(refined[:cut], self.fit_codes, refined[cut:], self.val_codes)
@@ -328,6 +332,7 @@ def fit_refiner(
 
     epoch_losses: list[float] = []
     epoch_seconds: list[float] = []
+    stopped: str | None = None
     for epoch in range(1, config.epochs + 1):
         module.train()
         started = time.perf_counter()
@@ -342,14 +347,16 @@ def fit_refiner(
             optimizer.step()
             value = float(loss.detach())
             if not math.isfinite(value):
-                raise ConfigError(
-                    f"the training loss became {value} at epoch {epoch}; lower --lr or raise "
-                    "--temperature"
-                )
+                # Diverged: the weights are no longer usable, so stop and keep the best
+                # candidate so far (epoch 0 at worst).
+                stopped = f"training loss became {value} at epoch {epoch} step {step + 1}; stopped"
+                break
             total += value
             if on_step is not None:
                 on_step(epoch, step + 1, steps, value)
         epoch_seconds.append(time.perf_counter() - started)
+        if stopped is not None:
+            break
         epoch_losses.append(total / max(steps, 1))
         scores = None
         if epoch % config.eval_every == 0 or epoch == config.epochs:
@@ -362,6 +369,8 @@ def fit_refiner(
             on_epoch(epoch, epoch_losses[-1], scores)
 
     selection.explain(identity_at_zero=config.skip)
+    if stopped is not None:
+        selection.reason = f"{stopped}; {selection.reason}"
     module.load_state_dict(best_state)
     module.cpu().eval()
     return RefineResult(

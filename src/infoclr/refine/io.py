@@ -190,7 +190,8 @@ def _read_pt(path: Path) -> EmbeddingTable:
     elif isinstance(payload, dict) and "embeddings" in payload:
         tensor = payload["embeddings"]
         is_dict = True
-        extra = {k: v for k, v in payload.items() if k not in ("embeddings", "ids")}
+        # Everything but the vectors is written back unchanged, the ids object included.
+        extra = {k: v for k, v in payload.items() if k != "embeddings"}
         if not isinstance(tensor, torch.Tensor):
             raise DataError(f"{path}: 'embeddings' must be a tensor, got {type(tensor).__name__}")
         if payload.get("ids") is not None:
@@ -247,7 +248,8 @@ def _parse_list_cell(cell: Any) -> np.ndarray | None:
 
 def _is_list_column(series: pd.Series) -> bool:
     """Whether a text column holds vectors: its first non-empty cell parses as ≥ 2 numbers."""
-    if series.dtype != object or not series.notna().any():
+    textual = series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
+    if not textual or not series.notna().any():
         return False
     parsed = _parse_list_cell(series.dropna().iloc[0])
     return parsed is not None and parsed.size > 1
@@ -750,9 +752,11 @@ def _write_pt(table: EmbeddingTable, refined: np.ndarray, handle: IO[bytes]) -> 
         return
     payload: dict[str, Any] = dict(table.pt_extra) if table.format == "pt" else {}
     payload["embeddings"] = tensor
-    if table.ids is not None:
+    if table.ids is not None and "ids" not in payload:
         ids = table.ids
-        payload["ids"] = torch.as_tensor(ids) if np.issubdtype(ids.dtype, np.number) else list(ids)
+        payload["ids"] = (
+            torch.as_tensor(ids) if np.issubdtype(ids.dtype, np.number) else ids.tolist()
+        )
     torch.save(payload, handle)
 
 
