@@ -346,3 +346,41 @@ def test_gather_and_masked_strategies_agree(any_selected: bool) -> None:
     torch.testing.assert_close(gathered[~selected], views[~selected], atol=0, rtol=0)
     if any_selected:
         torch.testing.assert_close(gathered[selected], adjust_hue(views, shifts)[selected])
+
+
+def test_compiled_views_trace_and_draw_fresh_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The eager backend checks that the whole draw + apply traces as one graph without the
+    # minutes a real inductor compile takes on 2 CPU cores.
+    original_compile = torch.compile
+    monkeypatch.setattr(
+        torch,
+        "compile",
+        lambda fn, **options: original_compile(fn, backend="eager", fullgraph=True, **options),
+    )
+    views = BatchViews(ViewConfig(image_size=8), compiled=True)
+    images = torch.randint(0, 256, (6, 3, 10, 10), dtype=torch.uint8)
+    first, second = views(images), views(images)
+    assert first.shape == (6, 3, 8, 8) and first.dtype == torch.float32
+    assert not torch.equal(first, second)
+    # A last, smaller batch recompiles for its shape instead of failing.
+    assert views(images[:4]).shape == (4, 3, 8, 8)
+    # A generator still takes the reproducible eager path.
+    torch.testing.assert_close(
+        views(images, generator=_generator(1)), views(images, generator=_generator(1))
+    )
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_compiled_views_draw_valid_views() -> None:
+    config = ViewConfig(image_size=16, mean=(0.0,), std=(1.0,))
+    images = torch.randint(0, 256, (64, 3, 20, 20), dtype=torch.uint8, device="cuda")
+    compiled = BatchViews(config, compiled=True)
+    first, second = compiled(images), compiled(images)
+    assert first.device.type == "cuda" and first.shape == (64, 3, 16, 16)
+    assert compiled(images[:10]).shape == (10, 3, 16, 16)
+    assert not torch.equal(first, second)
+    assert first.min() >= 0 and first.max() <= 1
+    # Same distribution as eager: compare the mean pixel over many draws loosely.
+    eager = torch.stack([BatchViews(config)(images) for _ in range(8)]).mean()
+    fused = torch.stack([compiled(images) for _ in range(8)]).mean()
+    assert abs(eager.item() - fused.item()) < 0.02
