@@ -553,19 +553,9 @@ class EvalView(nn.Module):
     rounding of the crop position otherwise.
     """
 
-    def __init__(self, config: ViewConfig, compiled: bool = False) -> None:
-        """
-        Args:
-            config: the view distribution.
-            compiled: run draw + apply through ``torch.compile`` (calls without a generator).
-                It pays where kernel launches dominate: on an H100 at 32 × 32, batch 256, a
-                call drops from 5.9 ms to 0.40 ms after a 15 s compile
-                (docs/benchmarks-throughput.md). Off by default because of that compile time.
-        """
+    def __init__(self, config: ViewConfig) -> None:
         super().__init__()
         self.config = config
-        self.compiled = compiled
-        self._compiled_draw_and_apply: Callable[[Tensor], Tensor] | None = None
 
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
