@@ -63,6 +63,8 @@ class PretrainConfig:
     base_temperature: float | None = None
     chunk_size: int | None = None
     cluster_column: str | None = None
+    cluster_attributes: list[str] | None = None
+    cluster_top_k: int | None = None
     loss_form: Literal["official", "paper"] = "official"
     kmeans_clusters: int = 100
     kmeans_every: int = 1
@@ -164,6 +166,10 @@ class PretrainConfig:
             raise ConfigError(
                 f"warmup_epochs must be in [0, epochs={self.epochs}), got {self.warmup_epochs}"
             )
+        if self.cluster_top_k is not None and self.cluster_top_k < 1:
+            raise ConfigError(f"cluster_top_k must be >= 1, got {self.cluster_top_k}")
+        if self.cluster_column is not None and self.cluster_attributes is not None:
+            raise ConfigError("give either cluster_column or cluster_attributes, not both")
         if self.chunk_size is not None and self.chunk_size < 1:
             raise ConfigError(f"chunk_size must be >= 1, got {self.chunk_size}")
 

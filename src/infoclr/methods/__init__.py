@@ -84,14 +84,38 @@ def _common(config: Any, parts: MethodParts) -> dict[str, Any]:
 
 
 def aux_clusters(config: Any, parts: MethodParts) -> np.ndarray:
-    """The auxiliary cluster column named by ``config.cluster_column``, as ids 0..K−1."""
+    """Cluster ids 0..K−1 from the data set's auxiliary columns.
+
+    Either ``config.cluster_column`` (one column, used as is), or ``config.cluster_attributes``
+    (binary columns, or ``["binary"]`` for every 0/1 column) with ``config.cluster_top_k``:
+    Cl-InfoNCE's top-k-by-entropy attribute combination (METHODS.md §1).
+    """
     column = config.cluster_column
-    if column is None:
+    attributes = config.cluster_attributes
+    if column is None and attributes is None:
         choices = ", ".join(sorted(parts.aux)) or "none in this data set"
         raise ConfigError(
-            f"method {config.method!r} needs --cluster-column (auxiliary columns: {choices}); "
-            "or use clinfonce-kmeans"
+            f"method {config.method!r} needs --cluster-column or cluster_attributes "
+            f"(auxiliary columns: {choices}); or use clinfonce-kmeans"
         )
+    if attributes is not None:
+        from infoclr.clusters import fit_attribute_clusters
+
+        if list(attributes) == ["binary"]:
+            attributes = sorted(
+                name for name, values in parts.aux.items() if set(np.unique(values)) <= {0, 1}
+            )
+        missing = [name for name in attributes if name not in parts.aux]
+        if missing:
+            raise DataError(
+                f"attribute column {missing[0]!r} is not in data set {config.dataset!r} "
+                f"(auxiliary columns: {', '.join(sorted(parts.aux)) or 'none'})"
+            )
+        if config.cluster_top_k is None:
+            raise ConfigError("cluster_attributes needs cluster_top_k (e.g. --set cluster_top_k=3)")
+        table = np.stack([np.asarray(parts.aux[name]) for name in attributes], axis=1)
+        fitted = fit_attribute_clusters(table, list(range(len(attributes))), config.cluster_top_k)
+        return np.asarray(fitted.cluster_ids[config.cluster_top_k], dtype=np.int64)
     if column not in parts.aux:
         choices = ", ".join(sorted(parts.aux)) or "none"
         raise DataError(
