@@ -47,6 +47,10 @@ def test_separable_data_is_solved(optimizer: str, epochs: int) -> None:
     assert result.top1 == 1.0
     assert result.train_top1 == 1.0
     assert result.num_classes == 4
+    if optimizer == "lbfgs":
+        assert 1 <= result.steps <= epochs
+    else:
+        assert result.steps == epochs  # 200 rows fit in one batch of 256
     assert result.test_predictions.shape == (100,)
 
 

@@ -101,6 +101,21 @@ def as_label_vector(
     return vector
 
 
+def as_labelled_features(
+    features: ArrayLike, labels: ArrayLike, split: str = ""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Checked ``(features (N, D) float32, labels (N,) int64)`` of one split.
+
+    ``split`` (e.g. ``"train"``) prefixes the names in error messages: ``train_features``.
+    """
+    prefix = f"{split}_" if split else ""
+    matrix = as_feature_matrix(features, f"{prefix}features")
+    class_ids = as_label_vector(
+        labels, len(matrix), f"{prefix}labels", features_name=f"{prefix}features"
+    )
+    return matrix, class_ids
+
+
 def check_same_width(
     first: np.ndarray, second: np.ndarray, first_name: str, second_name: str
 ) -> None:

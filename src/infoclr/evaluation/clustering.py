@@ -22,7 +22,7 @@ from sklearn.metrics import (
 
 from infoclr.clusters.kmeans import kmeans
 from infoclr.errors import ConfigError
-from infoclr.evaluation._inputs import ArrayLike, as_feature_matrix, as_label_vector
+from infoclr.evaluation._inputs import ArrayLike, as_labelled_features
 
 
 def _cluster_against_labels(
@@ -34,8 +34,7 @@ def _cluster_against_labels(
     niter: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(class_ids (N,), cluster_ids (N,)) after validating inputs and running k-means."""
-    matrix = as_feature_matrix(features, "features")
-    class_ids = as_label_vector(labels, len(matrix), "labels")
+    matrix, class_ids = as_labelled_features(features, labels)
     if num_clusters is None:
         num_clusters = len(np.unique(class_ids))
     if num_clusters < 1:

@@ -7,7 +7,9 @@ similarity ``s_i`` to a query each vote for their class with weight ``exp(s_i / 
 with the largest summed weight wins. Usual defaults are k = 200 and T = 0.1.
 
 Neighbours come from an exact faiss ``IndexFlatIP`` over L2-normalised rows (inner product =
-cosine similarity).
+cosine similarity). Measured for 50k train x 10k query x 512-d, k = 200: 2.9-3.0 s on an idle
+16-core machine; 14.5-21 s on 2 cores shared with busy processes (11-12 s with
+``OMP_WAIT_POLICY=PASSIVE``), where a chunked torch matmul + topk took about the same (15 s).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from infoclr.errors import ConfigError, DataError
 from infoclr.evaluation._inputs import (
     ArrayLike,
     as_feature_matrix,
-    as_label_vector,
+    as_labelled_features,
     check_same_width,
     l2_normalize_rows,
 )
@@ -64,10 +66,7 @@ def knn_predict(
         DataError: for empty, non-finite or mismatched inputs.
     """
     _check_knn_arguments(k, temperature)
-    train_matrix = as_feature_matrix(train_features, "train_features")
-    train_ids = as_label_vector(
-        train_labels, len(train_matrix), "train_labels", features_name="train_features"
-    )
+    train_matrix, train_ids = as_labelled_features(train_features, train_labels, "train")
     query_matrix = as_feature_matrix(query_features, "query_features")
     check_same_width(train_matrix, query_matrix, "train_features", "query_features")
 
@@ -135,14 +134,8 @@ def knn_top1(
         test_features: (N_test, D); test_labels: (N_test,) integer class ids.
         k, temperature: as in :func:`knn_predict` (Wu et al. 2018 defaults k = 200, T = 0.1).
     """
-    train_matrix = as_feature_matrix(train_features, "train_features")
-    train_ids = as_label_vector(
-        train_labels, len(train_matrix), "train_labels", features_name="train_features"
-    )
-    test_matrix = as_feature_matrix(test_features, "test_features")
-    test_ids = as_label_vector(
-        test_labels, len(test_matrix), "test_labels", features_name="test_features"
-    )
+    train_matrix, train_ids = as_labelled_features(train_features, train_labels, "train")
+    test_matrix, test_ids = as_labelled_features(test_features, test_labels, "test")
     # Test-only classes widen the vote table; they can never be predicted, only missed.
     num_classes = int(max(train_ids.max(), test_ids.max())) + 1
     predictions = knn_predict(

@@ -12,12 +12,28 @@ Objective, the same for every optimiser (bias not penalised, as in scikit-learn)
 With ``weight_decay = 1 / (C * N_train)`` this is scikit-learn's ``LogisticRegression(C=C)``
 objective divided by ``C * N_train``, so both have the same minimiser.
 
-Default optimiser, chosen by measurement (docs/benchmarks.md and the module test): full-batch
-L-BFGS with a strong-Wolfe line search. The objective is convex and smooth, so a quasi-Newton
-method reaches the optimum in a few dozen full passes; minibatch Adam or SGD need ~100 epochs of
-many small steps, are slower on CPU at these sizes, and stop short of the optimum. ``epochs`` is
-the L-BFGS iteration budget (each iteration is one or a few full passes over the data); for
-``"adam"``/``"sgd"`` it is the number of minibatch epochs under a cosine learning-rate schedule.
+Default optimiser, chosen by measurement: full-batch L-BFGS with a strong-Wolfe line search.
+The objective is convex and smooth, so a quasi-Newton method reaches the optimum in tens of full
+passes, where minibatch Adam or SGD need ~100 epochs of many small steps. Measured with this
+module (100 epochs/iterations, batch 256, Adam lr 1e-3, SGD lr 0.1 with Nesterov momentum):
+
+====================================  ===========  ==========  ==========
+features (train x dim, 10 classes)    L-BFGS       Adam        SGD
+====================================  ===========  ==========  ==========
+50,000 x 512 Gaussian, 16-core CPU    0.15 s       12.8 s      11.7 s
+50,000 x 512, 2 shared, loaded cores  4.0-4.4 s    176 s       166 s
+digits 1,257 x 64, 16-core CPU        0.02-0.07 s  0.2-0.35 s  0.15-0.25 s
+====================================  ===========  ==========  ==========
+
+All three reached the same training loss (1.0770) and test accuracy (0.601) on the Gaussian
+features. On digits, unregularised L-BFGS separates the training set (test 0.956); with the
+scikit-learn-matched ``weight_decay = 1/N`` it gives 0.974 against sklearn's 0.972. The first
+torch optimiser built in a process also imports ``torch._dynamo`` once (1.5-5 s), whichever
+optimiser it is.
+
+``epochs`` is the L-BFGS iteration budget (each iteration is one or a few full passes over the
+data; it stops earlier once converged); for ``"adam"``/``"sgd"`` it is the number of minibatch
+epochs under a cosine learning-rate schedule.
 """
 
 from __future__ import annotations
@@ -33,8 +49,7 @@ import torch.nn.functional as F
 from infoclr.errors import ConfigError, DataError
 from infoclr.evaluation._inputs import (
     ArrayLike,
-    as_feature_matrix,
-    as_label_vector,
+    as_labelled_features,
     check_same_width,
 )
 
@@ -50,6 +65,8 @@ class LinearProbeResult:
         top1: accuracy on the test split, in [0, 1].
         train_top1: accuracy on the training split (a large gap to ``top1`` means overfitting).
         epochs: the iteration/epoch budget that was run (see the module docstring).
+        steps: optimiser updates actually taken: L-BFGS iterations (fewer than ``epochs`` when
+            it converged early) or minibatch steps.
         train_loss: final value of the training objective (cross-entropy plus the L2 term).
         num_classes: width C of the classifier.
         optimizer: ``"lbfgs"``, ``"adam"`` or ``"sgd"``.
@@ -62,6 +79,7 @@ class LinearProbeResult:
     top1: float
     train_top1: float
     epochs: int
+    steps: int
     train_loss: float
     num_classes: int
     optimizer: str
@@ -91,7 +109,8 @@ def _train_lbfgs(
     iterations: int,
     lr: float,
     weight_decay: float,
-) -> None:
+) -> int:
+    """Full-batch L-BFGS; returns the number of iterations taken."""
     optimizer = torch.optim.LBFGS(
         classifier.parameters(),
         lr=lr,
@@ -108,6 +127,7 @@ def _train_lbfgs(
         return loss
 
     optimizer.step(closure)
+    return int(optimizer.state[classifier.weight].get("n_iter", 0))
 
 
 def _train_minibatch(
@@ -121,7 +141,8 @@ def _train_minibatch(
     weight_decay: float,
     batch_size: int,
     generator: torch.Generator,
-) -> None:
+) -> int:
+    """Minibatch Adam or SGD under a cosine schedule; returns the number of steps taken."""
     if optimizer_name == "adam":
         optimizer: torch.optim.Optimizer = torch.optim.Adam(classifier.parameters(), lr=lr)
     else:
@@ -140,6 +161,7 @@ def _train_minibatch(
             _objective(classifier, features[batch], class_ids[batch], weight_decay).backward()
             optimizer.step()
             schedule.step()
+    return total_steps
 
 
 @torch.no_grad()
@@ -207,14 +229,8 @@ def linear_probe(
     if not lr_used > 0:
         raise ConfigError(f"lr must be positive, got {lr}")
 
-    train_matrix = as_feature_matrix(train_features, "train_features")
-    train_ids = as_label_vector(
-        train_labels, len(train_matrix), "train_labels", features_name="train_features"
-    )
-    test_matrix = as_feature_matrix(test_features, "test_features")
-    test_ids = as_label_vector(
-        test_labels, len(test_matrix), "test_labels", features_name="test_features"
-    )
+    train_matrix, train_ids = as_labelled_features(train_features, train_labels, "train")
+    test_matrix, test_ids = as_labelled_features(test_features, test_labels, "test")
     check_same_width(train_matrix, test_matrix, "train_features", "test_features")
     if len(np.unique(train_ids)) < 2:
         raise DataError(
@@ -244,7 +260,7 @@ def linear_probe(
     # Training must not leak into an outer no_grad / inference context.
     with torch.enable_grad():
         if optimizer == "lbfgs":
-            _train_lbfgs(
+            steps = _train_lbfgs(
                 classifier,
                 train_x,
                 train_y,
@@ -253,7 +269,7 @@ def linear_probe(
                 weight_decay=weight_decay,
             )
         else:
-            _train_minibatch(
+            steps = _train_minibatch(
                 classifier,
                 train_x,
                 train_y,
@@ -273,6 +289,7 @@ def linear_probe(
         top1=float((test_predictions == test_ids).mean()),
         train_top1=float((train_predictions == train_ids).mean()),
         epochs=int(epochs),
+        steps=steps,
         train_loss=train_loss,
         num_classes=num_classes,
         optimizer=optimizer,
