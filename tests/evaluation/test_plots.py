@@ -24,6 +24,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def assert_png(path: Path) -> None:
     assert path.is_file() and path.stat().st_size > 1000
     assert path.read_bytes()[:8] == PNG_SIGNATURE
+    assert path.stat().st_mode & 0o044 == 0o044  # group/other-readable like any output file
     # The atomic write leaves no temporary file behind.
     assert [entry.name for entry in path.parent.iterdir() if entry.name.endswith(".tmp")] == []
 

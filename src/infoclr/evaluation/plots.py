@@ -120,6 +120,8 @@ def _save_atomically(figure: Figure, path: str | os.PathLike[str], dpi: int = 12
     try:
         with os.fdopen(handle, "wb") as stream:
             figure.savefig(stream, format="png", dpi=dpi, bbox_inches="tight")
+        # mkstemp creates owner-only files; a figure should be as readable as any other output.
+        os.chmod(temporary_name, 0o644)
         os.replace(temporary_name, target)
     except BaseException:
         Path(temporary_name).unlink(missing_ok=True)
