@@ -268,6 +268,7 @@ def fit_refiner(
     stats: EmbeddingStats | None = None,
     on_step: Callable[[int, int, int, float], None] | None = None,
     on_epoch: Callable[[int, float, dict[str, float] | None], None] | None = None,
+    on_candidate: Callable[[int, SimSkip], None] | None = None,
 ) -> RefineResult:
     """Train a SimSkip refiner on (N, D) rows and keep the best evaluated epoch.
 
@@ -282,6 +283,9 @@ def fit_refiner(
             streaming pass that also rejects NaN/inf rows).
         on_step: called as ``on_step(epoch, step, steps_per_epoch, loss)`` after every step.
         on_epoch: called as ``on_epoch(epoch, mean_loss, scores or None)`` after every epoch.
+        on_candidate: called as ``on_candidate(epoch, module)`` with the module as it is at
+            every scored candidate (epoch 0 included), e.g. to score it another way; the
+            callback must not change the module.
 
     Returns:
         A :class:`RefineResult` whose module holds the chosen weights.
@@ -324,6 +328,8 @@ def fit_refiner(
     selection = evaluator.selection
     started = time.perf_counter()
     selection.offer(0, evaluator.score(module))
+    if on_candidate is not None:
+        on_candidate(0, module)
     # A skip refiner starts at the identity, so its epoch 0 already is the input.
     input_scores = dict(selection.candidates[0]) if config.skip else evaluator.score(None)
     input_scores.pop("epoch", None)
@@ -365,6 +371,8 @@ def fit_refiner(
             eval_seconds += time.perf_counter() - started
             if selection.offer(epoch, scores):
                 best_state = copy.deepcopy(module.state_dict())
+            if on_candidate is not None:
+                on_candidate(epoch, module)
         if on_epoch is not None:
             on_epoch(epoch, epoch_losses[-1], scores)
 

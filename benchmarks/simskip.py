@@ -1,0 +1,517 @@
+"""SimSkip benchmark: does refining existing embeddings help, and is it fast and lean?
+
+Quality (mean ± std over seeds), for each embedding source:
+
+* ``bbc``: BBC News articles, all-MiniLM-L6-v2 sentence embeddings (384-d, 5 topics).
+  Build them once with ``python benchmarks/make_bbc_embeddings.py``.
+* ``digits-simclr``: 1,797 sklearn digits embedded by a SmallCNN that ``infoclr pretrain``
+  trained with SimCLR (its default recipe; 10 classes). Trained once and cached.
+* ``sbm-spectral``: a stochastic block model graph (1,000 nodes, 5 planted communities)
+  embedded with 32 Laplacian-eigenmap dimensions (networkx + scikit-learn), labels =
+  communities.
+
+Protocol per source and seed: a stratified 20 % of the rows is the test split and its labels
+are hidden from refinement; the other 80 % are labelled rows for selection (inside
+:func:`infoclr.refine.fit_refiner`: 60 % fit / 20 % val of all rows). Refinement itself is
+unsupervised and transductive (it sees every row's vector, never a test label). Scores on the
+test split: linear probe (logistic regression, C = 1 on scale-normalised vectors) and
+cosine k-NN (k = 200, T = 0.1), both trained on the 80 %; k-means NMI on all rows.
+
+Rows of the table:
+
+* original: the input vectors;
+* SimSkip, last epoch: the refiner after the final epoch, no selection;
+* SimSkip, selected (val linear probe): infoclr's default; epoch 0 = the input is a candidate;
+* SimSkip, selected (k-means stability, no labels): the unsupervised criterion, scored on the
+  same run's candidates;
+* no-skip ablation, selected: plain MLP refiner, same selection (its epoch 0 is an untrained
+  MLP, not the input);
+* weakly supervised (Cl-InfoNCE, k-means clusters), selected: auxiliary clusters = cosine
+  k-means (K = 2 × classes) of the input vectors.
+
+Speed and memory (each in a fresh subprocess): one epoch over 100,000 × 384 float32 rows read
+from a ``.npy`` memmap, with the lean loop that ``infoclr refine`` uses and with a Lightning
+``Trainer`` driving the same module; peak resident memory (``ru_maxrss``) and the resident
+anonymous / file-backed memory at the end.
+
+Usage::
+
+    python benchmarks/simskip.py                     # everything, writes the markdown
+    python benchmarks/simskip.py --only speed
+    python benchmarks/simskip.py --only quality --sources bbc --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("INFOCLR_CACHE", Path.home() / ".cache" / "infoclr"))
+SOURCES = ("bbc", "digits-simclr", "sbm-spectral")
+
+
+# ------------------------------------------------------------------------------ sources
+
+
+def load_bbc() -> tuple[np.ndarray, np.ndarray, str]:
+    folder = CACHE / "bbc_minilm"
+    if not (folder / "embeddings.npy").exists():
+        sys.exit(f"missing {folder}; run: python benchmarks/make_bbc_embeddings.py")
+    return (
+        np.load(folder / "embeddings.npy"),
+        np.load(folder / "labels.npy"),
+        "BBC News (2,225 articles, 5 topics), all-MiniLM-L6-v2, 384-d",
+    )
+
+
+def load_digits_simclr() -> tuple[np.ndarray, np.ndarray, str]:
+    """Features of a SmallCNN pretrained by ``infoclr pretrain`` (SimCLR on digits)."""
+    folder = CACHE / "simskip_digits_simclr"
+    if not (folder / "features.npy").exists():
+        import torch
+
+        from infoclr.augment import EvalView
+        from infoclr.methods.callbacks import embed
+        from infoclr.pretrain import OrderedBatches, PretrainConfig, prepare, pretrain
+
+        config = PretrainConfig(
+            method="simclr",
+            dataset="digits",
+            output_dir=str(folder / "runs"),
+            name="simclr-digits",
+            accelerator="cpu",
+            seed=0,
+        )
+        started = time.perf_counter()
+        result = pretrain(config, progress=False, echo=lambda *a: None)
+        print(f"  pretrained SimCLR on digits in {time.perf_counter() - started:.0f} s")
+        train, test, view_config, method = prepare(config)
+        state = torch.load(result.run_dir / "backbone.pt", map_location="cpu", weights_only=True)
+        method.backbone.load_exported(state)
+        view = EvalView(view_config)
+        cpu = torch.device("cpu")
+        train_f, train_y = embed(method, OrderedBatches(train), view, cpu)
+        test_f, test_y = embed(method, OrderedBatches(test), view, cpu)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "features.npy", torch.cat([train_f, test_f]).numpy().astype(np.float32))
+        np.save(folder / "labels.npy", torch.cat([train_y, test_y]).numpy().astype(np.int64))
+        (folder / "pretrain_metrics.json").write_text(json.dumps(result.metrics, indent=2))
+    features = np.load(folder / "features.npy")
+    return (
+        features,
+        np.load(folder / "labels.npy"),
+        f"sklearn digits (1,797 images, 10 classes), SmallCNN pretrained by `infoclr pretrain` "
+        f"(SimCLR, default recipe), {features.shape[1]}-d",
+    )
+
+
+def load_sbm_spectral(
+    nodes_per_block: int = 200, blocks: int = 5, dim: int = 32
+) -> tuple[np.ndarray, np.ndarray, str]:
+    import networkx as nx
+    from sklearn.manifold import spectral_embedding
+
+    p_in, p_out = 0.04, 0.01
+    probabilities = np.full((blocks, blocks), p_out)
+    np.fill_diagonal(probabilities, p_in)
+    graph = nx.stochastic_block_model([nodes_per_block] * blocks, probabilities.tolist(), seed=0)
+    adjacency = nx.to_scipy_sparse_array(graph, format="csr", dtype=np.float64)
+    features = spectral_embedding(adjacency, n_components=dim, random_state=0, drop_first=True)
+    labels = np.repeat(np.arange(blocks), nodes_per_block)
+    return (
+        features.astype(np.float32),
+        labels,
+        f"stochastic block model graph ({blocks * nodes_per_block} nodes, {blocks} blocks, "
+        f"p_in {p_in}, p_out {p_out}), Laplacian eigenmaps, {dim}-d",
+    )
+
+
+LOADERS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, str]]] = {
+    "bbc": load_bbc,
+    "digits-simclr": load_digits_simclr,
+    "sbm-spectral": load_sbm_spectral,
+}
+
+
+# ------------------------------------------------------------------------------ quality
+
+ROWS = (
+    ("original", "original"),
+    ("last", "SimSkip, last epoch (no selection)"),
+    ("selected", "SimSkip, selected by val linear probe (default)"),
+    ("unsupervised", "SimSkip, selected by k-means stability (no labels)"),
+    ("noskip", "no-skip ablation, selected by val linear probe"),
+    ("weak", "weakly supervised (Cl-InfoNCE on k-means clusters), selected"),
+)
+
+
+def test_scores(
+    features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray
+) -> dict[str, float]:
+    from infoclr.evaluation.clustering import kmeans_nmi
+    from infoclr.refine.select import probe_scores
+
+    scores = probe_scores(features[train], labels[train], features[test], labels[test])
+    scores["kmeans_nmi"] = kmeans_nmi(features, labels, len(np.unique(labels)))
+    return scores
+
+
+def run_source(
+    name: str, seeds: list[int], epochs: int
+) -> tuple[str, dict[str, list[dict[str, float]]], dict[str, Any]]:
+    from sklearn.model_selection import train_test_split
+
+    from infoclr.clusters.kmeans import kmeans
+    from infoclr.refine.fit import RefineConfig, fit_refiner
+    from infoclr.refine.select import kmeans_stability
+
+    vectors, labels, description = LOADERS[name]()
+    results: dict[str, list[dict[str, float]]] = {key: [] for key, _ in ROWS}
+    details: dict[str, Any] = {"chosen_epochs": {key: [] for key, _ in ROWS[2:]}, "curves": []}
+    num_classes = len(np.unique(labels))
+    for seed in seeds:
+        started = time.perf_counter()
+        train, test = train_test_split(
+            np.arange(len(vectors)), test_size=0.2, random_state=seed, stratify=labels
+        )
+        train, test = np.sort(train), np.sort(test)
+        visible = labels.copy()
+        visible[test] = -1
+        base = dict(epochs=epochs, seed=seed, val_fraction=0.25, test_fraction=0.0)
+
+        results["original"].append(test_scores(vectors, labels, train, test))
+
+        # The default run; every candidate is also scored by the unsupervised criterion and on
+        # the test split (for the curve), without influencing the run's own selection.
+        rng = np.random.default_rng(seed + 1)
+        count = min(len(vectors), 10000)
+        stability_rows = np.sort(rng.choice(len(vectors), size=count, replace=False))
+        halves = [rng.choice(count, size=count // 2, replace=False) for _ in range(4)]
+        candidates: dict[int, Any] = {}
+
+        def keep(epoch: int, module: Any, store: dict[int, Any] = candidates) -> None:
+            store[epoch] = copy.deepcopy(module.refiner.state_dict())
+
+        result = fit_refiner(vectors, RefineConfig(**base), label_codes=visible, on_candidate=keep)
+        refiner = copy.deepcopy(result.module.refiner).eval()
+        curve = []
+        stability = {}
+        for epoch, state in candidates.items():
+            refiner.load_state_dict(state)
+            refined = _refine(refiner, vectors)
+            stability[epoch] = kmeans_stability(refined[stability_rows], 10, halves, seed=seed)
+            val = next(c for c in result.selection.candidates if c["epoch"] == epoch)
+            curve.append(
+                {"epoch": epoch, "val_linear": val["linear_top1"], "stability": stability[epoch]}
+                | {f"test_{k}": v for k, v in test_scores(refined, labels, train, test).items()}
+            )
+        details["curves"].append(curve)
+        last_epoch = max(candidates)
+        results["last"].append(
+            next(
+                {k[5:]: v for k, v in c.items() if k.startswith("test_")}
+                for c in curve
+                if c["epoch"] == last_epoch
+            )
+        )
+        results["selected"].append(test_scores(result.refine(vectors), labels, train, test))
+        details["chosen_epochs"]["selected"].append(result.selection.chosen_epoch)
+        best_stable = 0
+        for epoch in sorted(stability):
+            if stability[epoch] > stability[best_stable]:
+                best_stable = epoch
+        results["unsupervised"].append(
+            next(
+                {k[5:]: v for k, v in c.items() if k.startswith("test_")}
+                for c in curve
+                if c["epoch"] == best_stable
+            )
+        )
+        details["chosen_epochs"]["unsupervised"].append(best_stable)
+
+        noskip = fit_refiner(vectors, RefineConfig(**base, skip=False), label_codes=visible)
+        results["noskip"].append(test_scores(noskip.refine(vectors), labels, train, test))
+        details["chosen_epochs"]["noskip"].append(noskip.selection.chosen_epoch)
+
+        clusters, _ = kmeans(vectors, 2 * num_classes, seed=seed)
+        weak = fit_refiner(
+            vectors, RefineConfig(**base), label_codes=visible, cluster_codes=clusters
+        )
+        results["weak"].append(test_scores(weak.refine(vectors), labels, train, test))
+        details["chosen_epochs"]["weak"].append(weak.selection.chosen_epoch)
+        print(f"  {name} seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
+    return description, results, details
+
+
+def _refine(refiner: Any, vectors: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.no_grad():
+        return refiner(torch.from_numpy(np.asarray(vectors, dtype=np.float32))).numpy()
+
+
+def _mean_std(values: list[float]) -> str:
+    array = np.asarray(values, dtype=np.float64)
+    return f"{array.mean():.4f} ± {array.std(ddof=1) if len(array) > 1 else 0.0:.4f}"
+
+
+def quality_markdown(name: str, description: str, results: dict, details: dict) -> str:
+    lines = [
+        f"### {name}: {description}",
+        "",
+        "| embeddings | linear probe top-1 | k-NN top-1 | k-means NMI | chosen epochs |",
+        "|---|---|---|---|---|",
+    ]
+    for key, label in ROWS:
+        runs = results[key]
+        chosen = details["chosen_epochs"].get(key)
+        epochs = "" if chosen is None else ", ".join(map(str, chosen))
+        if key == "last":
+            epochs = "last"
+        lines.append(
+            f"| {label} | {_mean_std([r['linear_top1'] for r in runs])} | "
+            f"{_mean_std([r['knn_top1'] for r in runs])} | "
+            f"{_mean_std([r['kmeans_nmi'] for r in runs])} | {epochs} |"
+        )
+    curve = details["curves"][0]
+    picks = [
+        c for c in curve if c["epoch"] in (0, 1, 2, 5, 10, 15, 20, max(x["epoch"] for x in curve))
+    ]
+    lines += [
+        "",
+        "Seed 0, every candidate (val = the selection split; test = held out):",
+        "",
+        "| epoch | val linear | k-means stability | test linear | test k-NN | NMI |",
+        "|---|---|---|---|---|---|",
+    ]
+    for c in picks:
+        lines.append(
+            f"| {c['epoch']} | {c['val_linear']:.4f} | {c['stability']:.4f} | "
+            f"{c['test_linear_top1']:.4f} | {c['test_knn_top1']:.4f} | {c['test_kmeans_nmi']:.4f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ speed
+
+
+def _status_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return -1
+
+
+def speed_worker(engine: str, data: str, batch_size: int) -> dict[str, Any]:
+    """One epoch in this (fresh) process; returns timings and memory."""
+    import torch
+
+    from infoclr.methods.simskip import SimSkip
+    from infoclr.refine.fit import MemmapBatches
+    from infoclr.refine.io import scan_embeddings
+
+    vectors = np.load(data, mmap_mode="r")
+    started = time.perf_counter()
+    stats = scan_embeddings(vectors)
+    scan_seconds = time.perf_counter() - started
+    torch.manual_seed(0)
+    module = SimSkip(
+        vectors.shape[1],
+        feature_mean=torch.from_numpy(stats.mean),
+        feature_std=torch.from_numpy(stats.std),
+    )
+    parameters = sum(p.numel() for p in module.parameters())
+    batches = MemmapBatches(vectors, batch_size, seed=0)
+    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if engine == "lean":
+        optimizer = module.configure_optimizers()
+        module.train()
+        started = time.perf_counter()
+        for step, (x, _) in enumerate(batches):
+            loss = module.training_step(x, step)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        epoch_seconds = time.perf_counter() - started
+    else:
+        import logging
+
+        import lightning as L
+
+        logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+        class EpochOfBatches(torch.utils.data.IterableDataset):
+            def __iter__(self):  # type: ignore[override]
+                for x, _ in batches:
+                    yield x
+
+            def __len__(self) -> int:
+                return len(batches)
+
+        loader = torch.utils.data.DataLoader(EpochOfBatches(), batch_size=None)
+        trainer = L.Trainer(
+            max_epochs=1,
+            accelerator="cpu",
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        started = time.perf_counter()
+        trainer.fit(module, loader)
+        epoch_seconds = time.perf_counter() - started
+    return {
+        "engine": engine,
+        "batch_size": batch_size,
+        "steps": len(batches),
+        "epoch_seconds": epoch_seconds,
+        "scan_seconds": scan_seconds,
+        "input_mb": vectors.nbytes / 2**20,
+        "model_mb": parameters * 4 / 2**20,
+        "adam_state_mb": 2 * parameters * 4 / 2**20,
+        "rss_before_epoch_mb": baseline_kb / 1024,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_anon_end_mb": _status_kb("RssAnon") / 1024,
+        "rss_file_end_mb": _status_kb("RssFile") / 1024,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def import_baseline_worker() -> dict[str, Any]:
+    import torch  # noqa: F401
+
+    import infoclr.methods.simskip  # noqa: F401
+    import infoclr.refine.fit  # noqa: F401
+
+    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _subprocess(args: list[str]) -> dict[str, Any]:
+    output = subprocess.run(
+        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+    ).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def run_speed(rows: int = 100_000, dim: int = 384, repeats: int = 2) -> str:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "rows.npy"
+        rng = np.random.default_rng(0)
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim))
+        for start in range(0, rows, 10_000):
+            out[start : start + 10_000] = rng.normal(size=(min(10_000, rows - start), dim))
+        out.flush()
+        del out
+        baseline = _subprocess(["--worker", "imports"])
+        measured = []
+        for engine, batch in (("lean", 256), ("lightning", 256), ("lean", 1024)):
+            runs = [
+                _subprocess(["--worker", engine, "--data", str(path), "--batch", str(batch)])
+                for _ in range(repeats)
+            ]
+            best = min(runs, key=lambda r: r["epoch_seconds"])
+            best["all_epoch_seconds"] = [r["epoch_seconds"] for r in runs]
+            measured.append(best)
+    lines = [
+        f"One epoch over {rows:,} × {dim} float32 rows ({rows * dim * 4 / 2**20:.0f} MiB) read "
+        f"from a `.npy` memmap; each run in a fresh process, best of {repeats} "
+        f"(all runs listed). Peak RSS = `ru_maxrss`; the process after `import torch` and "
+        f"infoclr alone peaks at {baseline['peak_rss_mb']:.0f} MiB.",
+        "",
+        "| loop | batch | steps | epoch s (runs) | peak RSS MiB | RSS at end: anon / file MiB "
+        "| peak − imports MiB | limit 2×input + model MiB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in measured:
+        limit = 2 * r["input_mb"] + r["model_mb"]
+        runs = ", ".join(f"{s:.2f}" for s in r["all_epoch_seconds"])
+        lines.append(
+            f"| {r['engine']} | {r['batch_size']} | {r['steps']} | {r['epoch_seconds']:.2f} "
+            f"({runs}) | {r['peak_rss_mb']:.0f} | {r['rss_anon_end_mb']:.0f} / "
+            f"{r['rss_file_end_mb']:.0f} | {r['peak_rss_mb'] - baseline['peak_rss_mb']:.0f} | "
+            f"{limit:.0f} |"
+        )
+    first = measured[0]
+    lines += [
+        "",
+        f"Model: {first['model_mb']:.2f} MiB of parameters (+ {first['adam_state_mb']:.2f} MiB "
+        f"Adam state); the streaming statistics pass (mean/std + NaN check) took "
+        f"{first['scan_seconds']:.2f} s; torch threads: {first['threads']}.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------ main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=("quality", "speed"), default=None)
+    parser.add_argument("--sources", nargs="+", choices=SOURCES, default=list(SOURCES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks-simskip.md")
+    parser.add_argument(
+        "--worker", choices=("lean", "lightning", "imports"), help=argparse.SUPPRESS
+    )
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--batch", type=int, default=256, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker == "imports":
+        print(json.dumps(import_baseline_worker()))
+        return
+    if args.worker is not None:
+        print(json.dumps(speed_worker(args.worker, args.data, args.batch)))
+        return
+
+    started = time.perf_counter()
+    sections = [
+        "# SimSkip benchmarks (measured)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPU cores, Python "
+        f"{platform.python_version()}; produced by `python benchmarks/simskip.py`.",
+        "",
+    ]
+    if args.only in (None, "quality"):
+        sections += [
+            "## Does refinement help? (test split, mean ± std over seeds "
+            f"{', '.join(map(str, args.seeds))}; {args.epochs} epochs, defaults otherwise)",
+            "",
+            __doc__.split("Protocol per source and seed:")[1]
+            .split("Rows of the table:")[0]
+            .strip(),
+            "",
+        ]
+        for name in args.sources:
+            print(f"quality: {name}", flush=True)
+            description, results, details = run_source(name, args.seeds, args.epochs)
+            sections.append(quality_markdown(name, description, results, details))
+    if args.only in (None, "speed"):
+        print("speed", flush=True)
+        sections += ["## Speed and memory", "", run_speed()]
+    sections.append(f"Total benchmark time: {time.perf_counter() - started:.0f} s.\n")
+    text = "\n".join(sections)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
