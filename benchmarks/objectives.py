@@ -150,9 +150,26 @@ def _embed_backbone(backbone, data, eval_view, device):
     return features
 
 
+def explained_variance(features, groups) -> float:
+    """η²: the share of the features' total variance that lies between the means of ``groups``,
+    Σ_d Σ_g n_g (μ_gd − μ_d)² / Σ_d Σ_i (x_id − μ_d)². 0: the groups are indistinguishable on
+    average; 1: each group collapses to its mean. Unlike a linear probe, it does not saturate
+    at 100 % as soon as the nuisance is merely decodable."""
+    x = np.asarray(features, dtype=np.float64)
+    g = np.asarray(groups)
+    centred = x - x.mean(axis=0)
+    total = float((centred**2).sum())
+    between = 0.0
+    for value in np.unique(g):
+        members = centred[g == value]
+        between += len(members) * float((members.mean(axis=0) ** 2).sum())
+    return between / total if total > 0 else 0.0
+
+
 def nuisance_probes(config, run_dir: Path, column: str, device: str, baselines: bool) -> dict:
-    """Linear-probe top-1 for predicting ``aux[column]`` from the frozen trained backbone
-    (and, with ``baselines``, from raw pixels and from a randomly initialised backbone)."""
+    """How much of ``aux[column]`` the frozen trained backbone keeps: linear-probe top-1 for
+    predicting it, and its η² on the test features, beside the η² of the task label (with
+    ``baselines``, also for raw pixels and a randomly initialised backbone)."""
     import torch
 
     from infoclr.augment import EvalView, ViewConfig
@@ -167,30 +184,33 @@ def nuisance_probes(config, run_dir: Path, column: str, device: str, baselines: 
     probe = dict(epochs=config.probe_epochs, seed=config.seed)
     y_train, y_test = train.aux[column], test.aux[column]
 
+    def measure(prefix: str, train_x, test_x) -> dict[str, float]:
+        return {
+            f"{prefix}_top1": linear_probe(train_x, y_train, test_x, y_test, **probe).top1,
+            f"{prefix}_eta2": explained_variance(test_x, y_test),
+            f"{prefix}_label_eta2": explained_variance(test_x, test.labels),
+        }
+
     backbone = build_backbone(config.backbone, train.channels, train.image_size, **options)
     state = torch.load(run_dir / "backbone.pt", map_location="cpu", weights_only=True)
     backbone.load_exported(state)
-    out = {
-        "nuisance_top1": linear_probe(
-            _embed_backbone(backbone, train, eval_view, device),
-            y_train,
-            _embed_backbone(backbone, test, eval_view, device),
-            y_test,
-            **probe,
-        ).top1
-    }
+    out = measure(
+        "nuisance",
+        _embed_backbone(backbone, train, eval_view, device),
+        _embed_backbone(backbone, test, eval_view, device),
+    )
     if baselines:
         torch.manual_seed(config.seed + 12345)
         random_backbone = build_backbone(
             config.backbone, train.channels, train.image_size, **options
         )
-        out["nuisance_random_init_top1"] = linear_probe(
-            _embed_backbone(random_backbone, train, eval_view, device),
-            y_train,
-            _embed_backbone(random_backbone, test, eval_view, device),
-            y_test,
-            **probe,
-        ).top1
+        out.update(
+            measure(
+                "nuisance_random_init",
+                _embed_backbone(random_backbone, train, eval_view, device),
+                _embed_backbone(random_backbone, test, eval_view, device),
+            )
+        )
 
         def pixels(data):
             view = eval_view.to(device)
@@ -199,9 +219,7 @@ def nuisance_probes(config, run_dir: Path, column: str, device: str, baselines: 
             ]
             return torch.cat(chunks)
 
-        out["nuisance_raw_pixels_top1"] = linear_probe(
-            pixels(train), y_train, pixels(test), y_test, **probe
-        ).top1
+        out.update(measure("nuisance_raw_pixels", pixels(train), pixels(test)))
     return out
 
 
@@ -252,6 +270,8 @@ def build_jobs(args: argparse.Namespace, specs: dict[str, DataSpec]) -> list[dic
         spec = specs[dataset]
         for seed in range(args.seed_offset, args.seed_offset + args.seeds):
             for variant in grid():
+                if args.variants and variant.name not in args.variants:
+                    continue
                 config = dict(
                     method=variant.method,
                     dataset=spec.dataset,
@@ -359,12 +379,12 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
     return float(array.mean()), std
 
 
-def _fmt(values: list[float], scale: float = 100.0, signed: bool = False) -> str:
+def _fmt(values: list[float], scale: float = 100.0, signed: bool = False, digits: int = 1) -> str:
     if not values:
         return "—"
     mean, std = _mean_std(values)
-    text = f"{scale * mean:+.1f}" if signed else f"{scale * mean:.1f}"
-    return text if math.isnan(std) else f"{text} ± {scale * std:.1f}"
+    text = f"{scale * mean:{'+' if signed else ''}.{digits}f}"
+    return text if math.isnan(std) else f"{text} ± {scale * std:.{digits}f}"
 
 
 def _paired(rows: dict[tuple[str, int], dict], variant: str, metric: str) -> list[float]:
@@ -460,8 +480,8 @@ def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[st
         header = "| method | setting | linear top-1 | k-NN top-1 | Δ linear | Δ k-NN |"
         rule = "|---|---|---|---|---|---|"
         if nuisance:
-            header += " background probe ↓ |"
-            rule += "---|"
+            header += " background probe ↓ | background η² ↓ | shape η² |"
+            rule += "---|---|---|"
         header += " train s/run |"
         rule += "---|"
         lines += [header, rule]
@@ -479,6 +499,8 @@ def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[st
             cells = [variant.method, variant.setting, _fmt(linear), _fmt(knn), d_linear, d_knn]
             if nuisance:
                 cells.append(_fmt([r["nuisance_top1"] for r in picked if "nuisance_top1" in r]))
+                for key in ("nuisance_eta2", "nuisance_label_eta2"):
+                    cells.append(_fmt([r[key] for r in picked if key in r], scale=1.0, digits=3))
             cells.append(f"{np.mean([r['train_seconds'] for r in picked]):.0f}")
             lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
@@ -502,9 +524,27 @@ def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[st
                 values = [r[key] for r in base if key in r]
                 if values:
                     nrefs.append(f"{label} {_fmt(values)}")
+            erefs = []
+            for key, label in (
+                ("nuisance_raw_pixels", "raw pixels"),
+                ("nuisance_random_init", "random-init backbone"),
+            ):
+                values = [r[f"{key}_eta2"] for r in base if f"{key}_eta2" in r]
+                labels = [r[f"{key}_label_eta2"] for r in base if f"{key}_label_eta2" in r]
+                if values:
+                    erefs.append(
+                        f"{label}: background {_fmt(values, 1.0, digits=3)}, "
+                        f"shape {_fmt(labels, 1.0, digits=3)}"
+                    )
             lines += [
                 "Background probe (linear top-1 % predicting the background from frozen "
-                "features; lower = less superfluous information kept): " + "; ".join(nrefs) + ".",
+                "features; lower = less superfluous information kept): "
+                + "; ".join(nrefs)
+                + ". η² = share of the test features' variance that lies between the "
+                "background (or shape) means; unlike the probe it does not saturate once the "
+                "background is merely decodable"
+                + (" (" + "; ".join(erefs) + ")" if erefs else "")
+                + ".",
                 "",
             ]
         mrcl = [v for v in variants if v.method == "mrcl"]
@@ -526,7 +566,7 @@ def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[st
                 ]
                 by_method[name] = _fmt(values)
             lines += [
-                f"Background kept: SimCLR {_fmt(simclr_n)} %, MRCL (all settings) "
+                f"Background probe: SimCLR {_fmt(simclr_n)} %, MRCL (all settings) "
                 f"{by_method['MRCL']} %, SuperInfo (all settings) {by_method['SuperInfo']} %.",
                 "",
             ]
@@ -553,6 +593,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed-offset", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="few epochs, 1 seed, small shapes")
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "shapes"])
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=None,
+        help="run only these settings, e.g. simclr mrcl-r0.5-l1.0 superinfo-s0.01-r0.1",
+    )
     parser.add_argument("--backbone", default="smallcnn")
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--probe-epochs", type=int, default=100)
