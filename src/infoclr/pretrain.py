@@ -91,6 +91,7 @@ class PretrainConfig:
     knn_k: int = 200
     knn_temperature: float = 0.1
     probe_epochs: int = 100
+    probe_weight_decay: float | None = None
     baselines: bool | None = None
     # bookkeeping
     log_every_n_steps: int | None = None
@@ -553,7 +554,8 @@ def evaluate_backbone(
             "knn_top1": None,
             "note": "data set has no labels; no probe was run",
         }
-    probe = dict(epochs=config.probe_epochs, seed=config.seed)
+    weight_decay = "auto" if config.probe_weight_decay is None else config.probe_weight_decay
+    probe = dict(epochs=config.probe_epochs, seed=config.seed, weight_decay=weight_decay)
     metrics: dict[str, Any] = {
         "linear_top1": linear_probe(train_f, train_y, test_f, test_y, **probe).top1,
         "knn_top1": knn_top1(

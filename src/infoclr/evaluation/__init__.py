@@ -8,7 +8,12 @@ with a one-line message for bad input.
 from infoclr.evaluation.clustering import clustering_scores, kmeans_nmi
 from infoclr.evaluation.features import extract_features
 from infoclr.evaluation.knn import knn_predict, knn_top1
-from infoclr.evaluation.linear import LinearProbeResult, linear_probe, linear_top1
+from infoclr.evaluation.linear import (
+    LinearProbeResult,
+    linear_probe,
+    linear_top1,
+    select_weight_decay,
+)
 from infoclr.evaluation.plots import (
     embedding_map,
     plot_embedding_maps,
@@ -29,4 +34,5 @@ __all__ = [
     "plot_embedding_maps",
     "plot_metric_vs",
     "plot_training_curves",
+    "select_weight_decay",
 ]
