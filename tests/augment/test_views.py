@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -296,7 +297,7 @@ def test_config_accepts_yaml_lists() -> None:
 
 def test_for_resolution_defaults() -> None:
     digits = ViewConfig.for_resolution(8, channels=1)
-    assert digits.crop_scale == (0.5, 1.0) and digits.blur_prob == 0
+    assert digits.crop_scale == (1.0, 1.0) and digits.uses_affine and digits.blur_prob == 0
     assert digits.saturation == digits.hue == digits.grayscale_prob == 0
     assert len(digits.mean) == 1
     cifar = ViewConfig.for_resolution(32, channels=3)
@@ -384,3 +385,44 @@ def test_cuda_compiled_views_draw_valid_views() -> None:
     eager = torch.stack([BatchViews(config)(images) for _ in range(8)]).mean()
     fused = torch.stack([compiled(images) for _ in range(8)]).mean()
     assert abs(eager.item() - fused.item()) < 0.02
+
+
+def _affine_params(views: BatchViews, images: torch.Tensor, matrix: torch.Tensor):
+    params = views.sample_params(
+        images.shape[0], images.shape[2], images.shape[3], torch.Generator().manual_seed(0)
+    )
+    return dataclasses.replace(params, affine=matrix.expand(images.shape[0], 2, 3).clone())
+
+
+def test_affine_stage_identity_and_one_pixel_shift() -> None:
+    config = ViewConfig(
+        image_size=8,
+        crop_scale=(1.0, 1.0),
+        crop_ratio=(1.0, 1.0),
+        flip_prob=0.0,
+        jitter_prob=0.0,
+        translate=0.1,
+        mean=(0.0,),
+        std=(1.0,),
+    )
+    views = BatchViews(config)
+    images = torch.rand(3, 1, 8, 8)
+    plain = BatchViews(dataclasses.replace(config, translate=0.0))
+    base = plain.apply(images, plain.sample_params(3, 8, 8, torch.Generator()))
+    identity = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    torch.testing.assert_close(views.apply(images, _affine_params(views, images, identity)), base)
+    # Output pixel x samples input x + 1: a shift of 2/8 in normalised coordinates is one pixel.
+    shift = torch.tensor([[1.0, 0.0, 2.0 / 8], [0.0, 1.0, 0.0]])
+    shifted = views.apply(images, _affine_params(views, images, shift))
+    torch.testing.assert_close(shifted[..., :7], images[..., 1:])
+    assert torch.all(shifted[..., 7] == 0)  # zero fill outside the image
+
+
+def test_affine_draws_are_per_sample_and_bounded() -> None:
+    config = ViewConfig.for_resolution(8, channels=1)
+    params = BatchViews(config).sample_params(64, 8, 8, torch.Generator().manual_seed(1))
+    assert params.affine.shape == (64, 2, 3)
+    assert len({tuple(m.flatten().tolist()) for m in params.affine}) == 64
+    assert params.affine[:, :, 2].abs().max() <= 2 * config.translate + 1e-6
+    no_affine = BatchViews(ViewConfig.for_resolution(32, channels=3)).sample_params(4, 32, 32)
+    assert no_affine.affine is None

@@ -23,7 +23,8 @@ from infoclr.models.heads import ProjectionHead
 class OptimConfig:
     """Optimiser and learning-rate schedule: linear warm-up, then cosine to zero.
 
-    ``lr=None`` picks a default per optimiser (SGD/LARS: 0.3·batch/256, AdamW: 1e-3·batch/256).
+    ``lr=None`` picks a default per optimiser: SGD/LARS 0.3·batch/256 (SimCLR's linear
+    scaling rule), AdamW 1e-3 (Adam's step size does not scale with the batch).
     """
 
     name: str = "adamw"
@@ -37,8 +38,9 @@ class OptimConfig:
     def resolved_lr(self) -> float:
         if self.lr is not None:
             return self.lr
-        base = 1e-3 if self.name == "adamw" else 0.3
-        return base * self.batch_size / 256
+        if self.name == "adamw":
+            return 1e-3
+        return 0.3 * self.batch_size / 256
 
     def resolved_weight_decay(self) -> float:
         if self.weight_decay is not None:

@@ -93,7 +93,7 @@ class SmallCNN(nn.Module):
     (B, C, H, W) → (B, 2·width). One 2× downsampling keeps 8×8 digits at 4×4 spatially.
     """
 
-    def __init__(self, in_channels: int, width: int = 64, **_: object) -> None:
+    def __init__(self, in_channels: int, width: int = 32, **_: object) -> None:
         super().__init__()
 
         def block(cin: int, cout: int) -> list[nn.Module]:
@@ -121,7 +121,7 @@ class SmallCNN(nn.Module):
 
 
 @register_backbone("smallcnn")
-def _small_cnn(in_channels: int, image_size: int, width: int = 64, **_: object) -> nn.Module:
+def _small_cnn(in_channels: int, image_size: int, width: int = 32, **_: object) -> nn.Module:
     return SmallCNN(in_channels, width)
 
 
