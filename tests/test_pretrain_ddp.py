@@ -10,6 +10,7 @@ reference does the same (forward per shard, then one loss over the concatenated 
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,17 @@ import torch
 
 from infoclr.pretrain import PretrainConfig, prepare
 
+# Full-image crops, no jitter, no affine: two views of an image are identical.
+DETERMINISTIC_VIEWS = {
+    "crop_scale": (1.0, 1.0),
+    "crop_ratio": (1.0, 1.0),
+    "jitter_prob": 0.0,
+    "rotation": 0.0,
+    "translate": 0.0,
+    "shear": 0.0,
+    "affine_scale": (1.0, 1.0),
+}
+
 SETTINGS = {
     "backbone_width": "8",
     "projection_dim": "16",
@@ -26,7 +38,7 @@ SETTINGS = {
     "baselines": "false",
     "probe_epochs": "5",
     "log_every_n_steps": "1",
-    "view_options": "{crop_scale: [1.0, 1.0], crop_ratio: [1.0, 1.0], jitter_prob: 0.0}",
+    "view_options": json.dumps(DETERMINISTIC_VIEWS),
 }
 
 
@@ -80,7 +92,7 @@ def test_two_process_first_step_loss_equals_single_process(tmp_path: Path) -> No
                 ("log_every_n_steps", 1),
             )
         },
-        view_options={"crop_scale": (1.0, 1.0), "crop_ratio": (1.0, 1.0), "jitter_prob": 0.0},
+        view_options=DETERMINISTIC_VIEWS,
     )
     train, _, _, method = prepare(config)
     images = train.tensors()
