@@ -297,6 +297,14 @@ def run(args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (a taskset or container limit, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def machine_description(device: torch.device) -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -308,8 +316,9 @@ def machine_description(device: torch.device) -> str:
     except OSError:
         pass
     text = (
-        f"{cpu}, {os.cpu_count()} CPU cores, torch {torch.__version__} with "
-        f"{torch.get_num_threads()} threads, torchvision {torchvision.__version__}"
+        f"{cpu}, {usable_cores()} usable CPU cores (of {os.cpu_count()}), "
+        f"torch {torch.__version__} with {torch.get_num_threads()} threads, "
+        f"torchvision {torchvision.__version__}"
     )
     if device.type == "cuda":
         text += f", GPU {torch.cuda.get_device_name(device)}"
