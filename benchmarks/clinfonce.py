@@ -406,6 +406,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     import warnings
 
     from infoclr.data import load_dataset
+    from infoclr.methods import OptimConfig
     from infoclr.pretrain import PretrainConfig, pretrain
 
     # --device cpu on a GPU machine is deliberate (many single-threaded jobs); one warning per
@@ -434,6 +435,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "epochs": metrics.get("epochs"),
         "batch_size": config.batch_size,
         "temperature": None if config.method == "ce-clusters" else config.resolved_temperature(),
+        "optimizer": config.optimizer,
+        "lr": OptimConfig(
+            name=config.optimizer, lr=config.lr, batch_size=config.batch_size
+        ).resolved_lr(),
         "linear_top1": metrics.get("linear_top1"),
         "knn_top1": metrics.get("knn_top1"),
         "train_seconds": metrics.get("train_seconds"),
@@ -661,8 +666,9 @@ def dataset_section(
         f"### {dataset}: {first['epochs']} epochs, batch {first['batch_size']}, "
         f"{len(seeds)} seed(s)",
         "",
-        f"{first.get('train_size', '?')} training images. τ: {tau}. Seeds: "
-        f"{', '.join(map(str, seeds))}. Budget tag `{budget}`.",
+        f"{first.get('train_size', '?')} training images. "
+        + (f"{first['optimizer']} lr {first['lr']:g}, cosine. " if "lr" in first else "")
+        + f"τ: {tau}. Seeds: {', '.join(map(str, seeds))}. Budget tag `{budget}`.",
         "",
     ]
     table = []
@@ -686,6 +692,7 @@ def dataset_section(
                 format_mean_std(group.values("knn_top1")),
                 delta_linear,
                 delta_knn,
+                str(len(group.rows)),
                 f"{np.mean(group.values('train_seconds')):.0f}",
             ]
         )
@@ -700,6 +707,7 @@ def dataset_section(
             "k-NN top-1",
             "Δ linear vs SimCLR",
             "Δ k-NN vs SimCLR",
+            "runs",
             "train s",
         ],
         table,
@@ -835,6 +843,7 @@ def plot_dataset(dataset: str, rows: list[dict[str, Any]], path: Path) -> Path:
     os.close(handle)
     try:
         figure.savefig(temporary, format="png", dpi=110)
+        os.chmod(temporary, 0o644)  # mkstemp creates 0600; a figure is for everyone to read
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -877,17 +886,20 @@ def render(
         f"- device: {meta.get('device', '?')}; torch {meta.get('torch', '?')}; "
         f"{meta.get('threads', '?')} thread(s) per job, {meta.get('jobs', '?')} job(s) at once",
         f"- backbone `{meta.get('backbone')}` width {meta.get('width')}, projection head "
-        "→ 128; AdamW, lr 1e-3·batch/256, cosine; SimCLR views of `ViewConfig.for_resolution`; "
-        "**identical for every method within a data set**",
+        "→ 128; infoclr's default optimiser and learning rate (listed per data set), cosine "
+        "schedule; the views of `ViewConfig.for_resolution`; **identical for every method "
+        "within a data set**",
         "- methods: SimCLR (Z = instance ids), SupCon L_out (Z = labels), Cl-InfoNCE in its "
         "official form (SupCon L_out over cluster ids) on each auxiliary cluster choice, "
         "cross-entropy prediction of the same clusters from one view (`ce-clusters`, a linear "
         "layer on the backbone), and Cl-InfoNCE on k-means clusters of the L2-normalised "
         "projections, re-clustered before every epoch (faiss, 20 iterations)",
-        "- τ defaults as in the official code: SimCLR 0.5, Cl-InfoNCE and SupCon 0.1, "
-        "k-means Cl-InfoNCE 0.2 (override with `--temperature`)",
+        "- τ: infoclr's per-method defaults (`PretrainConfig.resolved_temperature`; "
+        "Cl-InfoNCE and SupCon 0.1 and k-means Cl-InfoNCE 0.2 as in the official code), "
+        "listed per data set; `--temperature` sets one τ for all",
         f"- evaluation on frozen backbone features (BatchNorm in eval mode): linear probe "
-        f"(L-BFGS, {meta.get('probe_epochs')} iterations) and cosine k-NN (k = 200, T = 0.1); "
+        f"(L-BFGS on standardised features, {meta.get('probe_epochs')} iterations, infoclr's "
+        "default weight decay) and cosine-weighted k-NN (k = 200, T = 0.1); "
         "top-1 % on the test split",
         "- I(Z;T), H(Z|T): plug-in estimates in bits on the training split "
         "(`infoclr.clusters.cluster_statistics`), T = the downstream label",
