@@ -73,6 +73,9 @@ def test_resume_continues_from_last_checkpoint(tmp_path: Path) -> None:
     ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["epoch"] == 1 and ckpt["global_step"] == 2 * step_after_one
     assert result.metrics["epochs"] == 2
+    # The first part's CSV log survives; the resumed part logs beside it.
+    assert (run / "logs" / "csv" / "metrics.csv").is_file()
+    assert (run / "logs" / "csv-part2" / "metrics.csv").is_file()
 
 
 @pytest.mark.slow

@@ -278,6 +278,15 @@ class OrderedBatches:
 # run folders
 
 
+def _csv_version(run_dir: Path, resumed: bool) -> str:
+    if not resumed:
+        return "csv"
+    part = 2
+    while (run_dir / "logs" / f"csv-part{part}").exists():
+        part += 1
+    return f"csv-part{part}"
+
+
 def _is_complete(run_dir: Path) -> bool:
     return (run_dir / "metrics.json").is_file()
 
@@ -472,7 +481,8 @@ def pretrain(
         callbacks.append(RichProgressBar(leave=True))
     loggers = [
         TensorBoardLogger(run_dir, name="logs", version="tensorboard", default_hp_metric=False),
-        CSVLogger(run_dir, name="logs", version="csv"),
+        # A resumed run logs beside, not over, the CSV of the part before the stop.
+        CSVLogger(run_dir, name="logs", version=_csv_version(run_dir, ckpt_path is not None)),
     ]
     steps_per_epoch = max(1, len(train) // (config.batch_size * config.devices))
     trainer = L.Trainer(
