@@ -129,7 +129,7 @@ def load_sbm_spectral(
     probabilities = np.full((blocks, blocks), p_out)
     np.fill_diagonal(probabilities, p_in)
     graph = nx.stochastic_block_model([nodes_per_block] * blocks, probabilities.tolist(), seed=0)
-    adjacency = nx.to_scipy_sparse_array(graph, format="csr", dtype=np.float64)
+    adjacency = nx.to_numpy_array(graph, dtype=np.float64)
     features = spectral_embedding(adjacency, n_components=dim, random_state=0, drop_first=True)
     labels = np.repeat(np.arange(blocks), nodes_per_block)
     return (
@@ -152,11 +152,24 @@ LOADERS: dict[str, Callable[[], tuple[np.ndarray, np.ndarray, str]]] = {
 ROWS = (
     ("original", "original"),
     ("last", "SimSkip, last epoch (no selection)"),
-    ("selected", "SimSkip, selected by val linear probe (default)"),
+    ("selected", "SimSkip, selected on val (default: linear + k-NN)"),
     ("unsupervised", "SimSkip, selected by k-means stability (no labels)"),
-    ("noskip", "no-skip ablation, selected by val linear probe"),
-    ("weak", "weakly supervised (Cl-InfoNCE on k-means clusters), selected"),
+    ("noskip", "no-skip ablation, selected on val"),
+    ("weak", "weakly supervised (Cl-InfoNCE on k-means clusters), selected on val"),
 )
+
+# What else was tried (seed 0 only): each changes the defaults in one way.
+SWEEP: dict[str, dict[str, Any]] = {
+    "defaults (τ 0.2, mask 0.2, noise 0.1, lr 1e-3)": {},
+    "τ = 0.5": {"temperature": 0.5},
+    "τ = 0.1": {"temperature": 0.1},
+    "stronger views: mask 0.5, noise 0.3": {"mask_prob": 0.5, "noise_std": 0.3},
+    "noise only (mask 0)": {"mask_prob": 0.0},
+    "mask only (noise 0)": {"noise_std": 0.0},
+    "no projector": {"projector": False},
+    "lr 1e-4": {"lr": 1e-4},
+    "select by linear probe only": {"select_by": "linear"},
+}
 
 
 def test_scores(
@@ -255,6 +268,49 @@ def run_source(
         details["chosen_epochs"]["weak"].append(weak.selection.chosen_epoch)
         print(f"  {name} seed {seed}: {time.perf_counter() - started:.0f} s", flush=True)
     return description, results, details
+
+
+def run_sweep(name: str, epochs: int, seed: int = 0) -> str:
+    """Seed-0 test scores of the last epoch and of the selected epoch, per variant."""
+    from sklearn.model_selection import train_test_split
+
+    from infoclr.refine.fit import RefineConfig, fit_refiner
+
+    vectors, labels, _ = LOADERS[name]()
+    train, test = train_test_split(
+        np.arange(len(vectors)), test_size=0.2, random_state=seed, stratify=labels
+    )
+    visible = labels.copy()
+    visible[test] = -1
+    original = test_scores(vectors, labels, train, test)
+    lines = [
+        f"#### {name}, seed {seed}: what else was tried (test split; original: linear "
+        f"{original['linear_top1']:.4f}, k-NN {original['knn_top1']:.4f}, NMI "
+        f"{original['kmeans_nmi']:.4f})",
+        "",
+        "| variant | last epoch: linear / k-NN / NMI | selected: linear / k-NN / NMI | chosen |",
+        "|---|---|---|---|",
+    ]
+    for label, change in SWEEP.items():
+        states: dict[int, Any] = {}
+
+        def keep(epoch: int, module: Any, store: dict[int, Any] = states) -> None:
+            store[epoch] = copy.deepcopy(module.refiner.state_dict())
+
+        config = RefineConfig(
+            epochs=epochs, seed=seed, val_fraction=0.25, test_fraction=0.0, **change
+        )
+        result = fit_refiner(vectors, config, label_codes=visible, on_candidate=keep)
+        refiner = copy.deepcopy(result.module.refiner).eval()
+        refiner.load_state_dict(states[max(states)])
+        last = test_scores(_refine(refiner, vectors), labels, train, test)
+        chosen = test_scores(result.refine(vectors), labels, train, test)
+        lines.append(
+            f"| {label} | {last['linear_top1']:.4f} / {last['knn_top1']:.4f} / "
+            f"{last['kmeans_nmi']:.4f} | {chosen['linear_top1']:.4f} / {chosen['knn_top1']:.4f} "
+            f"/ {chosen['kmeans_nmi']:.4f} | {result.selection.chosen_epoch} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def _refine(refiner: Any, vectors: np.ndarray) -> np.ndarray:
@@ -465,6 +521,10 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks-simskip.md")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the seed-0 variants")
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads for the quality runs"
+    )
     parser.add_argument(
         "--worker", choices=("lean", "lightning", "imports"), help=argparse.SUPPRESS
     )
@@ -479,6 +539,10 @@ def main() -> None:
         print(json.dumps(speed_worker(args.worker, args.data, args.batch)))
         return
 
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     sections = [
         "# SimSkip benchmarks (measured)",
@@ -501,6 +565,12 @@ def main() -> None:
             print(f"quality: {name}", flush=True)
             description, results, details = run_source(name, args.seeds, args.epochs)
             sections.append(quality_markdown(name, description, results, details))
+            print(sections[-1], flush=True)
+        if not args.no_sweep:
+            for name in args.sources:
+                print(f"sweep: {name}", flush=True)
+                sections.append(run_sweep(name, args.epochs))
+                print(sections[-1], flush=True)
     if args.only in (None, "speed"):
         print("speed", flush=True)
         sections += ["## Speed and memory", "", run_speed()]

@@ -197,6 +197,14 @@ def test_selection_ties_go_to_the_earlier_epoch() -> None:
     assert "epoch 2" in selection.reason
 
 
+def test_selection_guards_keep_every_metric_at_or_above_the_input() -> None:
+    selection = Selection(criterion="c", metric="mean", guards=("a", "b"))
+    selection.offer(0, {"mean": 0.80, "a": 0.90, "b": 0.70})
+    assert not selection.offer(1, {"mean": 0.85, "a": 1.00, "b": 0.69})  # b fell
+    assert selection.offer(2, {"mean": 0.82, "a": 0.93, "b": 0.71})
+    assert selection.chosen_epoch == 2 and selection.as_dict()["guards"] == ["a", "b"]
+
+
 def test_refiner_checkpoint_round_trip(tmp_path: Path) -> None:
     vectors, labels = nuisance_data(200)
     result = fit_refiner(

@@ -127,7 +127,9 @@ def refine(
     test_fraction: float | None = typer.Option(
         None, help="Labelled rows kept for the before/after report (default 0.2)."
     ),
-    select_by: str | None = typer.Option(None, help="linear | knn (default linear)."),
+    select_by: str | None = typer.Option(
+        None, help="both (mean of linear and k-NN, neither below the input) | linear | knn."
+    ),
     eval_every: int | None = typer.Option(None, help="Evaluate every E epochs (default 1)."),
     min_gain: float | None = typer.Option(
         None, help="A trained epoch must beat epoch 0 by more than this (default 0)."

@@ -52,7 +52,8 @@ class RefineConfig:
 
     Selection (see :mod:`infoclr.refine.select`):
         val_fraction, test_fraction: label splits for selection and the final report.
-        select_by: ``"linear"`` or ``"knn"`` (with labels).
+        select_by: with labels, ``"both"`` (default: the mean of linear-probe and k-NN val
+            top-1, and neither may fall below the input's), ``"linear"`` or ``"knn"``.
         eval_every: evaluate a candidate every this many epochs (the last epoch always).
         eval_rows: at most this many rows are refined and scored per candidate.
         num_clusters: K of the unsupervised k-means-stability criterion (None: 10).
@@ -76,7 +77,7 @@ class RefineConfig:
     device: str = "cpu"
     val_fraction: float = 0.2
     test_fraction: float = 0.2
-    select_by: Literal["linear", "knn"] = "linear"
+    select_by: Literal["both", "linear", "knn"] = "both"
     eval_every: int = 1
     eval_rows: int = 10000
     num_clusters: int | None = None
@@ -94,8 +95,10 @@ class RefineConfig:
             raise ConfigError(
                 f"batch_size must be >= 2 for a contrastive loss, got {self.batch_size}"
             )
-        if self.select_by not in ("linear", "knn"):
-            raise ConfigError(f"select_by must be 'linear' or 'knn', got {self.select_by!r}")
+        if self.select_by not in ("both", "linear", "knn"):
+            raise ConfigError(
+                f"select_by must be 'both', 'linear' or 'knn', got {self.select_by!r}"
+            )
         if self.num_clusters is not None and self.num_clusters < 2:
             raise ConfigError(f"num_clusters must be >= 2, got {self.num_clusters}")
         if self.min_gain < 0:
@@ -210,12 +213,21 @@ class _Evaluator:
             self.rows = np.concatenate([self.split.fit, self.split.val])
             self.fit_codes = label_codes[self.split.fit]
             self.val_codes = label_codes[self.split.val]
-            name = "linear probe" if config.select_by == "linear" else "k-NN (k=200, T=0.1)"
-            self.selection = Selection(
-                criterion=f"val top-1 of a {name} trained on the fit split",
-                metric=f"{config.select_by}_top1",
-                min_gain=config.min_gain,
-            )
+            if config.select_by == "both":
+                self.selection = Selection(
+                    criterion="mean val top-1 of a linear probe and a k-NN (k=200, T=0.1) "
+                    "trained on the fit split, neither below the input's",
+                    metric="mean_top1",
+                    min_gain=config.min_gain,
+                    guards=("linear_top1", "knn_top1"),
+                )
+            else:
+                name = "linear probe" if config.select_by == "linear" else "k-NN (k=200, T=0.1)"
+                self.selection = Selection(
+                    criterion=f"val top-1 of a {name} trained on the fit split",
+                    metric=f"{config.select_by}_top1",
+                    min_gain=config.min_gain,
+                )
         else:
             num_rows = vectors.shape[0]
             count = min(num_rows, config.eval_rows)
@@ -248,11 +260,12 @@ class _Evaluator:
         refined = self.inputs if module is None else module.refine(self.inputs).numpy()
         if not np.isfinite(refined).all():
             # Weights that produce NaN/inf can never be the kept candidate.
-            metric = self.selection.metric
-            return {metric: float("-inf")}
+            return {key: float("-inf") for key in (self.selection.metric, *self.selection.guards)}
         if self.split is not None:
             cut = len(self.split.fit)
-            return probe_scores(refined[:cut], self.fit_codes, refined[cut:], self.val_codes)
+            scores = probe_scores(refined[:cut], self.fit_codes, refined[cut:], self.val_codes)
+            scores["mean_top1"] = 0.5 * (scores["linear_top1"] + scores["knn_top1"])
+            return scores
         return {
             "kmeans_stability": kmeans_stability(
                 refined, self.num_clusters, self.halves, seed=self.config.seed

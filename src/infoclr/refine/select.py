@@ -8,9 +8,11 @@ guarantee hold on a validation split by *selection*: epoch 0 (the identity, i.e.
 input) and the refiner after every evaluated epoch are candidates, and a later candidate wins
 only if it scores strictly higher (by more than ``min_gain``) than every earlier one.
 
-* With labels: the score is the top-1 accuracy of a linear probe (or k-NN) trained on the
-  refined "fit" rows and tested on the refined "val" rows (a stratified split of the labelled
-  rows). A third "test" split is kept away from selection for the before/after report.
+* With labels: a linear probe and a k-NN classifier are trained on the refined "fit" rows and
+  scored (top-1) on the refined "val" rows (a stratified split of the labelled rows). The
+  default score is their mean, and a candidate whose linear or k-NN score falls below the
+  input's is never kept (``select_by="both"``); ``"linear"`` / ``"knn"`` use one of them. A
+  third "test" split is kept away from selection for the before/after report.
 * Without labels: k-means stability (Ben-Hur, Elisseeff & Guyon, "A stability based method for
   discovering structure in clustered data", PSB 2002; Lange et al., Neural Computation 2004):
   k-means is fitted on several random halves of the evaluation rows and the mean pairwise
@@ -37,7 +39,7 @@ __all__ = [
     "split_labelled",
 ]
 
-SelectBy = Literal["linear", "knn"]
+SelectBy = Literal["both", "linear", "knn"]
 
 
 def encode_values(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
@@ -255,6 +257,7 @@ class Selection:
         criterion: what the score is (human-readable).
         metric: the key of ``candidates[i]`` that is compared.
         min_gain: a later candidate must beat the best so far by more than this.
+        guards: score keys on which a candidate may not fall below epoch 0 (the input).
         candidates: one dict per evaluated epoch: ``{"epoch": e, <metric>: score, ...}``.
         chosen_epoch: the kept epoch (0 = the input itself for a skip refiner).
         reason: one sentence on why.
@@ -263,6 +266,7 @@ class Selection:
     criterion: str
     metric: str
     min_gain: float = 0.0
+    guards: tuple[str, ...] = ()
     candidates: list[dict[str, float]] = field(default_factory=list)
     chosen_epoch: int = 0
     best_score: float = float("-inf")
@@ -272,7 +276,14 @@ class Selection:
         """Record a candidate; returns True when it becomes the kept one."""
         self.candidates.append({"epoch": epoch, **scores})
         score = scores[self.metric]
-        if not self.candidates[:-1] or score > self.best_score + self.min_gain:
+        if len(self.candidates) == 1:
+            self.best_score = score
+            self.chosen_epoch = epoch
+            return True
+        first = self.candidates[0]
+        if any(scores[key] < first[key] for key in self.guards):
+            return False
+        if score > self.best_score + self.min_gain:
             self.best_score = score
             self.chosen_epoch = epoch
             return True
@@ -299,6 +310,7 @@ class Selection:
             "criterion": self.criterion,
             "metric": self.metric,
             "min_gain": self.min_gain,
+            "guards": list(self.guards),
             "chosen_epoch": self.chosen_epoch,
             "best_score": self.best_score,
             "reason": self.reason,
