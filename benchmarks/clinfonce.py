@@ -565,6 +565,11 @@ def _outcome(differences: list[float]) -> str:
     return "no clear difference"
 
 
+def _qualified(outcome: str, seeds: int) -> str:
+    """One seed cannot separate a difference from seed noise: say so next to the outcome."""
+    return outcome if seeds >= 2 else f"undetermined with 1 seed (this seed: {outcome})"
+
+
 def verdicts(by_seed: dict[tuple[str, int], dict], groups: list[Summary], metric: str) -> list[str]:
     """The claims as measured by ``metric``: one markdown bullet each."""
     name = "linear" if metric == "linear_top1" else "k-NN"
@@ -588,7 +593,10 @@ def verdicts(by_seed: dict[tuple[str, int], dict], groups: list[Summary], metric
             where = (group.mean(metric) - simclr_mean) / span if span > 0 else float("nan")
             position = "" if math.isnan(where) else f", at {where:.2f} of the way"
             parts.append(f"{group.choice} {_pp(np.mean(over))} vs SimCLR{position}")
-        holds = "holds" if between == len(aux) else "partly holds" if between else "does not hold"
+        holds = _qualified(
+            "holds" if between == len(aux) else "partly holds" if between else "does not hold",
+            seeds,
+        )
         lines.append(
             f"- **Claim 1 ({name}): Cl-InfoNCE on auxiliary clusters lies between SimCLR "
             f"({100 * simclr_mean:.1f}) and SupCon ({100 * supcon_mean:.1f}): {holds}** — "
@@ -608,29 +616,29 @@ def verdicts(by_seed: dict[tuple[str, int], dict], groups: list[Summary], metric
             clear += clearly_different(diff, +1)
             parts.append(f"{group.choice} {_pp(np.mean(diff) if diff else float('nan'))}")
         total = len(parts)
-        holds = "holds" if wins == total else "partly holds" if wins else "does not hold"
+        holds = _qualified(
+            "holds" if wins == total else "partly holds" if wins else "does not hold", seeds
+        )
         lines.append(
             f"- **Claim 2 ({name}): Cl-InfoNCE beats CE on the same clusters: {holds}** — "
             f"higher for {wins} of {total} cluster choices ({clear} by more than 2 standard "
             "errors); paired Cl-InfoNCE − CE in points: " + "; ".join(parts) + "."
         )
     if kmeans and "simclr" in have:
-        parts, worse = [], 0
+        parts, worse, below_by_mean = [], 0, 0
         for group in kmeans:
             diff = paired_differences(by_seed, group.variant, "simclr", metric)
             outcome = _outcome(diff)
             worse += outcome == "clearly below"
+            below_by_mean += bool(diff) and float(np.mean(diff)) < 0
             parts.append(
                 f"{group.choice}: {_pp(np.mean(diff) if diff else float('nan'))} ({outcome})"
             )
-        holds = (
-            "undetermined with 1 seed"
-            if seeds < 2
-            else "holds"
-            if worse == 0
-            else "does not hold"
-            if worse == len(kmeans)
-            else "partly holds"
+        # "At least as good" fails only where k-means is clearly (> 2 standard errors) below.
+        below = worse if seeds >= 2 else below_by_mean
+        holds = _qualified(
+            "holds" if below == 0 else "does not hold" if below == len(kmeans) else "partly holds",
+            seeds,
         )
         lines.append(
             f"- **Claim 3 ({name}): k-means Cl-InfoNCE is at least as good as SimCLR: "
@@ -871,8 +879,8 @@ def render(
     if quick:
         lines += [
             "> **QUICK RUN.** A smoke-scale run on a shared 2-core CPU machine that proves the "
-            "script works end to end: very few epochs, one seed, shapes cut to 1,000 images. "
-            "It says nothing reliable about the claims. The full sweep is "
+            "script works end to end: very few epochs, one seed, shapes cut to 1,000 images at "
+            "24 px. It says nothing reliable about the claims. The full sweep is "
             "`python benchmarks/clinfonce.py --jobs 14 --device cpu` (3 seeds).",
             "",
         ]
