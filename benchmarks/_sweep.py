@@ -197,9 +197,10 @@ def run_jobs(
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=n_jobs, mp_context=context, initializer=limit_threads, initargs=(threads,)
-    ) as pool:
+    )
+    try:
         futures = {pool.submit(worker, job): job for job in jobs}
         for future in as_completed(futures):
             job = futures[future]
@@ -212,7 +213,28 @@ def run_jobs(
                 continue
             if on_result is not None:
                 on_result(job, row)
+    except BaseException:
+        # Interrupted (Ctrl-C, or SIGTERM from a time limit via stop_on_sigterm): stop the
+        # workers now. Left alone they would finish their jobs for nobody and hold the cores
+        # that the resumed sweep needs; finished rows are already saved.
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        raise
+    pool.shutdown(wait=True)
     return failures
+
+
+def stop_on_sigterm() -> None:
+    """Turn SIGTERM (what ``timeout`` and most schedulers send) into ``KeyboardInterrupt`` in
+    this process, so that :func:`run_jobs` stops its workers before exiting."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def run_sweep(
@@ -352,5 +374,6 @@ __all__ = [
     "run_jobs",
     "run_sweep",
     "save_results",
+    "stop_on_sigterm",
     "threads_per_job",
 ]
