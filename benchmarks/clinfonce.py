@@ -291,6 +291,8 @@ def build_jobs(args: argparse.Namespace, specs: dict[str, DataSpec]) -> list[dic
         data_root = args.cifar_root if dataset == "cifar100" else None
         for seed in range(args.seed_offset, args.seed_offset + args.seeds):
             for variant in variants(spec):
+                if args.variants and variant.name not in args.variants:
+                    continue
                 config = dict(
                     method=variant.method,
                     dataset=spec.loader or dataset,
@@ -950,6 +952,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=None, help="seeds per run (default 3)")
     parser.add_argument("--seed-offset", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="few epochs, 1 seed, small shapes")
+    parser.add_argument(
+        "--variants",
+        nargs="*",
+        default=None,
+        help="run only these variants, e.g. simclr supcon clinfonce-attr-k3 ce-attr-k3",
+    )
     parser.add_argument("--datasets", nargs="+", default=list(DATASET_ORDER))
     parser.add_argument("--temperature", type=float, default=None, help="τ for every method")
     parser.add_argument("--backbone", default="smallcnn")
