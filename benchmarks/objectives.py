@@ -456,12 +456,14 @@ def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[st
         f"- device: {meta.get('device', '?')}; torch {meta.get('torch', '?')}; "
         f"precision: auto ({meta.get('precision', '?')})",
         f"- backbone: `{meta.get('backbone')}` width {meta.get('width')}; AdamW, "
-        "lr 1e-3·batch/256, cosine; τ = 0.5; SimCLR views of `ViewConfig.for_resolution`; "
-        "identical for every method",
+        "lr 1e-3 (infoclr's default), cosine; τ = 0.2 (infoclr's default for the SimCLR "
+        "family, `PretrainConfig.resolved_temperature`); SimCLR views of "
+        "`ViewConfig.for_resolution`; identical for every method",
         f"- seeds: {meta.get('seeds')}; budgets (epochs, batch) per data set: "
         + ", ".join(f"{k} {v[0]}×{v[1]}" for k, v in meta.get("budgets", {}).items()),
         "- evaluation on frozen backbone features (BatchNorm in eval mode): linear probe "
-        f"(L-BFGS, {meta.get('probe_epochs')} iterations) and cosine k-NN (k = 200, T = 0.1), "
+        f"(L-BFGS, {meta.get('probe_epochs')} iterations, weight decay chosen on a validation "
+        "split of the training rows) and cosine k-NN (k = 200, T = 0.1), "
         "top-1 % on the test split",
         "- Δ = paired difference to SimCLR with the same seed (same initial weights, data "
         "order, and for shapes the same data), mean ± std over seeds",
