@@ -102,8 +102,9 @@ def aux_clusters(config: Any, parts: MethodParts) -> np.ndarray:
         from infoclr.clusters import fit_attribute_clusters
 
         if list(attributes) == ["binary"]:
+            # Every 0/1 column that varies: a constant column carries no information.
             attributes = sorted(
-                name for name, values in parts.aux.items() if set(np.unique(values)) <= {0, 1}
+                name for name, values in parts.aux.items() if set(np.unique(values)) == {0, 1}
             )
         missing = [name for name in attributes if name not in parts.aux]
         if missing:
