@@ -73,15 +73,23 @@ def test_memmap_batches_cover_each_epoch_without_repeats() -> None:
     assert first_epoch != second_epoch or len(first_epoch) == 50
 
 
-def test_training_reads_a_memmap_batch_by_batch(tmp_path: Path) -> None:
+@pytest.mark.parametrize("engine", ["lightning", "lean"])
+def test_training_reads_a_memmap_batch_by_batch(tmp_path: Path, engine: str) -> None:
     vectors, labels = nuisance_data(600)
     np.save(tmp_path / "rows.npy", vectors)
     mapped = np.load(tmp_path / "rows.npy", mmap_mode="r")
     assert isinstance(mapped, np.memmap)
     recorder = RecordingRows(mapped)
     stats = scan_embeddings(recorder, chunk_rows=64)  # type: ignore[arg-type]
-    config = RefineConfig(epochs=2, batch_size=64, eval_rows=100, lr=1e-2)
-    result = fit_refiner(recorder, config, stats=stats)  # type: ignore[arg-type]
+    config = RefineConfig(epochs=2, batch_size=64, eval_rows=100, lr=1e-2, engine=engine)
+    steps: list[tuple[int, int]] = []
+    result = fit_refiner(
+        recorder,  # type: ignore[arg-type]
+        config,
+        stats=stats,
+        on_step=lambda epoch, step, total, loss: steps.append((epoch, step)),
+    )
+    assert steps == [(e, s) for e in (1, 2) for s in range(1, 10)]  # 600 // 64 = 9 steps
     assert recorder.largest_read <= 100 < len(vectors)
     assert len(result.epoch_losses) == 2 and all(np.isfinite(result.epoch_losses))
     assert [c["epoch"] for c in result.selection.candidates] == [0, 1, 2]
@@ -124,8 +132,9 @@ def test_selection_picks_a_later_epoch_when_refinement_helps() -> None:
     assert after["knn_top1"] > before["knn_top1"]
 
 
+@pytest.mark.parametrize("engine", ["lightning", "lean"])
 def test_divergence_stops_training_and_keeps_the_best_candidate(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     from infoclr.methods.simskip import SimSkip
 
@@ -139,7 +148,7 @@ def test_divergence_stops_training_and_keeps_the_best_candidate(
 
     monkeypatch.setattr(SimSkip, "contrastive_loss", loss_that_diverges)
     vectors, labels = nuisance_data(200)
-    config = RefineConfig(epochs=5, batch_size=50, lr=1e-2, select_by="knn")
+    config = RefineConfig(epochs=5, batch_size=50, lr=1e-2, select_by="knn", engine=engine)
     result = fit_refiner(vectors, config, label_codes=labels)
     assert [c["epoch"] for c in result.selection.candidates] == [0, 1]
     assert len(result.epoch_losses) == 1
@@ -233,5 +242,7 @@ def test_config_validation() -> None:
         RefineConfig(batch_size=1).validate()
     with pytest.raises(ConfigError):
         RefineConfig(select_by="auc").validate()  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        RefineConfig(engine="keras").validate()  # type: ignore[arg-type]
     with pytest.raises(DataError):
         fit_refiner(np.zeros(5, dtype=np.float32))  # type: ignore[arg-type]

@@ -5,22 +5,28 @@ array is a read-only memmap, and each batch gathers only its own rows (in sorted
 turns random reads into forward sweeps), so nothing beyond the current batch, the evaluation
 subset and the model is held in RAM.
 
-The loop is a lean one around :meth:`infoclr.methods.simskip.SimSkip.training_step` rather than
-a Lightning ``Trainer``; ``benchmarks/simskip.py`` measures both on the same module, and
-``docs/benchmarks-simskip.md`` records why.
+By default a Lightning ``Trainer`` drives :class:`~infoclr.methods.simskip.SimSkip` (the repo's
+one-LightningModule-per-method rule); ``engine="lean"`` runs a plain loop over the same
+``training_step``. ``benchmarks/simskip.py`` measures both over 100,000 × 384 memmapped rows:
+Lightning's per-step overhead is a few percent there (``docs/benchmarks-simskip.md``), so it
+does not threaten the speed target and is the default.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import lightning as L
 import numpy as np
 import torch
+from torch import Tensor
 
 from infoclr.errors import ConfigError, DataError
 from infoclr.methods.simskip import SimSkip
@@ -49,6 +55,8 @@ class RefineConfig:
 
     Optimisation:
         epochs, batch_size, lr (Adam), weight_decay, seed, device.
+        engine: ``"lightning"`` (a ``Trainer`` drives :class:`SimSkip`; the default) or
+            ``"lean"`` (a plain loop over the same ``training_step``).
 
     Selection (see :mod:`infoclr.refine.select`):
         val_fraction, test_fraction: label splits for selection and the final report.
@@ -78,6 +86,7 @@ class RefineConfig:
     val_fraction: float = 0.2
     test_fraction: float = 0.2
     select_by: Literal["both", "linear", "knn"] = "both"
+    engine: Literal["lightning", "lean"] = "lightning"
     eval_every: int = 1
     eval_rows: int = 10000
     num_clusters: int | None = None
@@ -95,6 +104,8 @@ class RefineConfig:
             raise ConfigError(
                 f"batch_size must be >= 2 for a contrastive loss, got {self.batch_size}"
             )
+        if self.engine not in ("lightning", "lean"):
+            raise ConfigError(f"engine must be 'lightning' or 'lean', got {self.engine!r}")
         if self.select_by not in ("both", "linear", "knn"):
             raise ConfigError(
                 f"select_by must be 'both', 'linear' or 'knn', got {self.select_by!r}"
@@ -273,6 +284,166 @@ class _Evaluator:
         }
 
 
+class _Run:
+    """Bookkeeping shared by both training drivers: losses, timings, candidates, divergence."""
+
+    def __init__(
+        self,
+        module: SimSkip,
+        evaluator: _Evaluator,
+        config: RefineConfig,
+        steps_per_epoch: int,
+        on_step: Callable[[int, int, int, float], None] | None,
+        on_epoch: Callable[[int, float, dict[str, float] | None], None] | None,
+        on_candidate: Callable[[int, SimSkip], None] | None,
+    ) -> None:
+        self.module = module
+        self.evaluator = evaluator
+        self.selection = evaluator.selection
+        self.config = config
+        self.steps_per_epoch = steps_per_epoch
+        self.on_step, self.on_epoch, self.on_candidate = on_step, on_epoch, on_candidate
+        self.epoch_losses: list[float] = []
+        self.epoch_seconds: list[float] = []
+        self.eval_seconds = 0.0
+        self.stopped: str | None = None
+        self._epoch_started = 0.0
+        self._loss_total = 0.0
+        self.best_state: dict[str, Tensor] = {}
+        self._score(0)
+
+    def _score(self, epoch: int) -> dict[str, float]:
+        started = time.perf_counter()
+        scores = self.evaluator.score(self.module)
+        self.eval_seconds += time.perf_counter() - started
+        if self.selection.offer(epoch, scores):
+            self.best_state = copy.deepcopy(self.module.state_dict())
+        if self.on_candidate is not None:
+            self.on_candidate(epoch, self.module)
+        return scores
+
+    def epoch_start(self) -> None:
+        self._epoch_started = time.perf_counter()
+        self._loss_total = 0.0
+
+    def step_end(self, epoch: int, step: int, loss: Tensor) -> bool:
+        """Record one step; returns False (and stops the run) when the loss is not finite."""
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            # Diverged: the weights are no longer usable, so stop and keep the best
+            # candidate so far (epoch 0 at worst).
+            self.stopped = f"training loss became {value} at epoch {epoch} step {step}; stopped"
+            return False
+        self._loss_total += value
+        if self.on_step is not None:
+            self.on_step(epoch, step, self.steps_per_epoch, value)
+        return True
+
+    def epoch_end(self, epoch: int) -> None:
+        self.epoch_seconds.append(time.perf_counter() - self._epoch_started)
+        if self.stopped is not None:
+            return
+        self.epoch_losses.append(self._loss_total / max(self.steps_per_epoch, 1))
+        scores = None
+        if epoch % self.config.eval_every == 0 or epoch == self.config.epochs:
+            scores = self._score(epoch)
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, self.epoch_losses[-1], scores)
+
+
+def _train_lean(module: SimSkip, batches: MemmapBatches, config: RefineConfig, run: _Run) -> None:
+    """A plain loop over :meth:`SimSkip.training_step` (the measured alternative)."""
+    device = torch.device(config.device)
+    module.to(device)
+    optimizer = module.configure_optimizers()
+    for epoch in range(1, config.epochs + 1):
+        module.train()
+        run.epoch_start()
+        for step, (x, ids) in enumerate(batches):
+            x = x.to(device, non_blocking=True)
+            batch = x if ids is None else (x, ids.to(device, non_blocking=True))
+            loss = module.training_step(batch, step)
+            if not run.step_end(epoch, step + 1, loss):
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        run.epoch_end(epoch)
+        if run.stopped is not None:
+            return
+
+
+class _EpochOfBatches(torch.utils.data.IterableDataset):
+    """One epoch of :class:`MemmapBatches` as an iterable dataset (already batched)."""
+
+    def __init__(self, batches: MemmapBatches) -> None:
+        self.batches = batches
+
+    def __iter__(self) -> Iterator[Tensor | tuple[Tensor, Tensor]]:
+        for x, ids in self.batches:
+            yield x if ids is None else (x, ids)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+
+class _RunCallback(L.Callback):
+    """Feeds Lightning's loop events into :class:`_Run`."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.run.epoch_start()
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if not self.run.step_end(trainer.current_epoch + 1, batch_idx + 1, loss):
+            trainer.should_stop = True
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.run.epoch_end(trainer.current_epoch + 1)
+
+
+def _train_lightning(
+    module: SimSkip, batches: MemmapBatches, config: RefineConfig, run: _Run
+) -> None:
+    """Train with a Lightning ``Trainer`` over the memmap batches (the default)."""
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if config.device.startswith("cuda"):
+        index = config.device.partition(":")[2]
+        accelerator, devices = "gpu", [int(index)] if index else 1
+    else:
+        accelerator, devices = config.device.split(":")[0], 1
+    trainer = L.Trainer(
+        max_epochs=config.epochs,
+        accelerator=accelerator,
+        devices=devices,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[_RunCallback(run)],
+    )
+    loader = torch.utils.data.DataLoader(_EpochOfBatches(batches), batch_size=None)
+    with warnings.catch_warnings():
+        # Lightning suggests workers and warns about a sized IterableDataset; the batches are
+        # gathered from a memmap in this process on purpose, and the length is exact.
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*IterableDataset.*__len__.*")
+        warnings.filterwarnings("ignore", ".*LeafSpec.*")
+        trainer.fit(module, loader)
+
+
 def fit_refiner(
     vectors: np.ndarray,
     config: RefineConfig | None = None,
@@ -331,68 +502,23 @@ def fit_refiner(
         feature_std=torch.from_numpy(stats.std),
         cluster_form=config.cluster_form,
     )
-    device = torch.device(config.device)
-    module.to(device)
-    optimizer = module.configure_optimizers()
     clusters = None if cluster_codes is None else _missing_to_singletons(cluster_codes)
     batches = MemmapBatches(vectors, config.batch_size, config.seed, clusters)
-
     evaluator = _Evaluator(vectors, config, label_codes, cluster_codes)
-    selection = evaluator.selection
-    started = time.perf_counter()
-    selection.offer(0, evaluator.score(module))
-    if on_candidate is not None:
-        on_candidate(0, module)
+    run = _Run(module, evaluator, config, len(batches), on_step, on_epoch, on_candidate)
     # A skip refiner starts at the identity, so its epoch 0 already is the input.
-    input_scores = dict(selection.candidates[0]) if config.skip else evaluator.score(None)
+    input_scores = dict(run.selection.candidates[0]) if config.skip else evaluator.score(None)
     input_scores.pop("epoch", None)
-    eval_seconds = time.perf_counter() - started
-    best_state = copy.deepcopy(module.state_dict())
-
-    epoch_losses: list[float] = []
-    epoch_seconds: list[float] = []
-    stopped: str | None = None
-    for epoch in range(1, config.epochs + 1):
-        module.train()
-        started = time.perf_counter()
-        total = 0.0
-        steps = len(batches)
-        for step, (x, ids) in enumerate(batches):
-            x = x.to(device, non_blocking=True)
-            batch = x if ids is None else (x, ids.to(device, non_blocking=True))
-            loss = module.training_step(batch, step)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                # Diverged: the weights are no longer usable, so stop and keep the best
-                # candidate so far (epoch 0 at worst).
-                stopped = f"training loss became {value} at epoch {epoch} step {step + 1}; stopped"
-                break
-            total += value
-            if on_step is not None:
-                on_step(epoch, step + 1, steps, value)
-        epoch_seconds.append(time.perf_counter() - started)
-        if stopped is not None:
-            break
-        epoch_losses.append(total / max(steps, 1))
-        scores = None
-        if epoch % config.eval_every == 0 or epoch == config.epochs:
-            started = time.perf_counter()
-            scores = evaluator.score(module)
-            eval_seconds += time.perf_counter() - started
-            if selection.offer(epoch, scores):
-                best_state = copy.deepcopy(module.state_dict())
-            if on_candidate is not None:
-                on_candidate(epoch, module)
-        if on_epoch is not None:
-            on_epoch(epoch, epoch_losses[-1], scores)
-
+    if config.epochs > 0:
+        if config.engine == "lightning":
+            _train_lightning(module, batches, config, run)
+        else:
+            _train_lean(module, batches, config, run)
+    selection = run.selection
     selection.explain(identity_at_zero=config.skip)
-    if stopped is not None:
-        selection.reason = f"{stopped}; {selection.reason}"
-    module.load_state_dict(best_state)
+    if run.stopped is not None:
+        selection.reason = f"{run.stopped}; {selection.reason}"
+    module.load_state_dict(run.best_state)
     module.cpu().eval()
     return RefineResult(
         module=module,
@@ -400,8 +526,8 @@ def fit_refiner(
         stats=stats,
         selection=selection,
         split=evaluator.split,
-        epoch_losses=epoch_losses,
-        epoch_seconds=epoch_seconds,
-        eval_seconds=eval_seconds,
+        epoch_losses=run.epoch_losses,
+        epoch_seconds=run.epoch_seconds,
+        eval_seconds=run.eval_seconds,
         input_scores=input_scores,
     )

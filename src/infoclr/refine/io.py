@@ -512,10 +512,11 @@ def read_embeddings(
     return _read_parquet(path, id_column, embedding_column, exclude_columns)
 
 
-def scan_embeddings(vectors: np.ndarray, chunk_rows: int = 32768) -> EmbeddingStats:
+def scan_embeddings(vectors: np.ndarray, chunk_rows: int | None = None) -> EmbeddingStats:
     """One streaming pass over (N, D) rows: per-dimension mean/std and a NaN/inf check.
 
-    Reads ``chunk_rows`` rows at a time, so a memory-mapped input is never loaded whole.
+    Reads ``chunk_rows`` rows at a time (default: about 8 MiB of float64 per chunk), so a
+    memory-mapped input is never loaded whole and the pass adds little to peak memory.
     Sums are float64 and shifted by the first row, which keeps the variance accurate for
     embeddings whose mean is far from 0.
 
@@ -523,6 +524,8 @@ def scan_embeddings(vectors: np.ndarray, chunk_rows: int = 32768) -> EmbeddingSt
         DataError: naming the indices of rows that contain NaN or inf.
     """
     num_rows, dim = vectors.shape
+    if chunk_rows is None:
+        chunk_rows = max(1, 2**20 // max(dim, 1))
     shift = np.asarray(vectors[:1], dtype=np.float64).reshape(-1)
     if not np.isfinite(shift).all():
         shift = np.zeros(dim)
@@ -695,7 +698,7 @@ def write_embeddings(
     table: EmbeddingTable,
     path: str | os.PathLike[str],
     refine_rows: Callable[[np.ndarray], np.ndarray],
-    chunk_rows: int = 32768,
+    chunk_rows: int = 8192,
 ) -> Path:
     """Write ``refine_rows(table.vectors)`` to ``path`` in ``path``'s format, atomically.
 
