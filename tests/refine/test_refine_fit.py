@@ -16,6 +16,7 @@ from infoclr.refine.io import scan_embeddings
 from infoclr.refine.select import (
     Selection,
     encode_values,
+    kmeans_nmi_restarts,
     kmeans_stability,
     split_labelled,
 )
@@ -193,6 +194,17 @@ def test_kmeans_stability_rewards_cluster_structure() -> None:
     unstructured = kmeans_stability(noise, 4, halves)
     assert structured > 0.95
     assert unstructured < structured - 0.2
+
+
+def test_kmeans_nmi_with_restarts_finds_well_separated_classes() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.arange(500) % 5
+    centres = rng.normal(size=(5, 6)) * 4
+    features = (centres[labels] + 0.2 * rng.normal(size=(500, 6))).astype(np.float32)
+    for seed in range(3):
+        assert kmeans_nmi_restarts(features, labels, 5, seed=seed) == pytest.approx(1.0)
+    shuffled = rng.permutation(labels)
+    assert kmeans_nmi_restarts(features, shuffled, 5) < 0.05
 
 
 def test_selection_ties_go_to_the_earlier_epoch() -> None:
