@@ -909,8 +909,9 @@ def render(
         "Cl-InfoNCE and SupCon 0.1 and k-means Cl-InfoNCE 0.2 as in the official code), "
         "listed per data set; `--temperature` sets one τ for all",
         f"- evaluation on frozen backbone features (BatchNorm in eval mode): linear probe "
-        f"(L-BFGS on standardised features, {meta.get('probe_epochs')} iterations, infoclr's "
-        "default weight decay) and cosine-weighted k-NN (k = 200, T = 0.1); "
+        f"(L-BFGS on standardised features, {meta.get('probe_epochs')} iterations, weight "
+        "decay chosen on a validation split of the training rows) and cosine-weighted "
+        "k-NN (k = 200, T = 0.1); "
         "top-1 % on the test split",
         "- I(Z;T), H(Z|T): plug-in estimates in bits on the training split "
         "(`infoclr.clusters.cluster_statistics`), T = the downstream label",
