@@ -118,6 +118,8 @@ class _RowLogSumExp(torch.autograd.Function):
             block.mul_(grad_lse[lo:hi, None] * inv_t)
             grad[start + lo : start + hi] += torch.mm(block, z)
             grad.addmm_(block.t(), anchors[lo:hi])
+            # Free this chunk before the next one is allocated: peak memory is one block.
+            del block
         return grad, None, None, None, None
 
 
