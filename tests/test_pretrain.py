@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from infoclr.cli import main
 from infoclr.models import build_backbone
 from infoclr.pretrain import PretrainConfig, pretrain
 
@@ -44,6 +45,11 @@ def test_run_folder_has_everything(tmp_path: Path) -> None:
     assert [h["epoch"] for h in metrics["knn_history"]] == [1, 2]
     backbone = build_backbone("smallcnn", 1, 8, width=8)
     backbone.load_exported(torch.load(run / "backbone.pt", weights_only=True))
+    # `infoclr evaluate` re-evaluates the finished run from its folder alone.
+    assert main(["evaluate", str(run)]) == 0
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["linear_top1"] == pytest.approx(metrics["linear_top1"], abs=0.02)
+    assert main(["evaluate", str(tmp_path)]) == 2  # not a run folder
     # A second fresh run never overwrites the first.
     again = pretrain(
         PretrainConfig(epochs=1, output_dir=str(tmp_path), **TINY),
