@@ -249,6 +249,19 @@ def test_refiner_checkpoint_round_trip(tmp_path: Path) -> None:
         load_refiner(tmp_path / "bad.pt")
 
 
+def test_threads_apply_during_the_run_and_are_restored() -> None:
+    vectors, _ = nuisance_data(120)
+    before = torch.get_num_threads()
+    seen: set[int] = set()
+    fit_refiner(
+        vectors,
+        RefineConfig(epochs=1, batch_size=40, threads=1),
+        on_step=lambda *args: seen.add(torch.get_num_threads()),
+    )
+    assert seen == {1}
+    assert torch.get_num_threads() == before
+
+
 def test_config_validation() -> None:
     with pytest.raises(ConfigError):
         RefineConfig(batch_size=1).validate()
@@ -256,5 +269,7 @@ def test_config_validation() -> None:
         RefineConfig(select_by="auc").validate()  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         RefineConfig(engine="keras").validate()  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        RefineConfig(threads=0).validate()
     with pytest.raises(DataError):
         fit_refiner(np.zeros(5, dtype=np.float32))  # type: ignore[arg-type]

@@ -138,6 +138,9 @@ def refine(
         None, help="K of the unsupervised k-means-stability selection (default 10)."
     ),
     device: str | None = typer.Option(None, help="cpu | cuda (default cpu)."),
+    threads: int | None = typer.Option(
+        None, help="torch CPU threads (default torch's; 1 is faster on a busy machine)."
+    ),
     set_: list[str] = typer.Option(
         [], "--set", help="Any other config key: --set key=value (repeatable)."
     ),
@@ -184,6 +187,7 @@ def refine(
         min_gain=min_gain,
         num_clusters=num_clusters,
         device=device,
+        threads=threads,
     )
     overrides = {k: v for k, v in flags.items() if v is not None}
     overrides.update(parse_overrides(set_))
