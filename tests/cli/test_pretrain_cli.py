@@ -142,3 +142,11 @@ def test_subprocess_exit_status_and_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "unknown method" in done.stderr
+
+
+@pytest.mark.parametrize("args", [["--epochs"], ["--epochs", "abc"], ["--bogus"]])
+def test_usage_mistakes_are_one_line_too(args: list[str], tmp_path: Path, capsys) -> None:
+    code, err = _run(["pretrain", "--output", str(tmp_path), *args], capsys)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert not list(tmp_path.iterdir())

@@ -14,7 +14,6 @@ import os
 # 64 ms spinning on a busy 2-core machine), and cost little when the cores are free.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import click  # noqa: E402
 import typer  # noqa: E402
 
 from infoclr.errors import InfoclrError  # noqa: E402
@@ -27,6 +26,18 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _click_exceptions():
+    # typer >= 0.2x vendors click as typer._click; older releases depend on click itself.
+    try:
+        from typer._click import exceptions
+    except ImportError:
+        from click import exceptions
+    return exceptions
+
+
+_CLICK = _click_exceptions()
 
 
 def _register() -> None:
@@ -45,11 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         return 130
-    except click.exceptions.Exit as done:
+    except typer.Exit as done:
         return done.exit_code
-    except click.ClickException as err:
-        err.show()
+    except _CLICK.ClickException as err:
+        # Usage mistakes (a missing value, a bad number) get the same one-line form.
+        typer.echo(f"error: {err.format_message()}; see --help", err=True)
         return err.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         return 1
     return result if isinstance(result, int) else 0
