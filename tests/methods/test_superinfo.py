@@ -282,7 +282,8 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     assert "gaussian_head.logvar.weight" in state["state_dict"]
     images_trained = result.metrics["images_per_second"] * result.metrics["train_seconds"]
     assert round(images_trained / 256) == steps_per_epoch  # continued, did not restart
-    with open(run_dir / "logs" / "csv" / "metrics.csv") as handle:
+    # The resumed part logs beside the first part's CSV.
+    with open(run_dir / "logs" / "csv-part2" / "metrics.csv") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("train/lambda_superfluous")]
     assert rows
     for key in ("train/predictive", "train/superfluous", "train/reconstruction", "train/logvar"):
