@@ -554,7 +554,8 @@ def main() -> None:
             "## Does refinement help? (test split, mean ± std over seeds "
             f"{', '.join(map(str, args.seeds))}; {args.epochs} epochs, defaults otherwise)",
             "",
-            __doc__.split("Protocol per source and seed:")[1]
+            "Protocol per source and seed: "
+            + __doc__.split("Protocol per source and seed:")[1]
             .split("Rows of the table:")[0]
             .strip(),
             "",

@@ -86,7 +86,7 @@ class LoadedRefiner:
     def refine(self, rows: np.ndarray, batch_size: int = 8192) -> np.ndarray:
         """Refine (N, D) rows; returns (N, D) float32."""
         parts = [
-            self.refiner(torch.from_numpy(np.asarray(rows[i : i + batch_size], np.float32)))
+            self.refiner(torch.from_numpy(np.array(rows[i : i + batch_size], np.float32)))
             for i in range(0, len(rows), batch_size)
         ]
         if not parts:
