@@ -81,7 +81,11 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
             )
             loss.backward()
             results[name] = (loss.item(), model.weight.grad.clone())
+            del ddp, loss
         torch.save(results, Path(out_dir) / f"rank{rank}.pt")
+        # Both ranks finish their collectives before either tears gloo down; without this a
+        # rank could exit while the other's gloo threads still talked to it (SIGABRT).
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
