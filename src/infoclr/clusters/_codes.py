@@ -103,3 +103,26 @@ def normalise_top_k(top_k: int | Sequence[int], n_available: int, what: str) -> 
         if k > n_available:
             raise ConfigError(f"top_k={k} exceeds the {n_available} {what}; use k <= {n_available}")
     return tuple(dict.fromkeys(int(k) for k in values))
+
+
+class FittedCodebooks:
+    """Accessors shared by the fitted cluster results: needs ``_codebooks`` (k → codebook) and
+    ``top_k`` attributes on the concrete dataclass."""
+
+    _codebooks: dict[int, BitCodebook]
+    top_k: tuple[int, ...]
+
+    def n_clusters(self, k: int) -> int:
+        """K, the number of distinct clusters found at ``k`` on the fitted rows."""
+        self._check_k(k)
+        return self._codebooks[k].n_clusters
+
+    def cluster_patterns(self, k: int) -> np.ndarray:
+        """``(K, k)`` uint8: row ``i`` is the bit pattern (present/absent per ranked column)
+        shared by cluster ``i``."""
+        self._check_k(k)
+        return self._codebooks[k].patterns.copy()
+
+    def _check_k(self, k: int) -> None:
+        if k not in self._codebooks:
+            raise ConfigError(f"k={k} was not fitted; fitted k: {list(self.top_k)}")

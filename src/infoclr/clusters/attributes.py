@@ -35,7 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from infoclr.clusters._codes import BitCodebook, UnseenPolicy, normalise_top_k
+from infoclr.clusters._codes import (
+    BitCodebook,
+    FittedCodebooks,
+    UnseenPolicy,
+    normalise_top_k,
+)
 from infoclr.clusters.tables import require_columns
 from infoclr.errors import ConfigError, DataError
 
@@ -146,7 +151,7 @@ def _rank(matrix: np.ndarray, names: tuple[Hashable, ...]) -> list[tuple[Hashabl
 
 
 @dataclass(frozen=True)
-class AttributeClusters:
+class AttributeClusters(FittedCodebooks):
     """Top-k attribute clusters fitted on a training table; apply them to others.
 
     Attributes:
@@ -167,20 +172,6 @@ class AttributeClusters:
         """The k attributes whose combination defines the clusters at ``k``, bit 0 first."""
         self._check_k(k)
         return self.ranked_attributes[:k]
-
-    def n_clusters(self, k: int) -> int:
-        """K, the number of distinct clusters found at ``k`` on the fitted rows."""
-        self._check_k(k)
-        return self._codebooks[k].n_clusters
-
-    def cluster_patterns(self, k: int) -> np.ndarray:
-        """``(K, k)`` uint8: row ``i`` is the attribute values shared by cluster ``i``."""
-        self._check_k(k)
-        return self._codebooks[k].patterns.copy()
-
-    def _check_k(self, k: int) -> None:
-        if k not in self._codebooks:
-            raise ConfigError(f"k={k} was not fitted; fitted k: {list(self.top_k)}")
 
     def transform(self, data: AttributeData, unseen: UnseenPolicy = "new") -> dict[int, np.ndarray]:
         """Cluster ids of new rows (e.g. the val split) under the training ranking and numbering.

@@ -25,7 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from infoclr.clusters._codes import BitCodebook, UnseenPolicy, normalise_top_k
+from infoclr.clusters._codes import (
+    BitCodebook,
+    FittedCodebooks,
+    UnseenPolicy,
+    normalise_top_k,
+)
 from infoclr.errors import ConfigError, DataError
 
 
@@ -67,7 +72,7 @@ def _indicator_matrix(tag_sets: Sequence[frozenset[str]], tags: Sequence[str]) -
 
 
 @dataclass(frozen=True)
-class TagClusters:
+class TagClusters(FittedCodebooks):
     """Top-k tag clusters fitted on a training column; apply them to others.
 
     Attributes:
@@ -89,20 +94,6 @@ class TagClusters:
         """The k tags whose presence pattern defines the clusters at ``k``, bit 0 first."""
         self._check_k(k)
         return self.ranked_tags[:k]
-
-    def n_clusters(self, k: int) -> int:
-        """K, the number of distinct clusters found at ``k`` on the fitted rows."""
-        self._check_k(k)
-        return self._codebooks[k].n_clusters
-
-    def cluster_patterns(self, k: int) -> np.ndarray:
-        """``(K, k)`` uint8: row ``i`` says which of :meth:`tags` cluster ``i`` has."""
-        self._check_k(k)
-        return self._codebooks[k].patterns.copy()
-
-    def _check_k(self, k: int) -> None:
-        if k not in self._codebooks:
-            raise ConfigError(f"k={k} was not fitted; fitted k: {list(self.top_k)}")
 
     def transform(
         self, values: Iterable[Any], unseen: UnseenPolicy = "new"
