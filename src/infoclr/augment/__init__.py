@@ -5,6 +5,8 @@ is the deterministic centre view for evaluation and embedding. ``color`` and ``g
 the batched operations they are built from.
 """
 
+from infoclr.augment.embedding import EmbeddingViews
+from infoclr.augment.masking import PatchMasking, apply_patch_mask, auto_patch_size
 from infoclr.augment.views import (
     BatchViews,
     EvalView,
@@ -13,4 +15,14 @@ from infoclr.augment.views import (
     sample_crop_boxes,
 )
 
-__all__ = ["BatchViews", "EvalView", "ViewConfig", "ViewParams", "sample_crop_boxes"]
+__all__ = [
+    "BatchViews",
+    "EmbeddingViews",
+    "EvalView",
+    "PatchMasking",
+    "ViewConfig",
+    "ViewParams",
+    "apply_patch_mask",
+    "auto_patch_size",
+    "sample_crop_boxes",
+]
