@@ -55,6 +55,8 @@ from typing import Any
 
 import numpy as np
 
+from infoclr.data.shapes import BINARY_ATTRIBUTES
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _sweep import (  # noqa: E402  (the sibling module, importable once its folder is on the path)
     clearly_different,
@@ -80,21 +82,7 @@ DATASET_ORDER = ("shapes", "digits", "mnist", "cifar100")
 #: The 13 binary attributes of ``shapes`` (infoclr.data.shapes). Named explicitly rather than
 #: with ``["binary"]``: that would also pick up the 0/1 factor ``shape_group`` (a copy of
 #: ``has_corners``) and the constant ``background``.
-SHAPES_ATTRIBUTES = [
-    "is_red",
-    "is_warm",
-    "is_small",
-    "is_large",
-    "is_left",
-    "is_right",
-    "is_top",
-    "is_bottom",
-    "is_centre",
-    "has_corners",
-    "is_convex",
-    "is_rotated",
-    "has_texture",
-]
+SHAPES_ATTRIBUTES = list(BINARY_ATTRIBUTES)
 
 #: Seconds one single-threaded job spends per "cost unit" (one million 32×32 views through the
 #: small CNN of width 32, forward and backward). Measured: 14 such jobs side by side on a

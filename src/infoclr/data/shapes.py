@@ -65,6 +65,23 @@ GRID_CENTRES = np.array([-0.5, 0.0, 0.5], dtype=np.float32)
 POSITION_JITTER = 0.06
 BACKGROUNDS = ["black", "grey", "stripes", "checkerboard"]
 NUISANCES = ("none", "background")
+#: The 0/1 attribute columns in ``aux`` (the inputs of top-k attribute clustering); the factor
+#: columns, ``shape_group`` among them, are not listed here.
+BINARY_ATTRIBUTES = (
+    "is_red",
+    "is_warm",
+    "is_small",
+    "is_large",
+    "is_left",
+    "is_right",
+    "is_top",
+    "is_bottom",
+    "is_centre",
+    "has_corners",
+    "is_convex",
+    "is_rotated",
+    "has_texture",
+)
 DEFAULT_SIZE = {"train": 6000, "test": 2000}
 SPLIT_STREAM = {"train": 0, "test": 1}
 # Images per drawing chunk = this many pixels / S²: about 8 MB per float32 temporary at any S.
