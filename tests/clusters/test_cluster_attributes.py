@@ -165,3 +165,22 @@ def test_missing_values_and_columns() -> None:
         attribute_clusters(table, ["nope"], 1)
     with pytest.raises(ConfigError, match="not a column index"):
         attribute_clusters(np.zeros((3, 2)), [5], 1)
+
+
+def test_near_tie_at_the_cut_is_reported() -> None:
+    rows = 1000
+    # p = 0.50 and 0.48 differ by 0.0012 bits; p = 0.20 is 0.28 bits lower still.
+    table = pd.DataFrame(
+        {
+            "colour": (np.arange(rows) < 500).astype(int),
+            "corners": (np.arange(rows) < 480).astype(int),
+            "left": (np.arange(rows) < 200).astype(int),
+        }
+    ).sample(frac=1.0, random_state=1)
+    fitted = fit_attribute_clusters(table, ["colour", "corners", "left"], [1, 2, 3])
+    message = fitted.near_tie(1)
+    assert message is not None
+    assert "top-1 cut: colour (1.0000 bits) is kept and corners (0.9988 bits) is not" in message
+    assert fitted.near_tie(2) is None  # corners 0.9988 vs left 0.7219: a clear gap
+    assert fitted.near_tie(3) is None  # nothing is dropped
+    assert fitted.near_tie(2, tolerance_bits=0.5) is not None

@@ -240,6 +240,9 @@ def build_command(
             column = f"cluster_attr_k{k}"
             new_columns[column] = fitted.cluster_ids[k]
             notes[column] = f"top-{k} attributes by entropy: {_describe(fitted.attributes(k))}"
+            tie = fitted.near_tie(k)
+            if tie is not None:
+                notes[column] += f"; {tie}"
     elif hierarchy is not None:
         tree = load_hierarchy(hierarchy, separator=path_separator)
         require_columns(data, [class_column], source=str(table))

@@ -47,6 +47,10 @@ from infoclr.errors import ConfigError, DataError
 AttributeData = pd.DataFrame | np.ndarray
 
 
+#: Entropy gap (bits) under which :meth:`AttributeClusters.near_tie` warns.
+NEAR_TIE_BITS = 0.01
+
+
 def _is_binary_value(value: Any) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return True
@@ -172,6 +176,26 @@ class AttributeClusters(FittedCodebooks):
         """The k attributes whose combination defines the clusters at ``k``, bit 0 first."""
         self._check_k(k)
         return self.ranked_attributes[:k]
+
+    def near_tie(self, k: int, tolerance_bits: float = NEAR_TIE_BITS) -> str | None:
+        """A warning when the cut at ``k`` falls between two attributes whose entropies differ
+        by less than ``tolerance_bits``, else ``None``.
+
+        Entropy ranking ignores the task: with such a near tie, another sample of the same data
+        can keep the other attribute, and the clusters (and what they say about the labels)
+        change with it. The shapes benchmark saw exactly this (docs/benchmarks-clinfonce.md).
+        """
+        self._check_k(k)
+        if k >= len(self.ranked_attributes):
+            return None
+        kept, dropped = self.entropies_bits[k - 1], self.entropies_bits[k]
+        if kept - dropped >= tolerance_bits:
+            return None
+        return (
+            f"near tie at the top-{k} cut: {self.ranked_attributes[k - 1]!s} ({kept:.4f} bits) "
+            f"is kept and {self.ranked_attributes[k]!s} ({dropped:.4f} bits) is not; another "
+            "sample may swap them, so consider naming the attributes yourself"
+        )
 
     def transform(self, data: AttributeData, unseen: UnseenPolicy = "new") -> dict[int, np.ndarray]:
         """Cluster ids of new rows (e.g. the val split) under the training ranking and numbering.

@@ -6,6 +6,7 @@ A builder takes the resolved :class:`~infoclr.pretrain.PretrainConfig` and the a
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -114,8 +115,13 @@ def aux_clusters(config: Any, parts: MethodParts) -> np.ndarray:
             )
         if config.cluster_top_k is None:
             raise ConfigError("cluster_attributes needs cluster_top_k (e.g. --set cluster_top_k=3)")
-        table = np.stack([np.asarray(parts.aux[name]) for name in attributes], axis=1)
-        fitted = fit_attribute_clusters(table, list(range(len(attributes))), config.cluster_top_k)
+        import pandas as pd
+
+        table = pd.DataFrame({name: np.asarray(parts.aux[name]) for name in attributes})
+        fitted = fit_attribute_clusters(table, list(attributes), config.cluster_top_k)
+        tie = fitted.near_tie(config.cluster_top_k)
+        if tie is not None:
+            warnings.warn(tie, UserWarning, stacklevel=2)
         return np.asarray(fitted.cluster_ids[config.cluster_top_k], dtype=np.int64)
     if column not in parts.aux:
         choices = ", ".join(sorted(parts.aux)) or "none"

@@ -1,0 +1,44 @@
+"""``aux_clusters``: the cluster ids that clinfonce and ce-clusters train on."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from infoclr.methods import MethodParts, aux_clusters
+
+
+def _parts(aux: dict[str, np.ndarray]) -> MethodParts:
+    n = len(next(iter(aux.values())))
+    return MethodParts(None, None, None, n, None, aux, 8, 1)
+
+
+def _config(**overrides) -> SimpleNamespace:
+    return SimpleNamespace(
+        **{"cluster_column": None, "cluster_attributes": None, "cluster_top_k": None, **overrides}
+    )
+
+
+def test_top_k_attributes_warn_on_a_near_tie_and_name_the_attributes() -> None:
+    index = np.arange(1000)
+    aux = {
+        "is_warm": (index % 2).astype(int),  # exactly 1 bit
+        "has_corners": (index < 480).astype(int),  # 0.9988 bits
+        "is_left": (index < 200).astype(int),  # 0.7219 bits
+    }
+    with pytest.warns(UserWarning, match="top-1 cut: is_warm .* has_corners"):
+        ids = aux_clusters(_config(cluster_attributes=["binary"], cluster_top_k=1), _parts(aux))
+    assert np.array_equal(ids, aux["is_warm"])
+    ids = aux_clusters(
+        _config(cluster_attributes=["is_warm", "has_corners", "is_left"], cluster_top_k=2),
+        _parts(aux),
+    )
+    assert len(np.unique(ids)) == 4  # no warning needed: 0.9988 vs 0.7219 bits
+
+
+def test_a_cluster_column_is_renumbered() -> None:
+    aux = {"group": np.array(["b", "a", "b", "c"])}
+    ids = aux_clusters(_config(cluster_column="group"), _parts(aux))
+    assert ids.tolist() == [1, 0, 1, 2]
