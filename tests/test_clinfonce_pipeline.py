@@ -93,6 +93,27 @@ def test_clinfonce_trains_on_top_k_attribute_clusters(tmp_path: Path) -> None:
     assert (result.run_dir / "backbone.pt").is_file()
 
 
+def test_pretrain_prints_a_note_when_the_top_k_cut_is_a_near_tie(tmp_path: Path) -> None:
+    train = load_dataset("shapes", "train", seed=0, **TINY["data_options"])
+    ones = {name: int(np.sum(train.aux[name])) for name in ("is_warm", "is_convex")}
+    assert ones == {"is_warm": 22, "is_convex": 25}  # of 48: 0.9950 vs 0.9987 bits
+    lines: list[str] = []
+    config = PretrainConfig(
+        method="clinfonce",
+        cluster_attributes=["is_warm", "is_convex"],
+        cluster_top_k=1,
+        output_dir=str(tmp_path),
+        **TINY,
+    )
+    pretrain(config, progress=False, echo=lines.append)
+    notes = [line for line in lines if line.startswith("note: ")]
+    assert notes == [
+        "note: near tie at the top-1 cut: is_convex (0.9987 bits) is kept and is_warm "
+        "(0.9950 bits) is not; another sample may swap them, so consider naming the "
+        "attributes yourself"
+    ]
+
+
 def test_ce_clusters_trains_on_the_same_column_clusters(tmp_path: Path) -> None:
     config = PretrainConfig(
         method="ce-clusters", cluster_column="shape_group", output_dir=str(tmp_path), **TINY

@@ -19,3 +19,8 @@ class ConfigError(InfoclrError):
 
 class DataError(InfoclrError):
     """A missing, corrupt or malformed data file or table."""
+
+
+class InfoclrWarning(UserWarning):
+    """Something the user should know about their input that is not an error (for example a
+    near tie in the attribute ranking). ``infoclr pretrain`` prints these as ``note:`` lines."""

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from infoclr.config import save_config, to_dict
-from infoclr.errors import ConfigError
+from infoclr.errors import ConfigError, InfoclrWarning
 from infoclr.io import atomic_torch_save, atomic_write_json
 
 MethodName = str
@@ -428,7 +428,19 @@ def pretrain(
     _quiet_lightning()
     started = time.perf_counter()
     L.seed_everything(config.seed, verbose=False)
-    train, test, view_config, method = prepare(config)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InfoclrWarning)
+        train, test, view_config, method = prepare(config)
+    for caught_warning in caught:
+        if issubclass(caught_warning.category, InfoclrWarning):
+            echo(f"note: {caught_warning.message}")
+        else:  # not ours: hand it back to the warnings machinery unchanged
+            warnings.warn_explicit(
+                caught_warning.message,
+                caught_warning.category,
+                caught_warning.filename,
+                caught_warning.lineno,
+            )
     if os.environ.get(_RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
         # A DDP worker started by Lightning's launcher: rank 0 already chose the folder.
         run_dir = Path(os.environ[_RUN_DIR_ENV])

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from infoclr.errors import InfoclrWarning
 from infoclr.methods import MethodParts, aux_clusters
 
 
@@ -28,7 +29,7 @@ def test_top_k_attributes_warn_on_a_near_tie_and_name_the_attributes() -> None:
         "has_corners": (index < 480).astype(int),  # 0.9988 bits
         "is_left": (index < 200).astype(int),  # 0.7219 bits
     }
-    with pytest.warns(UserWarning, match="top-1 cut: is_warm .* has_corners"):
+    with pytest.warns(InfoclrWarning, match="top-1 cut: is_warm .* has_corners"):
         ids = aux_clusters(_config(cluster_attributes=["binary"], cluster_top_k=1), _parts(aux))
     assert np.array_equal(ids, aux["is_warm"])
     ids = aux_clusters(

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from infoclr.errors import ConfigError, DataError
+from infoclr.errors import ConfigError, DataError, InfoclrWarning
 from infoclr.methods.base import LARS, ContrastiveMethod, OptimConfig
 from infoclr.methods.clinfonce import ClInfoNCE, ClusterCrossEntropy
 from infoclr.methods.simclr import SimCLR
@@ -121,7 +121,7 @@ def aux_clusters(config: Any, parts: MethodParts) -> np.ndarray:
         fitted = fit_attribute_clusters(table, list(attributes), config.cluster_top_k)
         tie = fitted.near_tie(config.cluster_top_k)
         if tie is not None:
-            warnings.warn(tie, UserWarning, stacklevel=2)
+            warnings.warn(tie, InfoclrWarning, stacklevel=2)
         return np.asarray(fitted.cluster_ids[config.cluster_top_k], dtype=np.int64)
     if column not in parts.aux:
         choices = ", ".join(sorted(parts.aux)) or "none"
