@@ -704,6 +704,10 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         print(f"sweep finished in {time.perf_counter() - started:.0f} s", flush=True)
         rows, meta = load_results([Path(args.results)])
+        # Report every data set the results file holds, not only the ones run just now.
+        present = {row["dataset"] for row in rows} | set(meta.get("datasets", []))
+        datasets = [d for d in DATASET_ORDER if d in present]
+        notes = {k: v for k, v in meta.get("notes", {}).items() if k in notes}
     markdown = render(rows, meta, datasets, notes)
     print(markdown)
     if args.doc:
