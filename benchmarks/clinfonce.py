@@ -616,7 +616,8 @@ def dataset_section(
     tau = ", ".join(f"{m} {t:g}" for m, t in dict(temperatures).items())
     lines = [
         f"### {dataset}: {first['epochs']} epochs, batch {first['batch_size']}, "
-        f"{len(seeds)} seed(s)",
+        f"{len(seeds)} seed(s)"
+        + (", one τ for every method" if "-t" in budget else ", infoclr's default τ"),
         "",
         f"{first.get('train_size', '?')} training images. "
         + (f"{first['optimizer']} lr {first['lr']:g}, cosine. " if "lr" in first else "")
