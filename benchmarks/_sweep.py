@@ -271,6 +271,50 @@ def run_sweep(
     return rows
 
 
+def run_sweep_from_cli(
+    jobs: Sequence[Job],
+    worker: Worker,
+    results_path: str | os.PathLike[str],
+    meta: Mapping[str, Any],
+    n_jobs: int = 1,
+    describe: Callable[[Row], str] | None = None,
+) -> int:
+    """:func:`run_sweep` for a benchmark's ``main``: progress lines on stdout, SIGTERM and
+    Ctrl-C stop the workers and print how to resume, and the wall time is reported.
+
+    Returns:
+        An exit status: 0 when every job ran (failed jobs are reported and skipped), 130 when
+        interrupted (the finished rows are saved; the same command resumes).
+    """
+    import signal
+    import time
+
+    started = time.perf_counter()
+    previous = signal.getsignal(signal.SIGTERM)
+    stop_on_sigterm()
+    try:
+        run_sweep(
+            jobs,
+            worker,
+            results_path,
+            meta,
+            n_jobs=n_jobs,
+            describe=describe,
+            echo=lambda line: print(line, flush=True),
+        )
+    except KeyboardInterrupt:
+        print(
+            f"interrupted after {time.perf_counter() - started:.0f} s; finished runs are in "
+            f"{results_path}: run the same command again to resume",
+            flush=True,
+        )
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    print(f"sweep finished in {time.perf_counter() - started:.0f} s", flush=True)
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # summaries
 
@@ -373,6 +417,7 @@ __all__ = [
     "pending_jobs",
     "run_jobs",
     "run_sweep",
+    "run_sweep_from_cli",
     "save_results",
     "stop_on_sigterm",
     "threads_per_job",

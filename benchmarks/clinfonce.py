@@ -69,8 +69,7 @@ from _sweep import (  # noqa: E402  (the sibling module, importable once its fol
     mean_std,
     paired_differences,
     pending_jobs,
-    run_sweep,
-    stop_on_sigterm,
+    run_sweep_from_cli,
     threads_per_job,
 )
 
@@ -990,26 +989,11 @@ def main(argv: list[str] | None = None) -> int:
             datasets=datasets,
             notes=notes,
         )
-        started = time.perf_counter()
-        stop_on_sigterm()
-        try:
-            run_sweep(
-                jobs,
-                run_job,
-                args.results,
-                meta,
-                n_jobs=args.jobs,
-                describe=describe_row,
-                echo=lambda line: print(line, flush=True),
-            )
-        except KeyboardInterrupt:
-            print(
-                f"interrupted after {time.perf_counter() - started:.0f} s; finished runs are in "
-                f"{args.results}: run the same command again to resume",
-                flush=True,
-            )
-            return 130
-        print(f"sweep finished in {time.perf_counter() - started:.0f} s", flush=True)
+        status = run_sweep_from_cli(
+            jobs, run_job, args.results, meta, n_jobs=args.jobs, describe=describe_row
+        )
+        if status:
+            return status
         rows, meta = load_results([Path(args.results)])
     figures_dir = Path(args.figures) if args.figures else None
     doc_path = Path(args.doc) if args.doc else None

@@ -55,8 +55,7 @@ from _sweep import (  # noqa: E402  (sibling modules, importable once their fold
     markdown_table,
     mean_std,
     paired_differences,
-    run_sweep,
-    stop_on_sigterm,
+    run_sweep_from_cli,
     threads_per_job,
 )
 
@@ -683,26 +682,11 @@ def main(argv: list[str] | None = None) -> int:
             datasets=datasets,
             notes=notes,
         )
-        started = time.perf_counter()
-        stop_on_sigterm()
-        try:
-            run_sweep(
-                jobs,
-                run_job,
-                args.results,
-                meta,
-                n_jobs=args.jobs,
-                describe=describe_row,
-                echo=lambda line: print(line, flush=True),
-            )
-        except KeyboardInterrupt:
-            print(
-                f"interrupted after {time.perf_counter() - started:.0f} s; finished runs are in "
-                f"{args.results}: run the same command again to resume",
-                flush=True,
-            )
-            return 130
-        print(f"sweep finished in {time.perf_counter() - started:.0f} s", flush=True)
+        status = run_sweep_from_cli(
+            jobs, run_job, args.results, meta, n_jobs=args.jobs, describe=describe_row
+        )
+        if status:
+            return status
         rows, meta = load_results([Path(args.results)])
         # Report every data set the results file holds, not only the ones run just now.
         present = {row["dataset"] for row in rows} | set(meta.get("datasets", []))

@@ -259,6 +259,28 @@ def test_sweep_saves_resumes_and_survives_failures(tmp_path: Path, load_benchmar
     assert meta["commands"] == ["first", "second"]
 
 
+def test_sweep_from_cli_reports_and_stops_cleanly(tmp_path: Path, load_benchmark, capsys) -> None:
+    sweep = load_benchmark("_sweep")
+    results = tmp_path / "results.json"
+    jobs = [{"key": f"job{x}", "x": x} for x in range(3)]
+    assert sweep.run_sweep_from_cli(jobs, _double, results, {"command": "c"}) == 0
+    assert "sweep finished in" in capsys.readouterr().out
+    assert len(json.loads(results.read_text())["results"]) == 3
+
+    def interrupted(job: dict) -> dict:
+        if job["x"] == 4:
+            raise KeyboardInterrupt
+        return _double(job)
+
+    more = jobs + [{"key": f"job{x}", "x": x} for x in (3, 4)]
+    assert sweep.run_sweep_from_cli(more, interrupted, results, {"command": "c"}) == 130
+    out = capsys.readouterr().out
+    assert "run the same command again to resume" in out
+    # job3 finished before the interruption and was saved; job4 was not.
+    keys = {row["key"] for row in json.loads(results.read_text())["results"]}
+    assert keys == {"job0", "job1", "job2", "job3"}
+
+
 def test_sweep_runs_jobs_in_worker_processes(tmp_path: Path, load_benchmark) -> None:
     sweep = load_benchmark("_sweep")
     got: dict[str, int] = {}
