@@ -9,12 +9,14 @@ concatenated batch, to 1e-6.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from torch.multiprocessing.spawn import ProcessException
 from torch.nn.parallel import DistributedDataParallel
 
 from infoclr import distributed
@@ -90,13 +92,33 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
         dist.destroy_process_group()
 
 
+def _spawn_ranks(tmp_path: Path) -> Path:
+    """Run the two ranks; returns the folder with their results.
+
+    A crash of the worker processes themselves (gloo aborting at start-up or teardown, seen
+    once in several full-suite runs on a 2-core machine) is retried once in a fresh folder.
+    Only the run's outcome is retried: the numbers are checked exactly either way.
+    """
+    for attempt in range(2):
+        out = tmp_path / f"attempt{attempt}"
+        out.mkdir()
+        try:
+            mp.spawn(_worker, args=(str(out / "init"), str(out)), nprocs=WORLD, join=True)
+            return out
+        except ProcessException as error:
+            if attempt == 1:
+                raise
+            warnings.warn(f"DDP worker processes failed ({error}); retrying once", stacklevel=1)
+    raise AssertionError("unreachable")
+
+
 @pytest.mark.slow
 def test_ddp_two_ranks_equal_single_process(tmp_path: Path) -> None:
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    mp.spawn(_worker, args=(str(tmp_path / "init"), str(tmp_path)), nprocs=WORLD, join=True)
+    out = _spawn_ranks(tmp_path)
     expected = _single_process()
     for rank in range(WORLD):
-        got = torch.load(tmp_path / f"rank{rank}.pt")
+        got = torch.load(out / f"rank{rank}.pt")
         for name, (loss, grad) in expected.items():
             assert got[name][0] == pytest.approx(loss, abs=1e-6), (rank, name)
             torch.testing.assert_close(got[name][1], grad, atol=1e-6, rtol=1e-6)
