@@ -72,11 +72,15 @@ class PretrainConfig:
     mask_ratio: float = 0.5
     mask_fill: Literal["zero", "learned"] = "zero"
     rec_weight: float = 1.0
+    mask_normalize_target: bool = True
     # SuperInfo (METHODS.md §4, a reconstruction)
     lambda_pred: float = 1.0
     lambda_superfluous: float = 0.01
     lambda_rec: float = 0.1
     anneal_fraction: float = 0.15
+    anneal_start: float = 1e-4
+    anneal_schedule: Literal["log-linear", "linear"] = "log-linear"
+    initial_logvar: float = -4.0
     # views
     view_options: dict[str, Any] = field(default_factory=dict)
     # hardware
@@ -165,6 +169,10 @@ class PretrainConfig:
                 )
         if not 0.0 <= self.anneal_fraction <= 1.0:
             raise ConfigError(f"anneal_fraction must be in [0, 1], got {self.anneal_fraction}")
+        if not self.anneal_start > 0:
+            raise ConfigError(
+                f"anneal_start must be > 0 (λ2's first value), got {self.anneal_start}; try 1e-4"
+            )
         if self.warmup_epochs < 0 or self.warmup_epochs >= self.epochs:
             raise ConfigError(
                 f"warmup_epochs must be in [0, epochs={self.epochs}), got {self.warmup_epochs}"

@@ -312,3 +312,23 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     assert "masking.fill_value" in second["state_dict"]
     log = (run_dir / "logs" / "csv" / "metrics.csv").read_text()
     assert "train/contrastive" in log and "train/reconstruction" in log
+
+
+def test_config_keys_reach_the_method() -> None:
+    from infoclr.pretrain import prepare
+
+    config = PretrainConfig(
+        method="mrcl",
+        dataset="digits",
+        backbone="smallcnn",
+        backbone_width=4,
+        mask_ratio=0.3,
+        rec_weight=0.7,
+        mask_fill="learned",
+        mask_normalize_target=False,
+        patch_size=4,
+    )
+    method = prepare(config)[3]
+    assert (method.rec_weight, method.patch_size, method.normalize_target) == (0.7, 4, False)
+    assert (method.masking.ratio, method.masking.fill_mode) == (0.3, "learned")
+    assert method.masking.fill_value is not None  # the learned fill exists

@@ -185,6 +185,32 @@ def test_method_reads_progress_and_rejects_bad_arguments() -> None:
         )
 
 
+def test_every_coefficient_reaches_the_method_from_the_config() -> None:
+    from infoclr.pretrain import prepare
+
+    config = PretrainConfig(
+        method="superinfo",
+        dataset="digits",
+        backbone="smallcnn",
+        backbone_width=4,
+        lambda_pred=0.5,
+        lambda_superfluous=0.02,
+        lambda_rec=0.3,
+        anneal_fraction=0.4,
+        anneal_start=1e-3,
+        anneal_schedule="linear",
+        initial_logvar=-2.0,
+        temperature=0.3,
+    )
+    method = prepare(config)[3]
+    assert (method.lambda_pred, method.lambda_superfluous, method.lambda_rec) == (0.5, 0.02, 0.3)
+    assert (method.anneal_fraction, method.anneal_start) == (0.4, 1e-3)
+    assert method.anneal_schedule == "linear"
+    assert method.criterion.temperature == 0.3
+    bias = method.gaussian_head.logvar.bias
+    assert torch.equal(bias, torch.full_like(bias, -2.0))
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -192,6 +218,8 @@ def test_method_reads_progress_and_rejects_bad_arguments() -> None:
         (["--set", "lambda_rec=-1"], "lambda_rec"),
         (["--set", "lambda_pred=-1"], "lambda_pred"),
         (["--set", "anneal_fraction=1.5"], "anneal_fraction"),
+        (["--set", "anneal_start=0"], "anneal_start"),
+        (["--set", "anneal_schedule=cosine"], "anneal_schedule"),
     ],
 )
 def test_cli_rejects_bad_configuration(args, message, tmp_path: Path, capsys) -> None:

@@ -182,5 +182,6 @@ def _mrcl(config: Any, parts: MethodParts) -> ContrastiveMethod:
         rec_weight=config.rec_weight,
         patch_size=config.patch_size,
         mask_fill=config.mask_fill,
+        normalize_target=config.mask_normalize_target,
         **_common(config, parts),
     )

@@ -213,5 +213,8 @@ def _superinfo(config: Any, parts: MethodParts) -> ContrastiveMethod:
         lambda_superfluous=config.lambda_superfluous,
         lambda_rec=config.lambda_rec,
         anneal_fraction=config.anneal_fraction,
+        anneal_start=config.anneal_start,
+        anneal_schedule=config.anneal_schedule,
+        initial_logvar=config.initial_logvar,
         **_common(config, parts),
     )
