@@ -43,3 +43,20 @@ def test_a_cluster_column_is_renumbered() -> None:
     aux = {"group": np.array(["b", "a", "b", "c"])}
     ids = aux_clusters(_config(cluster_column="group"), _parts(aux))
     assert ids.tolist() == [1, 0, 1, 2]
+
+
+def test_binary_keeps_each_distinct_split_once() -> None:
+    aux = {
+        "a": np.array([0, 1, 1, 0]),
+        "a_copy": np.array([0, 1, 1, 0]),
+        "not_a": np.array([1, 0, 0, 1]),  # the same split, complemented
+        "b": np.array([0, 0, 1, 1]),
+        "constant": np.array([1, 1, 1, 1]),
+        "colour": np.array([0, 1, 2, 0]),  # not binary
+    }
+    config = _config(cluster_attributes=["binary"], cluster_top_k=2)
+    ids = aux_clusters(config, _parts(aux))
+    # a and b are kept (4 patterns); with a_copy or not_a among the top 2 there would be only 2.
+    assert len(np.unique(ids)) == 4
+    explicit = _config(cluster_attributes=["a", "b"], cluster_top_k=2)
+    assert np.array_equal(ids, aux_clusters(explicit, _parts(aux)))

@@ -84,6 +84,26 @@ def _common(config: Any, parts: MethodParts) -> dict[str, Any]:
     )
 
 
+def _distinct_binary_columns(aux: dict[str, np.ndarray]) -> list[str]:
+    """The 0/1 columns of ``aux`` that vary, in name order, without repeats: a column equal to
+    an earlier one, or to its complement, splits the rows the same way and would only waste a
+    bit of the top-k code (shapes' ``shape_group`` is ``has_corners`` again)."""
+    kept: list[str] = []
+    seen: set[bytes] = set()
+    for name in sorted(aux):
+        values = np.asarray(aux[name])
+        if set(np.unique(values).tolist()) != {0, 1}:
+            continue  # not binary, or constant (a constant column carries no information)
+        bits = values.astype(bool)
+        if bits[0]:
+            bits = ~bits  # one key for a column and its complement
+        key = np.packbits(bits).tobytes() + len(bits).to_bytes(8, "little")
+        if key not in seen:
+            seen.add(key)
+            kept.append(name)
+    return kept
+
+
 def aux_clusters(config: Any, parts: MethodParts) -> np.ndarray:
     """Cluster ids 0..K−1 from the data set's auxiliary columns.
 
@@ -103,10 +123,7 @@ def aux_clusters(config: Any, parts: MethodParts) -> np.ndarray:
         from infoclr.clusters import fit_attribute_clusters
 
         if list(attributes) == ["binary"]:
-            # Every 0/1 column that varies: a constant column carries no information.
-            attributes = sorted(
-                name for name, values in parts.aux.items() if set(np.unique(values)) == {0, 1}
-            )
+            attributes = _distinct_binary_columns(parts.aux)
         missing = [name for name in attributes if name not in parts.aux]
         if missing:
             raise DataError(
