@@ -390,7 +390,7 @@ def verdict(rows: dict[tuple[str, int], dict], variants: list[Variant]) -> dict[
     elif clearly_different(best_diffs, +1):
         call = "yes, for its best setting"
     elif below == len(scored):
-        call = "no: every setting is below SimCLR"
+        call = "no: every setting is clearly below SimCLR"
     else:
         call = "no clear difference"
     return {

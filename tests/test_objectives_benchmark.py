@@ -83,7 +83,7 @@ def test_verdicts_follow_the_measured_numbers(load_benchmark) -> None:
     summary = markdown.split("## shapes")[0]
     assert (
         "| shapes | cpu | 60.0 ± 0.3 | yes, for its best setting | +5.0 ± 0.0 (ρ=0.3, λ=1) "
-        "| no: every setting is below SimCLR | -2.0 ± 0.0 (λ2=0.01, λ3=0.1) "
+        "| no: every setting is clearly below SimCLR | -2.0 ± 0.0 (λ2=0.01, λ3=0.1) "
         "| SimCLR 0.900 ± 0.000; MRCL 0.800 ± 0.000; SuperInfo 0.700 ± 0.000 |" in summary
     )
     assert "settings clearly above / below SimCLR: 1 / 1 of 2." in markdown
