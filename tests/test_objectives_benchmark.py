@@ -34,6 +34,18 @@ def test_every_setting_of_a_data_set_gets_the_same_budget(load_benchmark) -> Non
     ]
 
 
+def test_the_plain_shapes_control_differs_only_by_the_background(load_benchmark) -> None:
+    bench = load_benchmark("objectives")
+    for scale in ("cpu", "gpu", "quick"):
+        specs = bench.data_specs(scale)
+        shapes, plain = specs["shapes"], specs["shapes-plain"]
+        assert shapes.data_options.pop("nuisance") == "background"
+        assert plain.data_options == shapes.data_options and plain.nuisance is None
+        assert (plain.epochs, plain.batch_size) == (shapes.epochs, shapes.batch_size)
+    # An opt-in control: the default sweep does not run it.
+    assert "shapes-plain" not in bench.parse_args([]).datasets
+
+
 def test_explained_variance_matches_a_loop_reference(load_benchmark) -> None:
     bench = load_benchmark("objectives")
     rng = np.random.default_rng(0)
