@@ -35,9 +35,12 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import argparse
 
 Job = dict[str, Any]
 Row = dict[str, Any]
@@ -315,6 +318,57 @@ def run_sweep_from_cli(
     return 0
 
 
+def add_sweep_arguments(
+    parser: argparse.ArgumentParser,
+    work_dir: str | os.PathLike[str],
+    doc: str | os.PathLike[str],
+    datasets: Sequence[str],
+    variants_example: str,
+) -> None:
+    """The command-line options every sweep script shares: device and parallelism, epochs and
+    seeds, the backbone, where results and the report go, ``--dry-run`` and ``--render``."""
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    parser.add_argument("--epochs", type=int, default=None, help="override every data set's")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per run (default 3)")
+    parser.add_argument("--seed-offset", type=int, default=0)
+    parser.add_argument("--datasets", nargs="+", default=list(datasets))
+    parser.add_argument(
+        "--variants", nargs="*", default=None, help=f"run only these, e.g. {variants_example}"
+    )
+    parser.add_argument("--backbone", default="smallcnn")
+    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--probe-epochs", type=int, default=100)
+    parser.add_argument("--work-dir", default=str(work_dir), help="parent of run folders")
+    parser.add_argument("--results", default=None, help="raw results JSON (appended as it goes)")
+    parser.add_argument("--doc", default=str(doc), help="markdown output ('' = none)")
+    parser.add_argument("--dry-run", action="store_true", help="list the runs still to do")
+    parser.add_argument(
+        "--render", nargs="*", default=None, help="no training: report from these JSON files"
+    )
+
+
+def check_sweep_arguments(
+    parser: argparse.ArgumentParser,
+    args: argparse.Namespace,
+    datasets: Sequence[str],
+    quick: bool,
+    results_name: str,
+) -> None:
+    """Validate and complete what :func:`add_sweep_arguments` parsed: unknown data sets are a
+    usage error; a quick run defaults to 1 seed and 50 probe iterations, others to 3 seeds;
+    ``--results`` defaults to ``WORK_DIR/results_name``."""
+    unknown = [d for d in args.datasets if d not in datasets]
+    if unknown:
+        parser.error(f"unknown data set {unknown[0]!r}; choose from {', '.join(datasets)}")
+    if args.seeds is None:
+        args.seeds = 1 if quick else 3
+    if args.results is None:
+        args.results = str(Path(args.work_dir) / results_name)
+    if quick and args.probe_epochs == 100:
+        args.probe_epochs = 50
+
+
 # ---------------------------------------------------------------------------------------------
 # summaries
 
@@ -405,6 +459,8 @@ __all__ = [
     "Job",
     "Row",
     "Worker",
+    "add_sweep_arguments",
+    "check_sweep_arguments",
     "clearly_different",
     "describe_device",
     "format_mean_std",

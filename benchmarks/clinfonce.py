@@ -60,6 +60,8 @@ from infoclr.data.shapes import BINARY_ATTRIBUTES
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _datasets import MNIST_MISSING, MNIST_SUBSET, mnist_available  # noqa: E402
 from _sweep import (  # noqa: E402  (the sibling module, importable once its folder is on the path)
+    add_sweep_arguments,
+    check_sweep_arguments,
     clearly_different,
     describe_device,
     format_mean_std,
@@ -888,42 +890,20 @@ def render(
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
-    parser.add_argument("--epochs", type=int, default=None, help="override every data set's")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per run (default 3)")
-    parser.add_argument("--seed-offset", type=int, default=0)
+    add_sweep_arguments(
+        parser,
+        DEFAULT_WORK,
+        DEFAULT_DOC,
+        DATASET_ORDER,
+        "simclr supcon clinfonce-attr-k3 ce-attr-k3",
+    )
     parser.add_argument("--quick", action="store_true", help="few epochs, 1 seed, small shapes")
-    parser.add_argument(
-        "--variants",
-        nargs="*",
-        default=None,
-        help="run only these variants, e.g. simclr supcon clinfonce-attr-k3 ce-attr-k3",
-    )
-    parser.add_argument("--datasets", nargs="+", default=list(DATASET_ORDER))
     parser.add_argument("--temperature", type=float, default=None, help="τ for every method")
-    parser.add_argument("--backbone", default="smallcnn")
-    parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--probe-epochs", type=int, default=100)
     parser.add_argument("--cifar-root", default=None, help="folder with cifar-100-python/")
-    parser.add_argument("--work-dir", default=str(DEFAULT_WORK), help="parent of run folders")
-    parser.add_argument("--results", default=None, help="raw results JSON (appended as it goes)")
-    parser.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown output ('' = none)")
     parser.add_argument("--figures", default=str(DEFAULT_FIGURES), help="PNG folder ('' = none)")
-    parser.add_argument("--dry-run", action="store_true", help="list the jobs and the estimate")
-    parser.add_argument(
-        "--render", nargs="*", default=None, help="no training: doc and figures from these JSONs"
-    )
     args = parser.parse_args(argv)
-    unknown = [d for d in args.datasets if d not in DATASET_ORDER]
-    if unknown:
-        parser.error(f"unknown data set {unknown[0]!r}; choose from {', '.join(DATASET_ORDER)}")
-    if args.seeds is None:
-        args.seeds = 1 if args.quick else 3
-    if args.results is None:
-        args.results = str(Path(args.work_dir) / ("quick.json" if args.quick else "results.json"))
-    if args.quick and args.probe_epochs == 100:
-        args.probe_epochs = 50
+    results_name = "quick.json" if args.quick else "results.json"
+    check_sweep_arguments(parser, args, DATASET_ORDER, args.quick, results_name)
     return args
 
 

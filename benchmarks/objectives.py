@@ -49,6 +49,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _datasets import MNIST_MISSING, MNIST_SUBSET, mnist_available  # noqa: E402
 from _sweep import (  # noqa: E402  (sibling modules, importable once their folder is on the path)
+    add_sweep_arguments,
+    check_sweep_arguments,
     clearly_different,
     describe_device,
     format_mean_std,
@@ -610,46 +612,25 @@ def render(all_rows: list[dict], meta: dict, datasets: list[str], notes: dict[st
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel processes")
+    add_sweep_arguments(
+        parser,
+        DEFAULT_WORK,
+        DEFAULT_DOC,
+        DEFAULT_DATASETS,
+        "simclr mrcl-r0.5-l1.0 superinfo-s0.01-r0.1",
+    )
     parser.add_argument("--scale", choices=SCALES, default="cpu", help="budgets (see --help)")
-    parser.add_argument("--epochs", type=int, default=None, help="override every data set's")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per config (default 3)")
-    parser.add_argument("--seed-offset", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="same as --scale quick --seeds 1")
-    parser.add_argument("--datasets", nargs="+", default=list(DEFAULT_DATASETS))
-    parser.add_argument(
-        "--variants",
-        nargs="*",
-        default=None,
-        help="run only these settings, e.g. simclr mrcl-r0.5-l1.0 superinfo-s0.01-r0.1",
-    )
-    parser.add_argument("--backbone", default="smallcnn")
-    parser.add_argument("--width", type=int, default=32)
-    parser.add_argument("--probe-epochs", type=int, default=100)
-    parser.add_argument("--work-dir", default=str(DEFAULT_WORK), help="parent of run folders")
-    parser.add_argument("--results", default=None, help="raw results JSON (appended as it goes)")
-    parser.add_argument("--doc", default=str(DEFAULT_DOC), help="markdown output ('' = none)")
-    parser.add_argument("--dry-run", action="store_true", help="list the runs still to do")
-    parser.add_argument(
-        "--render", nargs="*", default=None, help="no training: report from these JSON files"
-    )
     args = parser.parse_args(argv)
-    unknown = [d for d in args.datasets if d not in DATASET_ORDER]
-    if unknown:
-        parser.error(f"unknown data set {unknown[0]!r}; choose from {', '.join(DATASET_ORDER)}")
     names = {v.name for v in grid()}
     wrong = [v for v in args.variants or [] if v not in names]
     if wrong:
         parser.error(f"unknown variant {wrong[0]!r}; choose from {', '.join(sorted(names))}")
     if args.quick:
         args.scale = "quick"
-    if args.seeds is None:
-        args.seeds = 1 if args.scale == "quick" else 3
-    if args.results is None:
-        args.results = str(Path(args.work_dir) / f"results-{args.scale}.json")
-    if args.scale == "quick" and args.probe_epochs == 100:
-        args.probe_epochs = 50
+    check_sweep_arguments(
+        parser, args, DATASET_ORDER, args.scale == "quick", f"results-{args.scale}.json"
+    )
     return args
 
 
