@@ -369,6 +369,22 @@ def check_sweep_arguments(
         args.probe_epochs = 50
 
 
+def load_for_report(
+    paths: Iterable[str | os.PathLike[str]], order: Sequence[str], requested: Sequence[str]
+) -> tuple[list[Row], dict[str, Any], list[str], dict[str, str]]:
+    """What ``--render`` reports from saved results files: ``(rows, meta, datasets, notes)``.
+
+    ``datasets`` are those the files' meta lists (``requested`` when it lists none), in
+    ``order``; ``notes`` keeps the files' "not run" notes only for data sets without rows.
+    """
+    rows, meta = load_results(paths)
+    present = {row["dataset"] for row in rows}
+    listed = set(meta.get("datasets", requested))
+    datasets = [d for d in order if d in listed]
+    notes = {k: v for k, v in meta.get("notes", {}).items() if k not in present}
+    return rows, meta, datasets, notes
+
+
 # ---------------------------------------------------------------------------------------------
 # summaries
 
@@ -466,6 +482,7 @@ __all__ = [
     "format_mean_std",
     "index_by_variant_seed",
     "limit_threads",
+    "load_for_report",
     "load_results",
     "markdown_table",
     "mean_std",

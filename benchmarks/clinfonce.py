@@ -66,6 +66,7 @@ from _sweep import (  # noqa: E402  (the sibling module, importable once its fol
     describe_device,
     format_mean_std,
     index_by_variant_seed,
+    load_for_report,
     load_results,
     markdown_table,
     mean_std,
@@ -912,10 +913,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = data_specs(args.quick)
     notes: dict[str, str] = {}
     if args.render is not None:
-        rows, meta = load_results([Path(p) for p in args.render])
-        present = {row["dataset"] for row in rows}
-        datasets = [d for d in DATASET_ORDER if d in set(meta.get("datasets", args.datasets))]
-        notes = {k: v for k, v in meta.get("notes", {}).items() if k not in present}
+        rows, meta, datasets, notes = load_for_report(args.render, DATASET_ORDER, args.datasets)
     else:
         import torch
 
