@@ -94,7 +94,8 @@ def test_two_process_first_step_loss_equals_single_process(tmp_path: Path) -> No
         },
         view_options=DETERMINISTIC_VIEWS,
     )
-    train, _, _, method = prepare(config)
+    prepared = prepare(config)
+    train, method = prepared.train, prepared.model
     images = train.tensors()
     dataset = torch.utils.data.TensorDataset(images)
     first_batches = []

@@ -16,7 +16,8 @@ from infoclr.augment.masking import PatchMasking, apply_patch_mask, auto_patch_s
 from infoclr.cli import main
 from infoclr.errors import ConfigError
 from infoclr.functional import nt_xent, patch_mask_to_pixels, random_patch_mask
-from infoclr.methods.mrcl import MRCL, masking_mode
+from infoclr.methods import ContrastiveMethod, build_method
+from infoclr.methods.mrcl import masked_pass, masking_mode
 from infoclr.models import BACKBONES, build_backbone
 from infoclr.models.decoders import ConvPixelDecoder, MaskedTokenDecoder
 from infoclr.pretrain import PretrainConfig, pretrain
@@ -33,9 +34,10 @@ def _views(size: int = 8, channels: int = 1) -> BatchViews:
     return BatchViews(ViewConfig.for_resolution(size, channels))
 
 
-def _mrcl(backbone: str = "smallcnn", **kw) -> MRCL:
+def _mrcl(backbone: str = "smallcnn", **kw) -> ContrastiveMethod:
     options = dict(width=8) if backbone == "smallcnn" else dict(dim=16, depth=1, heads=2)
-    return MRCL(build_backbone(backbone, 1, 8, **options), _views(), image_size=8, channels=1, **kw)
+    net = build_backbone(backbone, 1, 8, **options)
+    return build_method("mrcl", net, _views(), image_size=8, channels=1, **kw)
 
 
 def _fill_loop(views: torch.Tensor, mask: torch.Tensor, patch: int, fill) -> torch.Tensor:
@@ -120,32 +122,32 @@ def test_fill_hides_masked_pixels_and_learned_fill_trains() -> None:
 
 def test_vit_drops_masked_tokens() -> None:
     method = _mrcl("vit-tiny", rec_weight=1.0)
-    assert method.mode == "drop" and isinstance(method.decoder, MaskedTokenDecoder)
+    assert method.mask_mode == "drop" and isinstance(method.decoder, MaskedTokenDecoder)
     assert method.masking.fill_value is None
     method.eval()
     views = torch.randn(4, 1, 8, 8)
     torch.manual_seed(3)
-    z, rec, mask = method.masked_pass(views)
+    z, rec, mask = masked_pass(method, views)
     assert rec.shape == views.shape and mask.sum(1).tolist() == [8] * 4
     changed = torch.where(_pixels(mask), torch.randn_like(views) * 5, views)
     torch.manual_seed(3)
-    z_changed, _, mask_again = method.masked_pass(changed)
+    z_changed, _, mask_again = masked_pass(method, changed)
     assert torch.equal(mask, mask_again)
     torch.testing.assert_close(z, z_changed)  # masked pixels never reach the encoder
     torch.manual_seed(3)
     changed_visible = torch.where(_pixels(mask), views, views + 1.0)
-    assert not torch.allclose(method.masked_pass(changed_visible)[0], z)
+    assert not torch.allclose(masked_pass(method, changed_visible)[0], z)
 
 
 def test_convnet_never_sees_masked_pixels() -> None:
     method = _mrcl("smallcnn").eval()
-    assert method.mode == "fill" and isinstance(method.decoder, ConvPixelDecoder)
+    assert method.mask_mode == "fill" and isinstance(method.decoder, ConvPixelDecoder)
     views = torch.randn(4, 1, 8, 8)
     torch.manual_seed(5)
-    z, _, mask = method.masked_pass(views)
+    z, _, mask = masked_pass(method, views)
     torch.manual_seed(5)
     changed = torch.where(_pixels(mask), views * 3 - 1, views)
-    torch.testing.assert_close(method.masked_pass(changed)[0], z)
+    torch.testing.assert_close(masked_pass(method, changed)[0], z)
 
 
 def test_gradients_reach_encoder_decoder_and_fill() -> None:
@@ -240,18 +242,20 @@ def test_cli_rejects_bad_configuration(args, message, tmp_path: Path, capsys, mo
 
 
 def _tiny_config(tmp_path: Path, **kw) -> PretrainConfig:
-    return PretrainConfig(
-        method="mrcl",
-        dataset="digits",
-        backbone="smallcnn",
-        backbone_width=8,
-        batch_size=256,
-        knn_every=0,
-        baselines=False,
-        probe_epochs=5,
-        precision="32",
-        output_dir=str(tmp_path),
-        **kw,
+    return PretrainConfig.from_mapping(
+        dict(
+            method="mrcl",
+            dataset="digits",
+            backbone="smallcnn",
+            backbone_width=8,
+            batch_size=256,
+            knn_every=0,
+            baselines=False,
+            probe_epochs=5,
+            precision="32",
+            output_dir=str(tmp_path),
+            **kw,
+        )
     )
 
 
@@ -260,7 +264,7 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
         raise KeyboardInterrupt  # a kill after the first epoch's checkpoint
 
     with monkeypatch.context() as patch:
-        patch.setattr(pretrain_module, "evaluate_backbone", killed)
+        patch.setattr(pretrain_module, "_evaluate", killed)
         code = main(
             [
                 "pretrain",
@@ -317,18 +321,22 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
 def test_config_keys_reach_the_method() -> None:
     from infoclr.pretrain import prepare
 
-    config = PretrainConfig(
-        method="mrcl",
-        dataset="digits",
-        backbone="smallcnn",
-        backbone_width=4,
-        mask_ratio=0.3,
-        rec_weight=0.7,
-        mask_fill="learned",
-        mask_normalize_target=False,
-        patch_size=4,
+    config = PretrainConfig.from_mapping(
+        dict(
+            method="mrcl",
+            dataset="digits",
+            backbone="smallcnn",
+            backbone_width=4,
+            mask_ratio=0.3,
+            rec_weight=0.7,
+            mask_fill="learned",
+            mask_normalize_target=False,
+            patch_size=4,
+        )
     )
-    method = prepare(config)[3]
-    assert (method.rec_weight, method.patch_size, method.normalize_target) == (0.7, 4, False)
+    method = prepare(config).model
+    options = method.method
+    assert (options.rec_weight, options.mask_normalize_target) == (0.7, False)
+    assert method.masking.patch_size == 4
     assert (method.masking.ratio, method.masking.fill_mode) == (0.3, "learned")
     assert method.masking.fill_value is not None  # the learned fill exists

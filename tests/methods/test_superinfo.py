@@ -16,8 +16,8 @@ from infoclr.augment import BatchViews, ViewConfig
 from infoclr.cli import main
 from infoclr.errors import ConfigError
 from infoclr.functional import nt_xent
-from infoclr.methods import SimCLR
-from infoclr.methods.superinfo import SuperInfo, annealed_weight
+from infoclr.methods import ContrastiveMethod, build_method
+from infoclr.methods.superinfo import annealed_weight, training_progress
 from infoclr.models import build_backbone
 from infoclr.pretrain import PretrainConfig, pretrain
 
@@ -31,9 +31,14 @@ def _views() -> BatchViews:
     return BatchViews(ViewConfig.for_resolution(8, 1))
 
 
-def _pair(**kw) -> tuple[SimCLR, SuperInfo]:
+def SuperInfo(backbone, views, **kw) -> ContrastiveMethod:  # noqa: N802 - reads like a class
+    return build_method("superinfo", backbone, views, **kw)
+
+
+def _pair(**kw) -> tuple[ContrastiveMethod, ContrastiveMethod]:
     """A SimCLR and a SuperInfo with identical backbone and projector weights."""
-    simclr = SimCLR(build_backbone("smallcnn", 1, 8, width=8), _views(), temperature=0.4)
+    net = build_backbone("smallcnn", 1, 8, width=8)
+    simclr = build_method("simclr", net, _views(), image_size=8, channels=1, temperature=0.4)
     superinfo = SuperInfo(
         copy.deepcopy(simclr.backbone), _views(), image_size=8, channels=1, temperature=0.4, **kw
     )
@@ -164,9 +169,10 @@ def test_method_reads_progress_and_rejects_bad_arguments() -> None:
         anneal_fraction=0.5,
         anneal_schedule="linear",
     )
-    assert method.training_progress() == 1.0  # not fitting: the target weight
+    assert training_progress(method) == 1.0  # not fitting: the target weight
     method.anneal_progress = 0.25
-    assert method.current_lambda_superfluous() == pytest.approx(1e-4 + (0.1 - 1e-4) * 0.5)
+    expected = pytest.approx(1e-4 + (0.1 - 1e-4) * 0.5)
+    assert method.method.current_lambda_superfluous(method) == expected
     with pytest.raises(ConfigError, match="lambda_rec"):
         SuperInfo(
             build_backbone("smallcnn", 1, 8, width=4),
@@ -188,24 +194,27 @@ def test_method_reads_progress_and_rejects_bad_arguments() -> None:
 def test_every_coefficient_reaches_the_method_from_the_config() -> None:
     from infoclr.pretrain import prepare
 
-    config = PretrainConfig(
-        method="superinfo",
-        dataset="digits",
-        backbone="smallcnn",
-        backbone_width=4,
-        lambda_pred=0.5,
-        lambda_superfluous=0.02,
-        lambda_rec=0.3,
-        anneal_fraction=0.4,
-        anneal_start=1e-3,
-        anneal_schedule="linear",
-        initial_logvar=-2.0,
-        temperature=0.3,
+    config = PretrainConfig.from_mapping(
+        dict(
+            method="superinfo",
+            dataset="digits",
+            backbone="smallcnn",
+            backbone_width=4,
+            lambda_pred=0.5,
+            lambda_superfluous=0.02,
+            lambda_rec=0.3,
+            anneal_fraction=0.4,
+            anneal_start=1e-3,
+            anneal_schedule="linear",
+            initial_logvar=-2.0,
+            temperature=0.3,
+        )
     )
-    method = prepare(config)[3]
-    assert (method.lambda_pred, method.lambda_superfluous, method.lambda_rec) == (0.5, 0.02, 0.3)
-    assert (method.anneal_fraction, method.anneal_start) == (0.4, 1e-3)
-    assert method.anneal_schedule == "linear"
+    method = prepare(config).model
+    options = method.method
+    assert (options.lambda_pred, options.lambda_superfluous, options.lambda_rec) == (0.5, 0.02, 0.3)
+    assert (options.anneal_fraction, options.anneal_start) == (0.4, 1e-3)
+    assert options.anneal_schedule == "linear"
     assert method.criterion.temperature == 0.3
     bias = method.gaussian_head.logvar.bias
     assert torch.equal(bias, torch.full_like(bias, -2.0))
@@ -249,7 +258,7 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
         raise KeyboardInterrupt  # a kill after the first epoch's checkpoint
 
     with monkeypatch.context() as patch:
-        patch.setattr(pretrain_module, "evaluate_backbone", killed)
+        patch.setattr(pretrain_module, "_evaluate", killed)
         code = main(
             [
                 "pretrain",
@@ -287,21 +296,23 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     first = torch.load(checkpoint, map_location="cpu", weights_only=False)
     assert first["global_step"] == steps_per_epoch
 
-    config = PretrainConfig(
-        method="superinfo",
-        dataset="digits",
-        backbone="smallcnn",
-        backbone_width=8,
-        batch_size=256,
-        knn_every=0,
-        baselines=False,
-        probe_epochs=5,
-        precision="32",
-        output_dir=str(tmp_path),
-        epochs=2,
-        lambda_superfluous=0.01,
-        lambda_rec=0.1,
-        anneal_fraction=1.0,
+    config = PretrainConfig.from_mapping(
+        dict(
+            method="superinfo",
+            dataset="digits",
+            backbone="smallcnn",
+            backbone_width=8,
+            batch_size=256,
+            knn_every=0,
+            baselines=False,
+            probe_epochs=5,
+            precision="32",
+            output_dir=str(tmp_path),
+            epochs=2,
+            lambda_superfluous=0.01,
+            lambda_rec=0.1,
+            anneal_fraction=1.0,
+        )
     )
     result = pretrain(config, resume=True, progress=False, echo=lambda *_: None)
     assert result.run_dir == run_dir and result.metrics["epochs"] == 2

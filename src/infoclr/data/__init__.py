@@ -13,28 +13,36 @@ Example::
     colours = train.aux["colour"]           # (N,) int64
 """
 
-from infoclr.data import digits as _digits  # noqa: F401  (registers "digits")
-from infoclr.data import files as _files  # noqa: F401  (registers "image-folder", "csv")
-from infoclr.data import shapes as _shapes  # noqa: F401  (registers "shapes")
-from infoclr.data import torchvision_sets as _torchvision_sets  # noqa: F401  (registers the rest)
-from infoclr.data.base import ImageData, TensorImageData
-from infoclr.data.files import FileImageData, decode_image
+from infoclr._lazy import lazy_getattr
 from infoclr.data.registry import (
+    BUILTIN_DATASETS,
     DATASETS,
     available_datasets,
+    check_dataset_name,
     default_root,
     load_dataset,
     register_dataset,
 )
 
+# Torch-based members load on first use: names and options are checked without torch.
+_LAZY = {
+    "ImageData": "infoclr.data.base",
+    "TensorImageData": "infoclr.data.base",
+    "FileImageData": "infoclr.data.files",
+    "decode_image": "infoclr.data.files",
+    "InMemoryBatches": "infoclr.data.loaders",
+    "OrderedBatches": "infoclr.data.loaders",
+    "train_loader": "infoclr.data.loaders",
+}
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
 __all__ = [
+    "BUILTIN_DATASETS",
     "DATASETS",
-    "FileImageData",
-    "ImageData",
-    "TensorImageData",
     "available_datasets",
-    "decode_image",
+    "check_dataset_name",
     "default_root",
     "load_dataset",
     "register_dataset",
+    *_LAZY,
 ]

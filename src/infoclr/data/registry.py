@@ -9,18 +9,31 @@ a misspelt option is a :class:`~infoclr.errors.ConfigError`, not a ``TypeError``
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from infoclr.data.base import ImageData
 from infoclr.errors import ConfigError
 
-DatasetConstructor = Callable[..., ImageData]
+DatasetConstructor = Callable[..., Any]
 ConstructorT = TypeVar("ConstructorT", bound=DatasetConstructor)
 
 DATASETS: dict[str, DatasetConstructor] = {}
+#: Built-in names and the module that registers each (imported when the set is first loaded,
+#: so that names are checked without torch).
+BUILTIN_DATASETS: dict[str, str] = {
+    "digits": "infoclr.data.digits",
+    "image-folder": "infoclr.data.files",
+    "csv": "infoclr.data.files",
+    "shapes": "infoclr.data.shapes",
+    "mnist": "infoclr.data.torchvision_sets",
+    "fashion-mnist": "infoclr.data.torchvision_sets",
+    "cifar10": "infoclr.data.torchvision_sets",
+    "cifar100": "infoclr.data.torchvision_sets",
+    "stl10": "infoclr.data.torchvision_sets",
+}
 SPLITS = ("train", "test")
 STANDARD_ARGUMENTS = ("split", "root", "download", "seed")
 
@@ -54,7 +67,26 @@ def register_dataset(name: str, *, replace: bool = False) -> Callable[[Construct
 
 def available_datasets() -> list[str]:
     """The registered data-set names, sorted."""
-    return sorted(DATASETS)
+    return sorted({*DATASETS, *BUILTIN_DATASETS})
+
+
+def check_dataset_name(name: str) -> None:
+    """A one-line ConfigError for a name that is neither built in nor registered."""
+    if name in DATASETS or name in BUILTIN_DATASETS:
+        return
+    close = difflib.get_close_matches(name, available_datasets(), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(
+        f"unknown data set {name!r}{hint}; choose one of: {', '.join(available_datasets())}"
+    )
+
+
+def dataset_constructor(name: str) -> DatasetConstructor:
+    """The constructor registered under ``name`` (importing a built-in's module on demand)."""
+    check_dataset_name(name)
+    if name not in DATASETS:
+        importlib.import_module(BUILTIN_DATASETS[name])
+    return DATASETS[name]
 
 
 def _option_names(constructor: DatasetConstructor) -> tuple[set[str], bool]:
@@ -76,7 +108,7 @@ def load_dataset(
     download: bool = False,
     seed: int = 0,
     **options: Any,
-) -> ImageData:
+) -> Any:
     """Build the data set registered under ``name``.
 
     Args:
@@ -91,15 +123,9 @@ def load_dataset(
         ConfigError: unknown name, split or option.
         DataError: missing path, corrupt file or missing column.
     """
-    if name not in DATASETS:
-        close = difflib.get_close_matches(name, DATASETS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ConfigError(
-            f"unknown data set {name!r}{hint}; choose one of: {', '.join(available_datasets())}"
-        )
+    constructor = dataset_constructor(name)
     if split not in SPLITS:
         raise ConfigError(f"unknown split {split!r} for data set {name!r}; use 'train' or 'test'")
-    constructor = DATASETS[name]
     accepted, takes_any = _option_names(constructor)
     unknown = sorted(set(options) - accepted) if not takes_any else []
     if unknown:
@@ -116,6 +142,8 @@ def load_dataset(
     }
     arguments = {key: value for key, value in standard.items() if takes_any or key in accepted}
     data = constructor(**arguments, **options)
+    from infoclr.data.base import ImageData
+
     if not isinstance(data, ImageData):
         raise ConfigError(
             f"the constructor registered as {name!r} returned {type(data).__name__}, not "

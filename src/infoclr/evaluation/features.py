@@ -54,7 +54,7 @@ def _prepare_images(
     return images
 
 
-def _embed(model: torch.nn.Module, images: Tensor) -> Tensor:
+def _embed(model: torch.nn.Module, images: Tensor, head: torch.nn.Module | None) -> Tensor:
     output = model(images)
     if not isinstance(output, Tensor):
         raise ConfigError(
@@ -66,7 +66,10 @@ def _embed(model: torch.nn.Module, images: Tensor) -> Tensor:
             f"the model returned shape {tuple(output.shape)}; features must be (batch, D)"
         )
     # (B, C, 1, 1) from a global pool without flatten becomes (B, C).
-    return output.flatten(start_dim=1).float().cpu()
+    output = output.flatten(start_dim=1)
+    if head is not None:
+        output = torch.nn.functional.normalize(head(output).float(), dim=1)
+    return output.float().cpu()
 
 
 @torch.no_grad()
@@ -76,6 +79,7 @@ def extract_features(
     transform: BatchTransform | None = None,
     device: str | torch.device | None = "cpu",
     batch_size: int = 512,
+    head: torch.nn.Module | None = None,
 ) -> tuple[Tensor, Tensor | None]:
     """Embed a data set with a frozen model, in eval mode and without gradients.
 
@@ -84,12 +88,16 @@ def extract_features(
             It is not moved; it must already live on ``device``.
         loader_or_tensor: either a tensor / array of images (N, C, H, W), uint8 or float, cut
             into batches of ``batch_size``; or a DataLoader (any iterable) yielding image
-            tensors or ``(images, labels, ...)`` tuples.
+            tensors or ``(images, labels, ...)`` tuples; or a callable that returns such an
+            iterable (a re-iterable batch source such as
+            :class:`~infoclr.data.loaders.OrderedBatches`).
         transform: optional callable applied to every batch on ``device`` before the model
             (e.g. a centre crop and normalisation). It receives the batch as stored; a batch
             that is still integer-typed afterwards is scaled to [0, 1] floats.
         device: where batches are sent; ``None`` means the model's own device.
         batch_size: rows per forward pass for tensor input (a DataLoader keeps its own).
+        head: optional module applied to the features, whose output is L2-normalised (the
+            projection head, for k-means on projections); also put in eval mode.
 
     Returns:
         ``(features, labels)``: features (N, D) float32 on the CPU; labels (N,) int64 on the
@@ -121,12 +129,16 @@ def extract_features(
             )
         starts = range(0, len(images_all), batch_size)
         batches: Iterable[Any] = (images_all[start : start + batch_size] for start in starts)
+    elif callable(loader_or_tensor) and not hasattr(loader_or_tensor, "__iter__"):
+        batches = loader_or_tensor()
     else:
         batches = loader_or_tensor
 
     # Remember every module's own flag: a model may hold frozen submodules kept in eval mode.
-    previous_modes = [(module, module.training) for module in model.modules()]
-    model.eval()
+    owners = [model] if head is None else [model, head]
+    previous_modes = [(module, module.training) for owner in owners for module in owner.modules()]
+    for owner in owners:
+        owner.eval()
     feature_chunks: list[Tensor] = []
     label_chunks: list[Tensor] = []
     batches_have_labels: bool | None = None
@@ -137,7 +149,8 @@ def extract_features(
                 batches_have_labels = labels is not None
             elif batches_have_labels != (labels is not None):
                 raise DataError("some batches carry labels and others do not; make them agree")
-            feature_chunks.append(_embed(model, _prepare_images(images, target_device, transform)))
+            prepared = _prepare_images(images, target_device, transform)
+            feature_chunks.append(_embed(model, prepared, head))
             if labels is not None:
                 label_chunks.append(labels.reshape(-1).long().cpu())
     finally:

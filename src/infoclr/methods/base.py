@@ -1,171 +1,130 @@
-"""The small shared base of every pretraining method.
+"""The one LightningModule that trains every pretraining objective.
 
-A method is a LightningModule that owns a backbone, a projection head and the batched view
-pipeline. Batches are ``(images uint8 (B,C,H,W), labels (B,), index (B,))``; views are drawn on
-the training device inside :meth:`training_step`, so data loading stays cheap. Subclasses
-implement :meth:`loss_step`. Optimiser and schedule come from :class:`OptimConfig`.
+:class:`ContrastiveMethod` owns what every method shares: a backbone, a projection head, the
+batched view pipeline, the optimiser and schedule, and (for cluster methods) the per-sample
+cluster ids. The objective itself comes from the method's options object
+(:class:`~infoclr.methods.registry.MethodOptions`): its ``modules`` are attached as attributes
+and its ``loss_step`` computes the loss of each batch. Batches are ``(images uint8 (B,C,H,W),
+labels (B,), index (B,))``; views are drawn on the training device inside the step.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from infoclr.errors import ConfigError
+from infoclr.methods.optim import OptimConfig, build_optimizer, warmup_cosine
+from infoclr.methods.registry import MethodOptions
 from infoclr.models.heads import ProjectionHead
+
+__all__ = ["ContrastiveMethod", "MethodParts", "build_method"]
 
 
 @dataclass
-class OptimConfig:
-    """Optimiser and learning-rate schedule: linear warm-up, then cosine to zero.
+class MethodParts:
+    """What a method is built from besides its options.
 
-    ``lr=None`` picks a default per optimiser: SGD/LARS 0.3·batch/256 (SimCLR's linear
-    scaling rule), AdamW 1e-3 (Adam's step size does not scale with the batch).
+    Attributes:
+        backbone: maps (B, C, H, W) float views to (B, backbone.feature_dim).
+        views: maps a uint8 batch to one random float view per call.
+        optim: optimiser and schedule.
+        num_samples: N, the size of the training set.
+        labels: (N,) int64 class ids, or None.
+        aux: the training set's auxiliary columns, each (N,).
+        image_size, channels: the view size S and channel count C.
+        projection_dim, projection_hidden: the projection head.
+        channels_last: feed convnets channels_last tensors.
+        patch_size: the backbone's patch size option, when one was given.
+        cluster_ids: (N,) int64 cluster ids, filled in from ``method.cluster_ids`` before
+            ``method.modules`` is called.
     """
 
-    name: str = "adamw"
-    lr: float | None = None
-    weight_decay: float | None = None
-    momentum: float = 0.9
-    warmup_epochs: float = 0.0
-    max_epochs: int = 100
-    batch_size: int = 256
-
-    def resolved_lr(self) -> float:
-        if self.lr is not None:
-            return self.lr
-        if self.name == "adamw":
-            return 1e-3
-        return 0.3 * self.batch_size / 256
-
-    def resolved_weight_decay(self) -> float:
-        if self.weight_decay is not None:
-            return self.weight_decay
-        return 1e-4 if self.name == "adamw" else 1e-6 if self.name == "lars" else 5e-4
-
-
-class LARS(torch.optim.Optimizer):
-    """LARS (You et al. 2017, "Large Batch Training of Convolutional Networks").
-
-    SGD with momentum whose step for each weight matrix is rescaled by the trust ratio
-    ``eta·‖w‖ / (‖∇w‖ + wd·‖w‖)``. Biases and normalisation parameters (1-D tensors) are
-    excluded from both the adaptation and weight decay, as in SimCLR.
-    """
-
-    def __init__(
-        self,
-        params,
-        lr: float,
-        momentum: float = 0.9,
-        weight_decay: float = 1e-6,
-        eta: float = 0.02,
-    ) -> None:
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, eta=eta))
-
-    @torch.no_grad()
-    def step(self, closure=None):  # type: ignore[override]
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad = p.grad
-                if p.ndim > 1:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                    w_norm, g_norm = torch.norm(p), torch.norm(grad)
-                    trust = torch.where(
-                        (w_norm > 0) & (g_norm > 0),
-                        group["eta"] * w_norm / g_norm,
-                        torch.ones_like(w_norm),
-                    )
-                    grad = grad.mul(trust)
-                state = self.state[p]
-                if "momentum" not in state:
-                    state["momentum"] = torch.clone(grad).detach()
-                else:
-                    state["momentum"].mul_(group["momentum"]).add_(grad)
-                p.add_(state["momentum"], alpha=-group["lr"])
-        return loss
-
-
-def build_optimizer(params, config: OptimConfig) -> torch.optim.Optimizer:
-    lr, wd = config.resolved_lr(), config.resolved_weight_decay()
-    if config.name == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    if config.name == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    if config.name == "lars":
-        return LARS(params, lr=lr, momentum=config.momentum, weight_decay=wd)
-    raise ConfigError(f"unknown optimizer {config.name!r}; choose adamw, sgd or lars")
-
-
-def warmup_cosine(step: int, warmup_steps: int, total_steps: int) -> float:
-    """Multiplier of the base learning rate at ``step``: linear warm-up, then cosine to 0."""
-    if warmup_steps > 0 and step < warmup_steps:
-        return (step + 1) / warmup_steps
-    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-    return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    backbone: nn.Module
+    views: nn.Module
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    num_samples: int = 0
+    labels: np.ndarray | None = None
+    aux: dict[str, np.ndarray] = field(default_factory=dict)
+    image_size: int = 32
+    channels: int = 3
+    projection_dim: int = 128
+    projection_hidden: int | None = None
+    channels_last: bool = False
+    patch_size: int | None = None
+    cluster_ids: np.ndarray | None = None
 
 
 class ContrastiveMethod(L.LightningModule):
-    """Backbone + projection head + batched views; subclasses define the objective.
+    """Backbone + projection head + views; the objective comes from ``method``.
 
     Args:
-        backbone: maps (B, C, H, W) to (B, backbone.feature_dim).
-        views: a module that maps a uint8 batch to one random float view per call.
-        optim: optimiser and schedule.
-        projection_dim, projection_hidden: the MLP head (2 layers).
-        channels_last: feed convnets channels_last tensors (faster on CPU with bf16).
+        method: the method's options, which define the objective.
+        parts: backbone, views, optimiser and data facts (see :class:`MethodParts`).
+
+    Attributes:
+        method: the options object.
+        backbone, projector, views: the shared parts.
+        cluster_ids: (N,) int64 buffer for cluster methods (saved in checkpoints).
+        Further attributes come from ``method.modules(parts)`` (e.g. ``criterion``,
+        ``decoder``).
     """
 
-    #: whether this method consumes the ``cluster_ids`` buffer.
-    uses_clusters = False
-    #: whether this method needs labels.
-    uses_labels = False
-
-    def __init__(
-        self,
-        backbone: nn.Module,
-        views: nn.Module,
-        optim: OptimConfig | None = None,
-        projection_dim: int = 128,
-        projection_hidden: int | None = None,
-        channels_last: bool = False,
-    ) -> None:
+    def __init__(self, method: MethodOptions, parts: MethodParts) -> None:
         super().__init__()
-        self.backbone = backbone
-        self.projector = ProjectionHead(backbone.feature_dim, projection_hidden, projection_dim)
-        self.views = views
-        self.optim = optim or OptimConfig()
-        self.channels_last = channels_last
+        self.method = method
+        self.backbone = parts.backbone
+        self.projector: nn.Module = (
+            ProjectionHead(
+                parts.backbone.feature_dim, parts.projection_hidden, parts.projection_dim
+            )
+            if method.uses_projector
+            else nn.Identity()
+        )
+        self.views = parts.views
+        self.optim = parts.optim
+        self.channels_last = parts.channels_last
+        ids = method.cluster_ids(parts)
+        if ids is not None:
+            self.register_buffer("cluster_ids", torch.as_tensor(ids, dtype=torch.long))
+        parts = replace(parts, cluster_ids=ids)
+        for name, module in method.modules(parts).items():
+            setattr(self, name, module)
 
-    # -- pieces shared by every objective -------------------------------------------------
+    # -- pieces every objective uses ------------------------------------------------------
     def forward(self, images: Tensor) -> Tensor:
         """Backbone features (B, feature_dim) of already-transformed float images."""
         return self.backbone(images)
 
     def make_view(self, images: Tensor) -> Tensor:
+        """One random float view (B, C, S, S) of a uint8 batch."""
         view = self.views(images)
         if self.channels_last and view.dim() == 4:
             view = view.contiguous(memory_format=torch.channels_last)
         return view
 
     def project(self, views: Tensor) -> Tensor:
+        """Projection-head output (B, projection_dim) of float views."""
         return self.projector(self.backbone(views))
+
+    def set_clusters(self, cluster_ids: Tensor) -> None:
+        """Replace the (N,) cluster ids (k-means re-clustering)."""
+        self.cluster_ids.copy_(torch.as_tensor(cluster_ids, dtype=torch.long))
+
+    def batch_clusters(self, index: Tensor) -> Tensor:
+        """(B,) cluster ids of the batch's samples, looked up by their dataset index."""
+        return self.cluster_ids[index.to(self.cluster_ids.device)]
 
     def loss_step(self, images: Tensor, labels: Tensor, index: Tensor) -> tuple[Tensor, dict]:
         """Return (loss, extra scalars to log) for one uint8 batch."""
-        raise NotImplementedError
+        return self.method.loss_step(self, images, labels, index)
 
     # -- Lightning hooks ------------------------------------------------------------------
-    def training_step(self, batch, batch_idx: int) -> Tensor:
+    def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         images, labels, index = batch[0], batch[1], batch[2]
         loss, extra = self.loss_step(images, labels, index)
         batch_size = images.shape[0]
@@ -174,7 +133,7 @@ class ContrastiveMethod(L.LightningModule):
             self.log(f"train/{key}", value, batch_size=batch_size, sync_dist=True)
         return loss
 
-    def configure_optimizers(self):
+    def configure_optimizers(self) -> dict[str, Any]:
         optimizer = build_optimizer(self.parameters(), self.optim)
         total = int(self.trainer.estimated_stepping_batches)
         per_epoch = max(1, total // max(1, self.optim.max_epochs))
@@ -186,3 +145,47 @@ class ContrastiveMethod(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def build_method(
+    name: str,
+    backbone: nn.Module,
+    views: nn.Module,
+    *,
+    image_size: int,
+    channels: int,
+    labels: np.ndarray | None = None,
+    aux: dict[str, np.ndarray] | None = None,
+    num_samples: int | None = None,
+    optim: OptimConfig | None = None,
+    projection_dim: int = 128,
+    projection_hidden: int | None = None,
+    patch_size: int | None = None,
+    **options: Any,
+) -> ContrastiveMethod:
+    """Assemble method ``name`` from its parts in one call (Python API).
+
+    ``options`` are the method's options (e.g. ``temperature=0.5`` or ``mask_ratio=0.75``),
+    checked as the config checks them. ``num_samples`` defaults to the length of ``labels``
+    or of the auxiliary columns.
+    """
+    from infoclr.methods.registry import method_options
+
+    aux = dict(aux or {})
+    if num_samples is None:
+        lengths = [len(labels)] if labels is not None else [len(v) for v in aux.values()]
+        num_samples = lengths[0] if lengths else 0
+    parts = MethodParts(
+        backbone=backbone,
+        views=views,
+        optim=optim or OptimConfig(),
+        num_samples=num_samples,
+        labels=labels,
+        aux=aux,
+        image_size=image_size,
+        channels=channels,
+        projection_dim=projection_dim,
+        projection_hidden=projection_hidden,
+        patch_size=patch_size,
+    )
+    return method_options(name, options).build(parts)

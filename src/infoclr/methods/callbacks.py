@@ -1,46 +1,35 @@
-"""Lightning callbacks shared by the methods: online k-NN monitor and k-means re-clustering."""
+"""Lightning callbacks of pretraining: online k-NN monitor and k-means re-clustering.
+
+Each keeps its history in ``state_dict()``, which Lightning stores in every checkpoint, so that
+a resumed run reports the history of the whole run, not only of the part after the resume.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor, nn
 
 from infoclr import distributed
+from infoclr.evaluation.features import extract_features
 
 #: A source of un-augmented batches for evaluation: a callable that yields (images, labels).
 BatchSource = Callable[[], Iterator[tuple[Tensor, Tensor]]]
 
+__all__ = ["BatchSource", "KMeansReclustering", "KNNMonitor", "TrainContext"]
 
-@torch.no_grad()
-def embed(
-    module: nn.Module,
-    batches: BatchSource,
-    eval_view: nn.Module,
-    device: torch.device,
-    project: bool = False,
-) -> tuple[Tensor, Tensor]:
-    """Features (or L2-normalised projections) of every batch, with the model in eval mode.
 
-    Returns ``(features (N, D) float32 on CPU, labels (N,))``; the previous train/eval mode of
-    ``module`` is restored afterwards.
-    """
-    was_training = module.training
-    module.eval()
-    feats, labels = [], []
-    try:
-        for images, batch_labels in batches():
-            view = eval_view(images.to(device, non_blocking=True))
-            out = module.backbone(view)
-            if project:
-                out = nn.functional.normalize(module.projector(out).float(), dim=1)
-            feats.append(out.float().cpu())
-            labels.append(batch_labels.cpu())
-    finally:
-        module.train(was_training)
-    return torch.cat(feats), torch.cat(labels)
+@dataclass
+class TrainContext:
+    """What a method's callbacks may need from the job (see ``MethodOptions.callbacks``)."""
+
+    train_batches: BatchSource
+    eval_view: nn.Module
+    seed: int
 
 
 class KNNMonitor(L.Callback):
@@ -71,11 +60,18 @@ class KNNMonitor(L.Callback):
 
         device = pl_module.device
         eval_view = self.eval_view.to(device)
-        train_f, train_y = embed(pl_module, self.train_batches, eval_view, device)
-        test_f, test_y = embed(pl_module, self.test_batches, eval_view, device)
+        backbone = pl_module.backbone
+        train_f, train_y = extract_features(backbone, self.train_batches, eval_view, device)
+        test_f, test_y = extract_features(backbone, self.test_batches, eval_view, device)
         top1 = knn_top1(train_f, train_y, test_f, test_y, k=self.k, temperature=self.temperature)
         self.history.append((epoch, top1))
         pl_module.log("val/knn_top1", top1, prog_bar=True, sync_dist=False, rank_zero_only=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": [list(item) for item in self.history]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = [(int(epoch), float(value)) for epoch, value in state_dict["history"]]
 
 
 class KMeansReclustering(L.Callback):
@@ -111,8 +107,12 @@ class KMeansReclustering(L.Callback):
         ids = torch.zeros_like(pl_module.cluster_ids)
         labels = None
         if distributed.rank() == 0:
-            feats, labels = embed(
-                pl_module, self.train_batches, self.eval_view.to(device), device, project=True
+            feats, labels = extract_features(
+                pl_module.backbone,
+                self.train_batches,
+                self.eval_view.to(device),
+                device,
+                head=pl_module.projector,
             )
             assigned, _ = kmeans(
                 feats.numpy(),
@@ -135,3 +135,9 @@ class KMeansReclustering(L.Callback):
             self.history.append(record)
             pl_module.log("clusters/I_ZT", float(stats["I(Z;T)"]), rank_zero_only=True)
             pl_module.log("clusters/H_Z_given_T", float(stats["H(Z|T)"]), rank_zero_only=True)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": list(self.history)}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = list(state_dict["history"])

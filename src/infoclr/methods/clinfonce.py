@@ -1,83 +1,166 @@
-"""Cl-InfoNCE (Tsai et al. 2021, arXiv 2106.02869) and the cross-entropy cluster baseline.
+"""Cl-InfoNCE (Tsai et al. 2021, arXiv 2106.02869), its k-means variant, and the cross-entropy
+cluster baseline.
 
-Both read per-sample cluster ids from the ``cluster_ids`` buffer (N,), indexed by each batch's
-sample index. The ids come either from an auxiliary column of the data set (attribute, hierarchy
-or tag clusters, fixed) or from k-means on the current embeddings, re-estimated every few epochs
-by :class:`infoclr.methods.callbacks.KMeansReclustering`. The buffer is saved in checkpoints,
-so a resumed k-means run continues with the clusters it had.
+All three read per-sample cluster ids from the model's ``cluster_ids`` buffer (N,), indexed by
+each batch's sample index. The ids come either from auxiliary columns of the data set
+(attribute, hierarchy or tag clusters, fixed; :func:`~infoclr.clusters.clusters_from_columns`)
+or from k-means on the current embeddings, re-estimated every few epochs by
+:class:`~infoclr.methods.callbacks.KMeansReclustering`. The buffer is saved in checkpoints, so a
+resumed k-means run continues with the clusters it had.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-import torch
-from torch import Tensor, nn
-
+from infoclr.config import option
 from infoclr.errors import ConfigError
-from infoclr.losses import ClInfoNCELoss
-from infoclr.methods.base import ContrastiveMethod
+from infoclr.methods.registry import ContrastiveOptions, MethodOptions, register_method
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import Tensor, nn
+
+    from infoclr.methods.base import ContrastiveMethod, MethodParts
 
 
-class _ClusterMethod(ContrastiveMethod):
-    uses_clusters = True
+@dataclass
+class ClusterColumns(MethodOptions):
+    """Where fixed clusters come from: one auxiliary column, or top-k binary attributes."""
 
-    def __init__(
-        self, *args, cluster_ids: Tensor | None = None, num_samples: int | None = None, **kw
-    ):
-        super().__init__(*args, **kw)
-        if cluster_ids is None:
-            if num_samples is None:
-                raise ConfigError("pass cluster_ids (N,) or num_samples for k-means clusters")
-            cluster_ids = torch.zeros(num_samples, dtype=torch.long)
-        self.register_buffer("cluster_ids", torch.as_tensor(cluster_ids, dtype=torch.long))
+    cluster_column: str | None = option(None, "Auxiliary column whose values are the clusters.")
+    cluster_attributes: list[str] | None = option(
+        None,
+        "Binary attribute columns combined by the top-k-by-entropy rule, or [binary] for "
+        "every distinct 0/1 column.",
+        cli=False,
+    )
+    cluster_top_k: int | None = option(None, "How many attributes the top-k rule keeps.", min=1)
 
-    def set_clusters(self, cluster_ids: Tensor) -> None:
-        self.cluster_ids.copy_(torch.as_tensor(cluster_ids, dtype=torch.long))
+    def validate(self) -> None:
+        super().validate()
+        if self.cluster_column is not None and self.cluster_attributes is not None:
+            raise ConfigError("give either cluster_column or cluster_attributes, not both")
 
-    def batch_clusters(self, index: Tensor) -> Tensor:
-        return self.cluster_ids[index.to(self.cluster_ids.device)]
+    def check_data(self, train: Any) -> None:
+        from infoclr.clusters.columns import check_cluster_columns
 
+        check_cluster_columns(
+            train.aux, self.cluster_column, self.cluster_attributes, self.cluster_top_k, train.name
+        )
 
-class ClInfoNCE(_ClusterMethod):
-    """Cl-InfoNCE: two views per input; views of same-cluster inputs are positives.
+    def cluster_ids(self, parts: MethodParts) -> np.ndarray:
+        from infoclr.clusters.columns import clusters_from_columns
 
-    Extra args: ``temperature`` (0.1 for auxiliary clusters, 0.2 for k-means in the paper),
-    ``form`` ("official" SupCon-over-clusters, or "paper"), ``base_temperature``,
-    ``chunk_size``, and the clusters (``cluster_ids`` or ``num_samples`` for k-means).
-    """
-
-    def __init__(
-        self,
-        *args,
-        temperature: float = 0.1,
-        form: Literal["official", "paper"] = "official",
-        base_temperature: float | None = None,
-        chunk_size: int | None = None,
-        **kw,
-    ):
-        super().__init__(*args, **kw)
-        self.criterion = ClInfoNCELoss(temperature, form, base_temperature, chunk_size)
-
-    def loss_step(self, images: Tensor, labels: Tensor, index: Tensor) -> tuple[Tensor, dict]:
-        z1 = self.project(self.make_view(images))
-        z2 = self.project(self.make_view(images))
-        return self.criterion(z1, z2, self.batch_clusters(index)), {}
+        return clusters_from_columns(
+            parts.aux, self.cluster_column, self.cluster_attributes, self.cluster_top_k
+        )
 
 
-class ClusterCrossEntropy(_ClusterMethod):
+@dataclass
+class _ClInfoNCELoss(ContrastiveOptions):
+    loss_form: Literal["official", "paper"] = option(
+        "official",
+        "official: SupCon over clusters, as the authors' code; paper: one sampled "
+        "same-cluster positive per anchor.",
+    )
+    base_temperature: float | None = option(
+        None, "Multiply the loss by τ / base_temperature (the official code uses 0.07).", gt=0
+    )
+
+    def validate(self) -> None:
+        super().validate()
+        if self.loss_form == "paper" and self.chunk_size is not None:
+            raise ConfigError("chunk_size applies to loss_form=official only; drop it")
+
+    def modules(self, parts: MethodParts) -> dict[str, nn.Module]:
+        from infoclr.losses import ClInfoNCELoss
+
+        return {
+            "criterion": ClInfoNCELoss(
+                self.temperature, self.loss_form, self.base_temperature, self.chunk_size
+            )
+        }
+
+    def loss_step(
+        self, model: ContrastiveMethod, images: Tensor, labels: Tensor, index: Tensor
+    ) -> tuple[Tensor, dict[str, Any]]:
+        z1 = model.project(model.make_view(images))
+        z2 = model.project(model.make_view(images))
+        return model.criterion(z1, z2, model.batch_clusters(index)), {}
+
+
+@register_method("clinfonce")
+@dataclass
+class ClInfoNCE(ClusterColumns, _ClInfoNCELoss):
+    """Cl-InfoNCE on clusters from auxiliary columns: views of same-cluster inputs are
+    positives. τ = 0.1, as the official runs on attribute clusters."""
+
+    temperature: float = option(0.1, "Softmax temperature τ (0.1 in the official runs).", gt=0)
+
+    def validate(self) -> None:
+        ClusterColumns.validate(self)
+        _ClInfoNCELoss.validate(self)
+
+
+@register_method("clinfonce-kmeans")
+@dataclass
+class ClInfoNCEKMeans(_ClInfoNCELoss):
+    """Cl-InfoNCE's unsupervised variant: clusters from faiss k-means on the current
+    embeddings, re-estimated every ``kmeans_every`` epochs. τ = 0.2, as the official k-means
+    runs."""
+
+    kmeans_clusters: int = option(100, "K, the number of k-means clusters.", min=2)
+    kmeans_every: int = option(1, "Re-cluster before every this many epochs.", min=1)
+
+    def check_data(self, train: Any) -> None:
+        if self.kmeans_clusters > len(train):
+            raise ConfigError(
+                f"kmeans_clusters {self.kmeans_clusters} exceeds the {len(train)} training "
+                f"images; choose at most {len(train)} clusters"
+            )
+
+    def cluster_ids(self, parts: MethodParts) -> np.ndarray:
+        import numpy as np
+
+        return np.zeros(parts.num_samples, dtype=np.int64)
+
+    def callbacks(self, context: Any) -> list[Any]:
+        from infoclr.methods.callbacks import KMeansReclustering
+
+        return [
+            KMeansReclustering(
+                context.train_batches,
+                context.eval_view,
+                self.kmeans_clusters,
+                self.kmeans_every,
+                seed=context.seed,
+            )
+        ]
+
+
+@register_method("ce-clusters")
+@dataclass
+class ClusterCrossEntropy(ClusterColumns):
     """DeepCluster-style baseline: a linear layer on the backbone predicts the cluster id of
-    one augmented view, trained with cross-entropy. The projection head is unused."""
+    one augmented view, trained with cross-entropy. No projection head."""
 
-    def __init__(self, *args, num_clusters: int | None = None, **kw):
-        super().__init__(*args, **kw)
-        k = num_clusters or int(self.cluster_ids.max().item()) + 1
-        self.classifier = nn.Linear(self.backbone.feature_dim, max(k, 2))
-        self.projector = nn.Identity()  # unused here; keeps DDP free of unused parameters
+    uses_projector = False
 
-    def loss_step(self, images: Tensor, labels: Tensor, index: Tensor) -> tuple[Tensor, dict]:
-        logits = self.classifier(self.backbone(self.make_view(images)))
-        targets = self.batch_clusters(index)
+    def modules(self, parts: MethodParts) -> dict[str, nn.Module]:
+        from torch import nn
+
+        num_clusters = int(parts.cluster_ids.max()) + 1 if parts.cluster_ids is not None else 2
+        return {"classifier": nn.Linear(parts.backbone.feature_dim, max(num_clusters, 2))}
+
+    def loss_step(
+        self, model: ContrastiveMethod, images: Tensor, labels: Tensor, index: Tensor
+    ) -> tuple[Tensor, dict[str, Any]]:
+        from torch import nn
+
+        logits = model.classifier(model.backbone(model.make_view(images)))
+        targets = model.batch_clusters(index)
         loss = nn.functional.cross_entropy(logits.float(), targets)
         accuracy = (logits.argmax(dim=1) == targets).float().mean()
         return loss, {"cluster_accuracy": accuracy}

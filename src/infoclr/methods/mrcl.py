@@ -23,22 +23,21 @@ features by :class:`~infoclr.models.decoders.ConvPixelDecoder`. Other backbones 
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from torch import Tensor, nn
-
-from infoclr.augment.masking import MaskFill, PatchMasking, auto_patch_size
+from infoclr.config import option
 from infoclr.errors import ConfigError
-from infoclr.functional.masking import masked_patch_mse
-from infoclr.losses import NTXentLoss
-from infoclr.methods import MethodParts, _common, register_method
-from infoclr.methods.base import ContrastiveMethod
-from infoclr.models.backbones import ResNetBackbone, SmallCNN, ViT
-from infoclr.models.decoders import ConvPixelDecoder, MaskedTokenDecoder
+from infoclr.methods.registry import ContrastiveOptions, register_method
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+    from infoclr.methods.base import ContrastiveMethod, MethodParts
 
 MaskMode = Literal["drop", "fill"]
 
-__all__ = ["MRCL", "MaskMode", "masking_mode"]
+__all__ = ["MRCL", "MaskMode", "masked_pass", "masking_mode"]
 
 
 def masking_mode(backbone: nn.Module) -> MaskMode:
@@ -49,6 +48,8 @@ def masking_mode(backbone: nn.Module) -> MaskMode:
     ``patch_size`` and ``num_patches``, with features = mean of the tokens) or
     ``mask_mode = "fill"`` (any image encoder). Otherwise a one-line ConfigError.
     """
+    from infoclr.models.backbones import ResNetBackbone, SmallCNN, ViT
+
     declared = getattr(backbone, "mask_mode", None)
     if isinstance(backbone, ViT) or declared == "drop":
         missing = [
@@ -68,120 +69,109 @@ def masking_mode(backbone: nn.Module) -> MaskMode:
     )
 
 
-class MRCL(ContrastiveMethod):
+def _mask_patch_size(mode: MaskMode, backbone: nn.Module, requested: int | None, size: int) -> int:
+    from infoclr.augment.masking import auto_patch_size
+
+    if mode == "drop":
+        backbone_patch = int(backbone.patch_size)
+        if requested is not None and requested != backbone_patch:
+            raise ConfigError(
+                f"patch_size {requested} differs from the ViT's patch size {backbone_patch}; "
+                "a ViT masks whole tokens, so build it with the same patch_size"
+            )
+        return backbone_patch
+    return auto_patch_size(size) if requested is None else requested
+
+
+def masked_pass(model: ContrastiveMethod, views: Tensor) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Encode a masked copy of ``views`` (B, C, S, S).
+
+    Returns ``(projection (B, projection_dim), reconstruction (B, C, S, S) or None when no
+    decoder, mask (B, N) bool)``.
+    """
+    decoder = model.decoder
+    if model.mask_mode == "drop":
+        mask, visible, _ = model.masking.sample(views.shape[0], views.device)
+        tokens = model.backbone.forward_tokens(views, visible)
+        projection = model.projector(tokens.mean(dim=1))
+        reconstruction = decoder(tokens, visible) if decoder is not None else None
+        return projection, reconstruction, mask
+    masked_views, mask, _ = model.masking(views)
+    features = model.backbone(masked_views)
+    reconstruction = decoder(features) if decoder is not None else None
+    return model.projector(features), reconstruction, mask
+
+
+@register_method("mrcl")
+@dataclass
+class MRCL(ContrastiveOptions):
     """Masked reconstruction contrastive learning (reconstruction of arXiv 2211.09013).
 
-    Extra args (besides those of :class:`~infoclr.methods.base.ContrastiveMethod`):
-        image_size, channels: the view size S and channel count C (for masking and decoding).
-        temperature: NT-Xent temperature τ.
-        chunk_size: NT-Xent anchor chunking (memory).
-        mask_ratio: ρ in (0, 1); ``round(ρ · N)`` of the N patches are masked.
-        rec_weight: λ ≥ 0, the weight of the reconstruction term (0: no decoder is built).
-        patch_size: masking patch side; None = the ViT's patch size, or for convnets
-            :func:`~infoclr.augment.masking.auto_patch_size`. Must divide S.
-        mask_fill: ``"zero"`` or ``"learned"`` (convnets only; a ViT drops tokens).
-        normalize_target: per-patch normalisation of the reconstruction target (MAE).
-        decoder: a custom decoder; default ConvPixelDecoder (fill) / MaskedTokenDecoder (drop).
+    The mask's patch side is the ViT's patch size, the top-level ``patch_size`` when given, or
+    :func:`~infoclr.augment.masking.auto_patch_size` of the image size.
 
     Logged terms: ``contrastive`` (the averaged NT-Xent) and ``reconstruction`` (the averaged,
     unweighted L_rec); ``train/loss`` = contrastive + λ · reconstruction.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        image_size: int,
-        channels: int,
-        temperature: float = 0.5,
-        chunk_size: int | None = None,
-        mask_ratio: float = 0.5,
-        rec_weight: float = 1.0,
-        patch_size: int | None = None,
-        mask_fill: MaskFill = "zero",
-        normalize_target: bool = True,
-        decoder: nn.Module | None = None,
-        **kw: Any,
-    ) -> None:
-        super().__init__(*args, **kw)
-        if not rec_weight >= 0:
-            raise ConfigError(f"rec_weight must be >= 0, got {rec_weight}")
-        self.mode = masking_mode(self.backbone)
-        if self.mode == "drop":
-            backbone_patch = int(self.backbone.patch_size)
-            if patch_size is not None and patch_size != backbone_patch:
-                raise ConfigError(
-                    f"patch_size {patch_size} differs from the ViT's patch size {backbone_patch}; "
-                    "a ViT masks whole tokens, so build it with the same patch_size"
-                )
-            patch_size = backbone_patch
-        elif patch_size is None:
-            patch_size = auto_patch_size(image_size)
-        self.masking = PatchMasking(channels, image_size, patch_size, mask_ratio, mask_fill)
-        if self.mode == "drop" and self.masking.fill_value is not None:
+    mask_ratio: float = option(0.5, "ρ, the fraction of patches masked in each view.", gt=0, lt=1)
+    mask_fill: Literal["zero", "learned"] = option(
+        "zero", "What a convnet sees in masked patches: 0 or a learned per-channel value."
+    )
+    rec_weight: float = option(1.0, "λ, the weight of the reconstruction term (0: none).", min=0)
+    mask_normalize_target: bool = option(
+        True, "Normalise each patch of the reconstruction target (MAE)."
+    )
+
+    def modules(self, parts: MethodParts) -> dict[str, nn.Module]:
+        from infoclr.augment.masking import PatchMasking
+        from infoclr.losses import NTXentLoss
+        from infoclr.models.decoders import ConvPixelDecoder, MaskedTokenDecoder
+
+        backbone = parts.backbone
+        mode = masking_mode(backbone)
+        patch = _mask_patch_size(mode, backbone, parts.patch_size, parts.image_size)
+        masking = PatchMasking(
+            parts.channels, parts.image_size, patch, self.mask_ratio, self.mask_fill
+        )
+        if mode == "drop":
             # A ViT never sees the fill; an unused parameter would break DDP.
-            self.masking.fill_value = None
-        self.criterion = NTXentLoss(temperature, chunk_size=chunk_size)
-        self.rec_weight = rec_weight
-        self.normalize_target = normalize_target
-        self.patch_size = patch_size
-        if decoder is None and rec_weight > 0:
-            feature_dim = self.backbone.feature_dim
-            if self.mode == "drop":
+            masking.fill_value = None
+        decoder = None
+        if self.rec_weight > 0:
+            if mode == "drop":
                 decoder = MaskedTokenDecoder(
-                    feature_dim, int(self.backbone.num_patches), patch_size, channels
+                    backbone.feature_dim, int(backbone.num_patches), patch, parts.channels
                 )
             else:
-                decoder = ConvPixelDecoder(feature_dim, channels, image_size)
-        self.decoder = decoder
+                decoder = ConvPixelDecoder(backbone.feature_dim, parts.channels, parts.image_size)
+        modules: dict[str, Any] = {
+            "masking": masking,
+            "criterion": NTXentLoss(self.temperature, chunk_size=self.chunk_size),
+            "decoder": decoder,
+        }
+        modules["mask_mode"] = mode
+        return modules
 
-    def masked_pass(self, views: Tensor) -> tuple[Tensor, Tensor | None, Tensor]:
-        """Encode a masked copy of ``views`` (B, C, S, S).
+    def loss_step(
+        self, model: ContrastiveMethod, images: Tensor, labels: Tensor, index: Tensor
+    ) -> tuple[Tensor, dict[str, Any]]:
+        from infoclr.functional.masking import masked_patch_mse
 
-        Returns ``(projection (B, projection_dim), reconstruction (B, C, S, S) or None when no
-        decoder, mask (B, N) bool)``.
-        """
-        if self.mode == "drop":
-            mask, visible, _ = self.masking.sample(views.shape[0], views.device)
-            tokens = self.backbone.forward_tokens(views, visible)
-            projection = self.projector(tokens.mean(dim=1))
-            reconstruction = self.decoder(tokens, visible) if self.decoder is not None else None
-            return projection, reconstruction, mask
-        masked_views, mask, _ = self.masking(views)
-        features = self.backbone(masked_views)
-        reconstruction = self.decoder(features) if self.decoder is not None else None
-        return self.projector(features), reconstruction, mask
-
-    def loss_step(self, images: Tensor, labels: Tensor, index: Tensor) -> tuple[Tensor, dict]:
-        view1 = self.make_view(images)
-        view2 = self.make_view(images)
-        z1, z2 = self.project(view1), self.project(view2)
-        z1_masked, rec1, mask1 = self.masked_pass(view1)
-        z2_masked, rec2, mask2 = self.masked_pass(view2)
-        contrastive = 0.5 * (self.criterion(z1_masked, z2) + self.criterion(z2_masked, z1))
-        logs: dict[str, Tensor] = {"contrastive": contrastive.detach()}
+        view1 = model.make_view(images)
+        view2 = model.make_view(images)
+        z1, z2 = model.project(view1), model.project(view2)
+        z1_masked, rec1, mask1 = masked_pass(model, view1)
+        z2_masked, rec2, mask2 = masked_pass(model, view2)
+        contrastive = 0.5 * (model.criterion(z1_masked, z2) + model.criterion(z2_masked, z1))
+        logs: dict[str, Any] = {"contrastive": contrastive.detach()}
         if rec1 is None or rec2 is None:
             return contrastive, logs
+        patch = model.masking.patch_size
+        normalize = self.mask_normalize_target
         reconstruction = 0.5 * (
-            masked_patch_mse(rec1, view1, mask1, self.patch_size, self.normalize_target)
-            + masked_patch_mse(rec2, view2, mask2, self.patch_size, self.normalize_target)
+            masked_patch_mse(rec1, view1, mask1, patch, normalize)
+            + masked_patch_mse(rec2, view2, mask2, patch, normalize)
         )
         logs["reconstruction"] = reconstruction.detach()
         return contrastive + self.rec_weight * reconstruction, logs
-
-
-@register_method("mrcl")
-def _mrcl(config: Any, parts: MethodParts) -> ContrastiveMethod:
-    # Everything MRCL can refuse (backbone, patch size, ratio) is checked here, inside
-    # prepare(), before a run folder exists.
-    return MRCL(
-        image_size=parts.image_size,
-        channels=parts.channels,
-        temperature=config.resolved_temperature(),
-        chunk_size=config.chunk_size,
-        mask_ratio=config.mask_ratio,
-        rec_weight=config.rec_weight,
-        patch_size=config.patch_size,
-        mask_fill=config.mask_fill,
-        normalize_target=config.mask_normalize_target,
-        **_common(config, parts),
-    )

@@ -29,17 +29,16 @@ projector(f(v2))) with the views drawn in SimCLR's order, so the value and the g
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
-from torch import Tensor, nn
+from infoclr.config import option
+from infoclr.methods.registry import ContrastiveOptions, register_method
 
-from infoclr.errors import ConfigError
-from infoclr.functional.gaussian import symmetric_gaussian_kl
-from infoclr.losses import NTXentLoss
-from infoclr.methods import MethodParts, _common, register_method
-from infoclr.methods.base import ContrastiveMethod
-from infoclr.models.decoders import ConvPixelDecoder
-from infoclr.models.stochastic import GaussianHead
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from infoclr.methods.base import ContrastiveMethod, MethodParts
 
 AnnealSchedule = Literal["log-linear", "linear"]
 ANNEAL_SCHEDULES: tuple[str, ...] = ("log-linear", "linear")
@@ -73,148 +72,117 @@ def annealed_weight(
     return math.exp(math.log(begin) + (math.log(target) - math.log(begin)) * fraction)
 
 
-class SuperInfo(ContrastiveMethod):
-    """The SuperInfo reconstruction (arXiv 2408.10292); see the module docstring.
+def training_progress(model: ContrastiveMethod) -> float:
+    """Fraction of the optimiser steps done: ``model.anneal_progress`` when set (tests), else
+    from the trainer while fitting, else 1."""
+    override = getattr(model, "anneal_progress", None)
+    if override is not None:
+        return float(override)
+    trainer = model._trainer
+    if trainer is None:
+        return 1.0
+    total = getattr(model, "_total_steps", None)
+    if total is None:  # the estimate walks the loaders; once per fit is enough
+        total = int(trainer.estimated_stepping_batches)
+        model._total_steps = total
+    return min(1.0, trainer.global_step / total) if total > 0 else 1.0
 
-    Extra args (besides those of :class:`~infoclr.methods.base.ContrastiveMethod`):
-        image_size, channels: the view size S and channel count C (for the decoder).
-        temperature, chunk_size: of the NT-Xent term.
-        lambda_pred: λ1 ≥ 0, weight of NT-Xent (predictive information).
-        lambda_superfluous: λ2 ≥ 0, target weight of the symmetric KL (superfluous information).
-        lambda_rec: λ3 ≥ 0, weight of the pixel reconstruction (0: no decoder is built).
-        anneal_fraction: fraction of the optimiser steps over which λ2 rises to its target.
-        anneal_start: λ2 at step 0 (1e-4; capped at the target).
-        anneal_schedule: ``"log-linear"`` (default) or ``"linear"``.
-        initial_logvar: initial log σ² of the Gaussian head.
-        sample: draw z = μ + σε (True) or use z = μ (False); None = sample iff λ2 > 0 or
-            λ3 > 0, which keeps λ2 = λ3 = 0 exactly SimCLR.
+
+@register_method("superinfo")
+@dataclass
+class SuperInfo(ContrastiveOptions):
+    """The SuperInfo reconstruction (arXiv 2408.10292); see the module docstring.
 
     Logged terms: ``predictive`` (NT-Xent), ``superfluous`` (mean D_SKL), ``reconstruction``
     (mean MSE), ``lambda_superfluous`` (the annealed λ2 of the step) and ``logvar`` (the mean
     log σ²), each when its term is on.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        image_size: int,
-        channels: int,
-        temperature: float = 0.5,
-        chunk_size: int | None = None,
-        lambda_pred: float = 1.0,
-        lambda_superfluous: float = 0.01,
-        lambda_rec: float = 0.1,
-        anneal_fraction: float = 0.15,
-        anneal_start: float = 1e-4,
-        anneal_schedule: AnnealSchedule = "log-linear",
-        initial_logvar: float = -4.0,
-        sample: bool | None = None,
-        decoder: nn.Module | None = None,
-        **kw: Any,
-    ) -> None:
-        super().__init__(*args, **kw)
-        for key, value in (
-            ("lambda_pred", lambda_pred),
-            ("lambda_superfluous", lambda_superfluous),
-            ("lambda_rec", lambda_rec),
-        ):
-            if not value >= 0:
-                raise ConfigError(f"{key} must be >= 0, got {value}")
-        if not 0.0 <= anneal_fraction <= 1.0:
-            raise ConfigError(f"anneal_fraction must be in [0, 1], got {anneal_fraction}")
-        if not anneal_start > 0:
-            raise ConfigError(f"anneal_start must be > 0, got {anneal_start}")
-        if anneal_schedule not in ANNEAL_SCHEDULES:
-            raise ConfigError(
-                f"anneal_schedule must be one of {', '.join(ANNEAL_SCHEDULES)}, "
-                f"got {anneal_schedule!r}"
-            )
-        self.criterion = NTXentLoss(temperature, chunk_size=chunk_size)
-        self.lambda_pred = lambda_pred
-        self.lambda_superfluous = lambda_superfluous
-        self.lambda_rec = lambda_rec
-        self.anneal_fraction = anneal_fraction
-        self.anneal_start = anneal_start
-        self.anneal_schedule = anneal_schedule
-        self.stochastic = (lambda_superfluous > 0 or lambda_rec > 0) if sample is None else sample
-        feature_dim = self.backbone.feature_dim
-        needs_head = self.stochastic or lambda_superfluous > 0
+    lambda_pred: float = option(1.0, "λ1, the weight of NT-Xent (predictive information).", min=0)
+    lambda_superfluous: float = option(
+        0.01, "λ2, the target weight of the symmetric KL (superfluous information).", min=0
+    )
+    lambda_rec: float = option(0.1, "λ3, the weight of the pixel reconstruction.", min=0)
+    anneal_fraction: float = option(
+        0.15, "Fraction of the optimiser steps over which λ2 rises to its target.", min=0, max=1
+    )
+    anneal_start: float = option(1e-4, "λ2 at step 0 (capped at the target).", gt=0)
+    anneal_schedule: AnnealSchedule = option("log-linear", "How λ2 rises: log-linear or linear.")
+    initial_logvar: float = option(-4.0, "Initial log σ² of the Gaussian head.")
+    sample: bool | None = option(
+        None,
+        "Draw z = μ + σε (true) or use z = μ (false); none: sample iff λ2 > 0 or λ3 > 0, which "
+        "keeps λ2 = λ3 = 0 exactly SimCLR.",
+        cli=False,
+    )
+
+    @property
+    def stochastic(self) -> bool:
+        if self.sample is not None:
+            return self.sample
+        return self.lambda_superfluous > 0 or self.lambda_rec > 0
+
+    def modules(self, parts: MethodParts) -> dict[str, Any]:
+        from infoclr.losses import NTXentLoss
+        from infoclr.models.decoders import ConvPixelDecoder
+        from infoclr.models.stochastic import GaussianHead
+
+        feature_dim = parts.backbone.feature_dim
+        needs_head = self.stochastic or self.lambda_superfluous > 0
         # Modules a term does not use are not built: DDP refuses unused parameters, and a
         # λ2 = λ3 = 0 model then holds exactly SimCLR's parameters.
-        self.gaussian_head = GaussianHead(feature_dim, initial_logvar) if needs_head else None
-        if decoder is None and lambda_rec > 0:
-            decoder = ConvPixelDecoder(feature_dim, channels, image_size)
-        self.decoder = decoder if lambda_rec > 0 else None
-        #: overrides the training progress used for annealing (None: read it from the trainer).
-        self.anneal_progress: float | None = None
-        self._total_steps: int | None = None
+        return {
+            "criterion": NTXentLoss(self.temperature, chunk_size=self.chunk_size),
+            "gaussian_head": GaussianHead(feature_dim, self.initial_logvar) if needs_head else None,
+            "decoder": (
+                ConvPixelDecoder(feature_dim, parts.channels, parts.image_size)
+                if self.lambda_rec > 0
+                else None
+            ),
+        }
 
-    def on_train_start(self) -> None:
-        self._total_steps = int(self.trainer.estimated_stepping_batches)
-
-    def training_progress(self) -> float:
-        """Fraction of the optimiser steps done: from the trainer while fitting, else 1."""
-        if self.anneal_progress is not None:
-            return self.anneal_progress
-        if self._trainer is None or not self._total_steps:
-            return 1.0
-        return min(1.0, self.trainer.global_step / self._total_steps)
-
-    def current_lambda_superfluous(self) -> float:
+    def current_lambda_superfluous(self, model: ContrastiveMethod) -> float:
         return annealed_weight(
             self.lambda_superfluous,
-            self.training_progress(),
+            training_progress(model),
             self.anneal_fraction,
             self.anneal_start,
             self.anneal_schedule,
         )
 
-    def loss_step(self, images: Tensor, labels: Tensor, index: Tensor) -> tuple[Tensor, dict]:
-        view1 = self.make_view(images)
-        view2 = self.make_view(images)
-        features1, features2 = self.backbone(view1), self.backbone(view2)
-        logs: dict[str, Tensor | float] = {}
-        if self.gaussian_head is not None:
-            mu1, logvar1 = self.gaussian_head(features1)
-            mu2, logvar2 = self.gaussian_head(features2)
+    def loss_step(
+        self, model: ContrastiveMethod, images: Tensor, labels: Tensor, index: Tensor
+    ) -> tuple[Tensor, dict[str, Any]]:
+        from infoclr.functional.gaussian import symmetric_gaussian_kl
+        from infoclr.models.stochastic import GaussianHead
+
+        view1 = model.make_view(images)
+        view2 = model.make_view(images)
+        features1, features2 = model.backbone(view1), model.backbone(view2)
+        logs: dict[str, Any] = {}
+        if model.gaussian_head is not None:
+            mu1, logvar1 = model.gaussian_head(features1)
+            mu2, logvar2 = model.gaussian_head(features2)
             logs["logvar"] = 0.5 * (logvar1.detach().mean() + logvar2.detach().mean())
         if self.stochastic:
             z1 = GaussianHead.sample(mu1, logvar1)
             z2 = GaussianHead.sample(mu2, logvar2)
         else:
             z1, z2 = features1, features2
-        predictive = self.criterion(self.projector(z1), self.projector(z2))
+        predictive = model.criterion(model.projector(z1), model.projector(z2))
         loss = self.lambda_pred * predictive
         logs["predictive"] = predictive.detach()
         if self.lambda_superfluous > 0:
-            weight = self.current_lambda_superfluous()
+            weight = self.current_lambda_superfluous(model)
             superfluous = symmetric_gaussian_kl(mu1, logvar1, mu2, logvar2).mean()
             loss = loss + weight * superfluous
             logs["superfluous"] = superfluous.detach()
             logs["lambda_superfluous"] = weight
-        if self.decoder is not None:
+        if model.decoder is not None:
             reconstruction = 0.5 * (
-                (self.decoder(z1).float() - view1).pow(2).mean()
-                + (self.decoder(z2).float() - view2).pow(2).mean()
+                (model.decoder(z1).float() - view1).pow(2).mean()
+                + (model.decoder(z2).float() - view2).pow(2).mean()
             )
             loss = loss + self.lambda_rec * reconstruction
             logs["reconstruction"] = reconstruction.detach()
         return loss, logs
-
-
-@register_method("superinfo")
-def _superinfo(config: Any, parts: MethodParts) -> ContrastiveMethod:
-    return SuperInfo(
-        image_size=parts.image_size,
-        channels=parts.channels,
-        temperature=config.resolved_temperature(),
-        chunk_size=config.chunk_size,
-        lambda_pred=config.lambda_pred,
-        lambda_superfluous=config.lambda_superfluous,
-        lambda_rec=config.lambda_rec,
-        anneal_fraction=config.anneal_fraction,
-        anneal_start=config.anneal_start,
-        anneal_schedule=config.anneal_schedule,
-        initial_logvar=config.initial_logvar,
-        **_common(config, parts),
-    )

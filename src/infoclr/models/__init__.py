@@ -1,23 +1,30 @@
-"""Backbones, heads, decoders and the SimSkip refiner."""
+"""Backbones, heads, decoders and the SimSkip refiner.
 
-from infoclr.models.backbones import (
+Importing this package loads no torch: backbone names are checked by
+:mod:`infoclr.models.registry`, and the modules load on first use.
+"""
+
+from infoclr._lazy import lazy_getattr
+from infoclr.models.registry import (
     BACKBONES,
-    ResNetBackbone,
-    SmallCNN,
-    ViT,
     auto_backbone,
-    build_backbone,
+    check_backbone_name,
     register_backbone,
 )
-from infoclr.models.heads import ProjectionHead
+
+_LAZY = {
+    "ProjectionHead": "infoclr.models.heads",
+    "ResNetBackbone": "infoclr.models.backbones",
+    "SmallCNN": "infoclr.models.backbones",
+    "ViT": "infoclr.models.backbones",
+    "build_backbone": "infoclr.models.backbones",
+}
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 __all__ = [
     "BACKBONES",
-    "ProjectionHead",
-    "ResNetBackbone",
-    "SmallCNN",
-    "ViT",
     "auto_backbone",
-    "build_backbone",
+    "check_backbone_name",
     "register_backbone",
+    *_LAZY,
 ]

@@ -8,41 +8,38 @@ with ``strict=True`` into ``torchvision.models.resnet18()`` / ``resnet50()`` wit
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import torch
-import torchvision
 from torch import Tensor, nn
 
 from infoclr.errors import ConfigError
+from infoclr.models.registry import (
+    BACKBONES,
+    auto_backbone,
+    backbone_constructor,
+    register_backbone,
+)
 
-BACKBONES: dict[str, Callable[..., nn.Module]] = {}
+__all__ = [
+    "BACKBONES",
+    "ResNetBackbone",
+    "SmallCNN",
+    "ViT",
+    "auto_backbone",
+    "build_backbone",
+    "register_backbone",
+]
 
 
-def register_backbone(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
-    def add(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        BACKBONES[name] = builder
-        return builder
-
-    return add
-
-
-def build_backbone(name: str, in_channels: int, image_size: int, **options) -> nn.Module:
+def build_backbone(name: str, in_channels: int, image_size: int, **options: Any) -> nn.Module:
     """Build a registered backbone; ``name="auto"`` picks one by resolution.
 
     auto: ``smallcnn`` up to 16 px, ``resnet18`` with a CIFAR stem up to 64 px, else ``resnet18``.
     """
     if name == "auto":
         name = auto_backbone(image_size)
-    if name not in BACKBONES:
-        raise ConfigError(
-            f"unknown backbone {name!r}; choose one of: auto, {', '.join(sorted(BACKBONES))}"
-        )
-    return BACKBONES[name](in_channels=in_channels, image_size=image_size, **options)
-
-
-def auto_backbone(image_size: int) -> str:
-    return "smallcnn" if image_size <= 16 else "resnet18"
+    return backbone_constructor(name)(in_channels=in_channels, image_size=image_size, **options)
 
 
 class ResNetBackbone(nn.Module):
@@ -51,6 +48,8 @@ class ResNetBackbone(nn.Module):
 
     def __init__(self, arch: str, in_channels: int, cifar_stem: bool) -> None:
         super().__init__()
+        import torchvision
+
         model = getattr(torchvision.models, arch)(weights=None)
         if cifar_stem:
             model.conv1 = nn.Conv2d(3, 64, kernel_size=3, stride=1, padding=1, bias=False)

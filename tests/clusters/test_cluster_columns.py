@@ -1,25 +1,30 @@
-"""``aux_clusters``: the cluster ids that clinfonce and ce-clusters train on."""
+"""``clusters_from_columns``: the cluster ids that clinfonce and ce-clusters train on."""
 
 from __future__ import annotations
-
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from infoclr.errors import InfoclrWarning
-from infoclr.methods import MethodParts, aux_clusters
+from infoclr.clusters.columns import clusters_from_columns
+from infoclr.errors import DataError, InfoclrWarning
 
 
-def _parts(aux: dict[str, np.ndarray]) -> MethodParts:
-    n = len(next(iter(aux.values())))
-    return MethodParts(None, None, None, n, None, aux, 8, 1)
-
-
-def _config(**overrides) -> SimpleNamespace:
-    return SimpleNamespace(
-        **{"cluster_column": None, "cluster_attributes": None, "cluster_top_k": None, **overrides}
+def aux_clusters(config: dict, aux: dict[str, np.ndarray]) -> np.ndarray:
+    return clusters_from_columns(
+        aux,
+        config.get("cluster_column"),
+        config.get("cluster_attributes"),
+        config.get("cluster_top_k"),
+        "csv",
     )
+
+
+def _parts(aux: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return aux
+
+
+def _config(**overrides) -> dict:
+    return overrides
 
 
 def test_top_k_attributes_warn_on_a_near_tie_and_name_the_attributes() -> None:
@@ -60,3 +65,8 @@ def test_binary_keeps_each_distinct_split_once() -> None:
     assert len(np.unique(ids)) == 4
     explicit = _config(cluster_attributes=["a", "b"], cluster_top_k=2)
     assert np.array_equal(ids, aux_clusters(explicit, _parts(aux)))
+
+
+def test_a_missing_column_names_the_option_that_adds_it() -> None:
+    with pytest.raises(DataError, match="data_options.attribute_columns"):
+        aux_clusters(_config(cluster_column="order"), {})

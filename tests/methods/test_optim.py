@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from infoclr.methods.base import LARS, OptimConfig, build_optimizer, warmup_cosine
+from infoclr.methods.optim import LARS, OptimConfig, build_optimizer, warmup_cosine
 
 
 def test_warmup_then_cosine() -> None:
