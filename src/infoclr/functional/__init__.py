@@ -2,6 +2,7 @@
 
 from infoclr.functional._lse import row_logsumexp
 from infoclr.functional.contrastive import (
+    check_pair,
     check_rows,
     check_temperature,
     cl_info_nce,
@@ -20,6 +21,7 @@ from infoclr.functional.masking import (
 )
 
 __all__ = [
+    "check_pair",
     "check_rows",
     "check_temperature",
     "cl_info_nce",
