@@ -123,6 +123,24 @@ def test_underflowing_rows_are_exact_in_float32(blocks, t, chunk, span) -> None:
     torch.testing.assert_close(grad.double(), expected_grad, rtol=1e-4, atol=1e-3 / t)
 
 
+@pytest.mark.parametrize("t", [1 / 50, 1 / 51, 0.03])
+@pytest.mark.parametrize("chunk", [None, 8])
+@pytest.mark.parametrize("span", [(0, None), (3, 17)])
+def test_either_side_of_the_unshifted_limit(blocks, t, chunk, span) -> None:
+    # Down to t = 1/50 exp(s/t) is used unshifted, below it exp(s/t − 1/t). Identical rows
+    # (s = 1) give the largest terms, opposite ones (s = −1) the smallest.
+    base = F.normalize(torch.randn(3, 8, dtype=torch.float64), dim=1)
+    z = torch.cat([base[:1].repeat(10, 1), -base[:1].repeat(5, 1), base[1:].repeat(3, 1)])
+    start, stop = span[0], span[1] if span[1] is not None else z.shape[0]
+    g = torch.rand(stop - start, dtype=torch.float64)
+    expected, expected_grad = _values_and_grad(lambda x: reference_lse(x, t, start, stop), z, g)
+    got, grad = _values_and_grad(
+        lambda x: row_logsumexp(x, t, start, span[1], chunk), z.float(), g.float()
+    )
+    torch.testing.assert_close(got.double(), expected, rtol=1e-6, atol=1e-5)
+    torch.testing.assert_close(grad.double(), expected_grad, rtol=1e-5, atol=1e-4)
+
+
 @pytest.mark.parametrize("chunk", [None, 5])
 @pytest.mark.parametrize("span", [(0, None), (4, 19)])
 def test_gradcheck_float64_across_blocks(blocks, chunk, span) -> None:

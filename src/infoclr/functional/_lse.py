@@ -5,18 +5,18 @@ anchor's similarities to all other rows, and a *numerator*, a (mean) similarity 
 The numerator is O(N·D) and left to autograd. The denominator is the O(N²·D) part, and this module
 evaluates it in two ways:
 
-* dense: E = exp(s/t − 1/t) is built once and reused in backward;
+* dense: E = exp(s/t − k) is built once and reused in backward;
 * chunked: at most ``chunk_size`` anchor rows at a time; backward recomputes each block, so
   peak memory is O(chunk_size·N) instead of O(N²).
 
-Both shift the logits by the constant ``1/temperature``, an upper bound for unit vectors, so that
-E stays symmetric in value and no row-max pass is needed. Rows whose sum then falls near float32
-underflow (only possible for temperatures below ~0.02) are recomputed exactly with their own
-maximum.
+For unit vectors and t ≥ 0.02, exp(s/t) stays within e^±50, so k = 0. Below that, k = 1/t, an
+upper bound of s/t, so that no term overflows; E stays symmetric in value and no row-max pass is
+needed. Rows whose shifted sum then falls near float32 underflow (only possible for temperatures
+below ~0.02) are recomputed exactly with their own maximum.
 
 Where the time goes, and what is done about it (numbers: docs/benchmarks.md):
 
-* The N×N work is walked in blocks of rows small enough for the core's cache (~2 MiB each), so
+* The N×N work is walked in blocks of rows sized for the core's cache (see _BLOCK_BYTES), so
   a GEMM's output is exponentiated, summed, scaled and multiplied while it is still in cache
   instead of making one trip to memory per elementwise pass.
 * When the anchors are all N rows (NT-Xent, SupCon and Cl-InfoNCE outside a distributed split),
@@ -65,25 +65,32 @@ def _block_rows(n: int, z: Tensor, limit: int | None) -> int:
     return max(1, min(step, n, limit if limit is not None else n))
 
 
+# Below this 1/t, exp(s/t) for unit vectors lies within e^±50: no overflow and no underflow in
+# float32 (row sums stay below 3e38 up to N ~ 1e16), so no shift is needed and the GEMM writes
+# s/t directly (no broadcast copy of a shift into its output first).
+_UNSHIFTED_MAX_INV_T = 50.0
+
+
 def _fill_exp(
-    out: Tensor, anchors: Tensor, rows: Tensor, shift: Tensor, inv_t: float, col: int
+    out: Tensor, scaled: Tensor, rows_t: Tensor, shift: Tensor | None, col: int
 ) -> Tensor:
-    """Write exp(anchors·rowsᵀ/t − shift) into ``out``; zero each anchor's self-similarity.
+    """Write exp(scaled·rows_t − shift) into ``out``; zero each anchor's self-similarity.
 
     Args:
-        out: (m, N) destination, contiguous.
-        anchors: (m, D), rows ``z[col : col + m]``.
-        rows: (N, D), all rows.
-        shift: (1, 1) or (m, 1), subtracted from each row's logits inside the GEMM.
-        inv_t: 1 / temperature.
+        out: (m, w) destination, contiguous.
+        scaled: (m, D) anchors already divided by t.
+        rows_t: (D, w) the columns' rows, transposed.
+        shift: None (no shift), or (1, 1) / (m, 1), subtracted inside the GEMM.
         col: column of anchor 0's own row, so anchor i's self-similarity sits at (i, col + i).
 
     Returns:
         ``out``.
     """
-    # Scale and shift come out of the GEMM (alpha, beta·input), the exp is in place: two passes.
-    torch.addmm(shift, anchors, rows.t(), beta=-1.0, alpha=inv_t, out=out).exp_()
-    out.diagonal(col).zero_()
+    if shift is None:
+        torch.mm(scaled, rows_t, out=out)
+    else:
+        torch.addmm(shift, scaled, rows_t, beta=-1.0, out=out)
+    out.exp_().diagonal(col).zero_()
     return out
 
 
@@ -112,10 +119,6 @@ def _panels(n: int, step: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def _view(buffer: Tensor, offset: int, rows: int, cols: int) -> Tensor:
-    return buffer[offset : offset + rows * cols].view(rows, cols)
-
-
 class _RowLogSumExp(torch.autograd.Function):
     """lse_a = log Σ_{b≠a} exp(z_a·z_b / t) for anchors a in rows [start, stop) of z."""
 
@@ -124,13 +127,17 @@ class _RowLogSumExp(torch.autograd.Function):
         ctx, z: Tensor, start: int, stop: int, temperature: float, chunk_size: int | None
     ) -> Tensor:
         inv_t = 1.0 / temperature
-        anchors = z[start:stop]
+        # E = exp(s/t − k); k = 1/t bounds the exponent by 0 when 1/t is too large for float32.
+        k = 0.0 if inv_t <= _UNSHIFTED_MAX_INV_T else inv_t
+        shift = None if k == 0.0 else torch.full((1, 1), k, dtype=z.dtype, device=z.device)
+        scaled = z * inv_t
+        anchors = scaled[start:stop]
         n, n_cols = anchors.shape[0], z.shape[0]
         dense = chunk_size is None or chunk_size >= n
         symmetric = start == 0 and stop == n_cols
         step = _block_rows(n, z, None if dense else chunk_size)
-        shift = torch.full((1, 1), inv_t, dtype=z.dtype, device=z.device)
         like = {"dtype": z.dtype, "device": z.device}
+        z_t = z.t()
         if symmetric:
             # Upper panels only: panel [lo, hi) × [lo, N) gives its rows' sums over columns ≥ lo
             # and, through its column sums, the later rows' sums over columns [lo, hi).
@@ -140,23 +147,24 @@ class _RowLogSumExp(torch.autograd.Function):
             size = last[2] + (last[1] - last[0]) * (n - last[0]) if dense else step * n
             store = torch.empty(size, **like)
             for lo, hi, offset in panels:
-                block = _view(store, offset if dense else 0, hi - lo, n - lo)
-                _fill_exp(block, z[lo:hi], z[lo:], shift, inv_t, 0)
+                m, w = hi - lo, n - lo
+                block = store.narrow(0, offset if dense else 0, m * w).view(m, w)
+                _fill_exp(block, anchors[lo:hi], z_t[:, lo:], shift, 0)
                 sums[lo:hi] += block.sum(dim=1)
                 if hi < n:
-                    sums[hi:] += block[:, hi - lo :].sum(dim=0)
+                    sums[hi:] += block[:, m:].sum(dim=0)
         else:
             sums = torch.empty(n, **like)
             store = torch.empty(n if dense else step, n_cols, **like)
             for lo in range(0, n, step):
                 hi = min(lo + step, n)
                 block = store[lo:hi] if dense else store[: hi - lo]
-                _fill_exp(block, anchors[lo:hi], z, shift, inv_t, start + lo)
+                _fill_exp(block, anchors[lo:hi], z_t, shift, start + lo)
                 torch.sum(block, dim=1, out=sums[lo:hi])
         bad = (sums < _UNDERFLOW_GUARD).nonzero().squeeze(1)
-        lse = sums.log_().add_(inv_t)
+        lse = sums.log_().add_(k)
         if bad.numel():
-            lse_bad, probs = _exact_rows(anchors[bad], z, inv_t, bad + start)
+            lse_bad, probs = _exact_rows(z[start:stop][bad], z, inv_t, bad + start)
             lse[bad] = lse_bad
             if dense and not symmetric:
                 # These rows of the stored E now hold the softmax itself.
@@ -165,35 +173,38 @@ class _RowLogSumExp(torch.autograd.Function):
         # exact softmax, so a symmetric store would be dead weight.
         keep = dense and not (symmetric and bad.numel())
         ctx.save_for_backward(z, lse, store if keep else None, bad)
-        ctx.start, ctx.stop, ctx.inv_t, ctx.step = start, stop, inv_t, step
+        ctx.start, ctx.stop, ctx.inv_t, ctx.k, ctx.step = start, stop, inv_t, k, step
         return lse
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_lse: Tensor):  # type: ignore[override]
         z, lse, stored, bad = ctx.saved_tensors
-        start, stop, inv_t, step = ctx.start, ctx.stop, ctx.inv_t, ctx.step
-        anchors = z[start:stop]
-        n, n_cols = anchors.shape[0], z.shape[0]
-        shift = torch.full((1, 1), inv_t, dtype=z.dtype, device=z.device)
-        buffer = torch.empty(step * n_cols, dtype=z.dtype, device=z.device)
+        start, stop, inv_t, k, step = ctx.start, ctx.stop, ctx.inv_t, ctx.k, ctx.step
+        n, n_cols = stop - start, z.shape[0]
+        like = {"dtype": z.dtype, "device": z.device}
+        buffer = torch.empty(step * n_cols, **like)
         grad = torch.zeros_like(z)
+        scaled, z_t = z * inv_t, z.t()
 
         if start == 0 and stop == n_cols and bad.numel() == 0:
             # Symmetric E: grad = (E ⊙ (c_a + c_b)) z with c_a = g_a / (t·Σ_b E_ab), and
-            # Σ_b E_ab = exp(lse_a − 1/t). Panel [lo, hi) × [lo, N) of that matrix, W, adds
+            # Σ_b E_ab = exp(lse_a − k). Panel [lo, hi) × [lo, N) of that matrix, W, adds
             # W·z[lo:] to rows [lo, hi) and, as its mirror image below the diagonal,
             # W[:, hi-lo:]ᵀ·z[lo:hi] to rows [hi, N).
-            c = torch.exp(inv_t - lse).mul_(grad_lse).mul_(inv_t)
+            c = torch.exp(k - lse).mul_(grad_lse).mul_(inv_t)
+            c_col, c_row = c[:, None], c[None, :]
+            shift = None if k == 0.0 else torch.full((1, 1), k, **like)
             recompute = None if stored is not None else torch.empty_like(buffer)
             for lo, hi, offset in _panels(n, step):
                 m, w = hi - lo, n - lo
                 if recompute is None:
-                    block = _view(stored, offset, m, w)
+                    block = stored.narrow(0, offset, m * w).view(m, w)
                 else:
-                    block = _fill_exp(_view(recompute, 0, m, w), z[lo:hi], z[lo:], shift, inv_t, 0)
-                weights = torch.add(c[lo:hi, None], c[None, lo:], out=_view(buffer, 0, m, w))
-                weights.mul_(block)
+                    block = recompute.narrow(0, 0, m * w).view(m, w)
+                    _fill_exp(block, scaled[lo:hi], z_t[:, lo:], shift, 0)
+                weights = buffer.narrow(0, 0, m * w).view(m, w)
+                torch.add(c_col[lo:hi], c_row[:, lo:], out=weights).mul_(block)
                 grad[lo:hi].addmm_(weights, z[lo:])
                 if hi < n:
                     grad[hi:].addmm_(weights[:, m:].t(), z[lo:hi])
@@ -201,22 +212,24 @@ class _RowLogSumExp(torch.autograd.Function):
 
         # General path: W = softmax rows scaled by g_a/t; grad = Wᵀ·anchors, plus W·z on the
         # anchors' own rows. Two GEMMs per block.
+        anchors = z[start:stop]
         scale = grad_lse * inv_t
         if stored is not None:
-            # Stored rows are exp(s/t − 1/t); the softmax is that times exp(1/t − lse_a).
+            # Stored rows are exp(s/t − k); the softmax is that times exp(k − lse_a).
             # Rows recomputed against underflow already hold the softmax.
-            row_factor = torch.exp(inv_t - lse)
+            row_factor = torch.exp(k - lse)
             row_factor[bad] = 1.0
             scale = scale * row_factor
         for lo in range(0, n, step):
             hi = min(lo + step, n)
-            weights = _view(buffer, 0, hi - lo, n_cols)
+            weights = buffer.narrow(0, 0, (hi - lo) * n_cols).view(hi - lo, n_cols)
             if stored is not None:
                 torch.mul(stored[lo:hi], scale[lo:hi, None], out=weights)
             else:
                 # Recompute with each row's exact lse as the shift: the softmax itself, exact
                 # for every row, including those recomputed against underflow.
-                _fill_exp(weights, anchors[lo:hi], z, lse[lo:hi, None], inv_t, start + lo)
+                shift = lse[lo:hi, None]
+                _fill_exp(weights, scaled[start + lo : start + hi], z_t, shift, start + lo)
                 weights.mul_(scale[lo:hi, None])
             grad.addmm_(weights.t(), anchors[lo:hi])
             grad[start + lo : start + hi].addmm_(weights, z)
