@@ -38,7 +38,7 @@ def _make_data() -> dict[str, torch.Tensor]:
 
 def _memory_bank_loss() -> MemoryBankLoss:
     """A bank already holding 9 rows (the same on every rank, as gathering keeps it)."""
-    loss = MemoryBankLoss(memory_size=30, dim=6, temperature=0.2)
+    loss = MemoryBankLoss(memory_size=40, dim=6, temperature=0.2)
     gen = torch.Generator().manual_seed(3)
     loss.memory.push(torch.randn(9, 6, generator=gen), torch.randint(0, 5, (9,), generator=gen))
     return loss

@@ -41,10 +41,10 @@ class EmbedConfig:
     )
     backbone: str | None = option(None, "Backbone of --weights (any pretrain --backbone name).")
     image_size: int | None = option(
-        None, "Side the images are resized to (default: the run's, else the data set's).", min=1
+        None, "Side the images are resized to; none: the run's, else the data set's.", min=1
     )
-    dataset: str | None = option(None, "Data set to embed (default: the run's).")
-    data_root: str | None = option(None, "Where the data set lives (default: the run's).")
+    dataset: str | None = option(None, "Data set to embed; none: the run's.")
+    data_root: str | None = option(None, "Where the data set lives; none: the run's.")
     data_options: dict[str, Any] = option(
         help="The data set's own options, e.g. {path: m.csv, image_size: 64}.",
         factory=dict,

@@ -45,7 +45,7 @@ class ExportConfig:
     format: Literal["onnx", "torchscript", "state-dict"] = option(
         "onnx", "onnx | torchscript | state-dict."
     )
-    out: str | None = option(None, "Output file (default: RUN/backbone.onnx, ...).")
+    out: str | None = option(None, "Output file; none: RUN/backbone.onnx, RUN/backbone.torchscript.pt, ...")
     check: bool = option(True, "Check the exported outputs against PyTorch's.")
     tolerance: float = option(1e-4, "Largest absolute difference the check accepts.", gt=0)
     opset: int = option(17, "ONNX opset version.", min=9, cli=False)
@@ -224,9 +224,9 @@ def _records(
     return [r for r in previous if r.get("file") != shown] + [entry]
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, spec: str = ".4f") -> str:
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return format(value, spec)
     return "n/a" if value is None else str(value)
 
 
@@ -262,8 +262,8 @@ def model_card(saved: Any, exports: list[dict[str, Any]]) -> str:
         "## Training configuration",
         f"- {config.epochs} epochs, batch {config.batch_size} per device x {config.devices} "
         f"device(s) x {config.num_nodes} node(s), optimiser {config.optimizer}, learning rate "
-        f"{_fmt(resolved.get('lr'))} (scaling: {config.lr_scaling}), weight decay "
-        f"{_fmt(resolved.get('weight_decay'))}, precision {resolved.get('precision', 'n/a')}, "
+        f"{_fmt(resolved.get('lr'), 'g')} (scaling: {config.lr_scaling}), weight decay "
+        f"{_fmt(resolved.get('weight_decay'), 'g')}, precision {resolved.get('precision', 'n/a')}, "
         f"seed {config.seed}.",
         "- Reproduce: `infoclr pretrain -c config.yaml` (the run's own config file).",
         "",
@@ -278,6 +278,7 @@ def model_card(saved: Any, exports: list[dict[str, Any]]) -> str:
         "baseline_raw_pixels_linear_top1": "linear top-1, raw pixels (baseline)",
         "baseline_random_init_linear_top1": "linear top-1, random-init backbone (baseline)",
         "train_seconds": "training time (s)",
+        "epochs": "epochs trained",
     }
     for key, label in names.items():
         if key in metrics:

@@ -9,6 +9,7 @@ normalisation), which every input must go through to get the features the run ev
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,6 +117,9 @@ def load_saved_run(run_dir: str | Path) -> SavedRun:
     recorded = read_yaml_mapping(run_dir / "config.yaml")
     resolved = dict(recorded.get("resolved") or {})
     mapping = {k: v for k, v in recorded.items() if k not in _TRAINING_ONLY}
+    # Where the run would put new runs does not matter here; a read-only place (a shared
+    # folder of runs) must not stop it from being read.
+    mapping["output_dir"] = tempfile.gettempdir()
     config = PretrainConfig.from_mapping(mapping)
     if not {"backbone", "image_size", "channels"} <= set(resolved):
         resolved.update(_resolve_from_data(config))
