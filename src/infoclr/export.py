@@ -45,7 +45,7 @@ class ExportConfig:
     format: Literal["onnx", "torchscript", "state-dict"] = option(
         "onnx", "onnx | torchscript | state-dict."
     )
-    out: str | None = option(None, "Output file; none: RUN/backbone.onnx, RUN/backbone.torchscript.pt, ...")
+    out: str | None = option(None, "Output file; none: RUN/backbone.onnx, .torchscript.pt, ...")
     check: bool = option(True, "Check the exported outputs against PyTorch's.")
     tolerance: float = option(1e-4, "Largest absolute difference the check accepts.", gt=0)
     opset: int = option(17, "ONNX opset version.", min=9, cli=False)
