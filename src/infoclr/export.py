@@ -5,9 +5,9 @@ features (batch, D), the vectors the run's linear probe and k-NN saw. Each expor
 before it is kept: the exported file is loaded back (onnxruntime for ONNX, ``torch.jit.load``,
 or a fresh backbone for a state dict) and its outputs on two random batches of other sizes than
 the one traced must equal PyTorch's to ``tolerance`` (1e-4 by default); otherwise nothing is
-written. Each export also refreshes two files in the run folder: ``exports.json`` (every export
-and its check) and ``model-card.md`` (data, method, configuration, metrics, exports, and how to
-feed the model).
+written. Each export also refreshes two files in the run folder: ``exports.json`` (every export,
+its check and the :class:`ExportConfig` that made it) and ``model-card.md`` (data, method,
+configuration, metrics, exports, and how to feed the model).
 
 ONNX needs the ``onnx`` extra (``pip install 'infoclr[onnx]'``: onnx and onnxruntime).
 """
@@ -93,10 +93,15 @@ def _save_state_dict(backbone: Any, example: Any, handle: io.BufferedIOBase) -> 
 
 
 def _save_torchscript(backbone: Any, example: Any, handle: io.BufferedIOBase) -> None:
+    import warnings
+
     import torch
 
-    traced = torch.jit.trace(backbone, example, check_trace=False)
-    torch.jit.save(traced, handle)
+    with warnings.catch_warnings():
+        # torch.jit says it is deprecated; the guide says so once, not on every export.
+        warnings.simplefilter("ignore", FutureWarning)
+        traced = torch.jit.trace(backbone, example, check_trace=False)
+        torch.jit.save(traced, handle)
 
 
 def _save_onnx(backbone: Any, example: Any, handle: io.BufferedIOBase, opset: int) -> None:
@@ -132,7 +137,11 @@ def _exported_outputs(kind: str, path: Path, saved: Any, batch: Any) -> Any:
         (features,) = session.run(["features"], {"images": batch.numpy()})
         return torch.from_numpy(features)
     if kind == "torchscript":
-        return torch.jit.load(str(path), map_location="cpu")(batch)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return torch.jit.load(str(path), map_location="cpu")(batch)
     fresh = saved.backbone()
     fresh.load_exported(torch.load(path, map_location="cpu", weights_only=True))
     return fresh(batch)
@@ -213,6 +222,8 @@ def _records(
         shown = str(out.resolve().relative_to(run_dir.resolve()))
     except ValueError:
         shown = str(out)
+    from infoclr.config import to_dict
+
     entry = {
         "file": shown,
         "format": config.format,
@@ -220,6 +231,7 @@ def _records(
         "tolerance": config.tolerance if config.check else None,
         "torch": torch.__version__,
         "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "config": to_dict(config),
     }
     return [r for r in previous if r.get("file") != shown] + [entry]
 

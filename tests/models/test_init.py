@@ -38,6 +38,17 @@ def test_torchvision_checkpoint_loads_and_reports_the_classifier(tmp_path: Path)
     assert "unexpected (skipped): 2 (classifier.3.weight, classifier.3.bias)" in report.summary()
 
 
+def test_timm_checkpoint_with_its_classifier(tmp_path: Path) -> None:
+    timm = pytest.importorskip("timm", reason="timm is an optional extra (infoclr[timm])")
+    checkpoint = timm.create_model("test_vit", img_size=32, num_classes=10)
+    torch.save(checkpoint.state_dict(), tmp_path / "test_vit.pth")
+    model = Model(build_backbone("timm:test_vit", 3, 32))
+    report = init_model(model, tmp_path / "test_vit.pth")
+    assert report.unexpected == ["head.weight", "head.bias"] and not report.missing
+    for name, tensor in model.backbone.export_state_dict().items():
+        assert torch.equal(tensor, checkpoint.state_dict()[name]), name
+
+
 def test_wrapped_checkpoint_with_missing_keys(tmp_path: Path) -> None:
     source = build_backbone("smallcnn", 1, 8, width=4)
     state = {f"module.{k}": v for k, v in source.export_state_dict().items()}
