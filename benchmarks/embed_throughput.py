@@ -1,20 +1,18 @@
-"""`infoclr embed` throughput as a ratio to the bare forward pass of the same backbone.
-
-Bare: the backbone alone on evaluation views made ahead of time (eval, no gradient, same
-batch size). Embed: the data set's batches, the evaluation view, the forward pass and the
-rows streamed to .npy or .parquet. The three alternate; best of --repeats.
-
-    python benchmarks/embed_throughput.py --n 2000 --repeats 3
+"""`infoclr embed` throughput as a ratio to the bare forward pass of the same backbone (on views
+made ahead of time); embed adds batching, the evaluation view and streaming to .npy/.parquet.
+The three alternate; best of --repeats.  python benchmarks/embed_throughput.py --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as the CLI: no spinning on shared cores
 import torch
 
 from infoclr.augment import EvalView, ViewConfig
@@ -70,9 +68,8 @@ def tables(results: dict) -> dict[str, str]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=3)
+    for flag, default in (("--n", 2000), ("--batch-size", 256), ("--repeats", 3)):
+        parser.add_argument(flag, type=int, default=default)
     parser.add_argument("--backbones", nargs="+", default=["smallcnn", "resnet18"])
     measured = measure(parser.parse_args())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
