@@ -358,8 +358,9 @@ def _run_folder(
     if shared is not None:
         # Started by torchrun or srun: every rank of every node uses the one folder.
         run_dir, ckpt, first = shared
-        if first:
+        if first and ckpt is None:
             save_config({**to_dict(config), "resolved": resolved}, run_dir / "config.yaml")
+        if first:
             echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt.name})" if ckpt else ""))
         return run_dir, ckpt
     if os.environ.get(_RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
