@@ -39,7 +39,7 @@ def measure(args: argparse.Namespace) -> dict:
                         backbone(views[lo : lo + args.batch_size])
                 best["bare"] = min(best["bare"], time.perf_counter() - started)
                 for kind in ("npy", "parquet"):
-                    out = Path(folder) / f"{name}-{repeat}.{kind}"
+                    out = Path(folder) / f"{name}-{repeat}-{kind}.{kind}"
                     config = EmbedConfig(weights=str(weights), backbone=name, dataset="shapes",
                                          data_options={"n": args.n}, split="train", out=str(out),
                                          batch_size=args.batch_size)  # fmt: skip
