@@ -19,6 +19,7 @@ from infoclr.functional.masking import (
     random_patch_mask,
     unpatchify,
 )
+from infoclr.functional.memory import memory_sup_con, memory_sup_con_per_anchor
 
 __all__ = [
     "check_pair",
@@ -28,6 +29,8 @@ __all__ = [
     "gaussian_kl",
     "masked_count",
     "masked_patch_mse",
+    "memory_sup_con",
+    "memory_sup_con_per_anchor",
     "nt_xent",
     "patch_mask_to_pixels",
     "patchify",
