@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except InfoclrError as err:
         typer.echo(f"error: {err}", err=True)
         return 2
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+    except KeyboardInterrupt as stop:
+        # A job may say how to continue (e.g. "rerun ... with --resume").
+        typer.echo(f"interrupted{f'; {stop}' if str(stop) else ''}", err=True)
         return 130
     except typer.Exit as done:
         return done.exit_code
