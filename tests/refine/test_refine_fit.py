@@ -179,3 +179,23 @@ def test_config_validation() -> None:
         RefineConfig(val_fraction=0.6, test_fraction=0.5).validate()
     with pytest.raises(DataError):
         fit_refiner(np.zeros(5, dtype=np.float32))
+
+
+def test_the_view_options_reach_the_simskip_module() -> None:
+    vectors, _ = nuisance_data(120)
+    config = RefineConfig(
+        epochs=1,
+        batch_size=40,
+        mask_value="zero",
+        noise_scale="fixed",
+        augment="one_per_view",
+        standardize=False,
+        noise_std=0.05,
+        mask_prob=0.3,
+    )
+    views = fit_refiner(vectors, config).module.views
+    assert float(views.mask_value) == 0.0 and views.feature_std is None
+    assert (views.augment, views.noise_std, views.mask_prob) == ("one_per_view", 0.05, 0.3)
+    default = fit_refiner(vectors, RefineConfig(epochs=1, batch_size=40)).module
+    assert default.views.feature_std is not None and float(default.views.mask_value.abs().sum()) > 0
+    assert not torch.equal(default.refiner.feature_std, torch.ones(vectors.shape[1]))

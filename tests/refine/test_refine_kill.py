@@ -110,3 +110,22 @@ def test_kill_9_leaves_the_whole_set_or_nothing_and_resume_is_exact(tmp_path: Pa
         np.testing.assert_array_equal(np.load(tmp_path / "out" / "r.npy"), reference)
         assert _candidates(tmp_path) == reference_candidates
     assert resumed >= 1  # the first trial is killed right after its first checkpoint
+
+
+def test_ctrl_c_exits_130_with_one_line_that_names_resume(tmp_path: Path) -> None:
+    import signal
+
+    _data(tmp_path)
+    process = subprocess.Popen(
+        _command(tmp_path), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    checkpoint = tmp_path / "out" / "r.refine.ckpt"
+    while not checkpoint.exists() and process.poll() is None:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate()
+    assert process.returncode == 130, err
+    last = err.strip().splitlines()[-1]
+    assert last == "interrupted; rerun the same command with --resume to continue", err
+    assert "Traceback" not in err
+    assert not any(path.exists() for path in _outputs(tmp_path))

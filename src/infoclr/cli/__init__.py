@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import typer  # noqa: E402
 
-from infoclr.errors import InfoclrError  # noqa: E402
+from infoclr.errors import InfoclrError, Interrupted  # noqa: E402
 
 app = typer.Typer(
     name="infoclr",
@@ -26,6 +26,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _commands() -> None:
+    # A callback makes `app` a group even when only one command module is imported.
+    pass
 
 
 def _click_exceptions():
@@ -40,23 +46,44 @@ def _click_exceptions():
 _CLICK = _click_exceptions()
 
 
-def _register() -> None:
-    # Imported for their side effect of adding commands to `app`.
-    from infoclr.cli import clusters, pretrain, refine  # noqa: F401
+# The module that registers each command on `app` (imported for that side effect).
+COMMAND_MODULES = {
+    "pretrain": "infoclr.cli.pretrain",
+    "evaluate": "infoclr.cli.pretrain",
+    "clusters": "infoclr.cli.clusters",
+    "refine": "infoclr.cli.refine",
+}
+
+
+def _register(argv: list[str] | None = None) -> None:
+    """Import the module of the command in ``argv``, or every command module (for --help):
+    a command does not pay for the imports of the others (pandas for ``clusters``)."""
+    import importlib
+
+    words = [word for word in (argv or []) if not word.startswith("-")]
+    wanted = COMMAND_MODULES.get(words[0]) if words else None
+    for module in [wanted] if wanted else sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(module)
+
+
+def _interrupted(stop: BaseException) -> int:
+    # A job may say how to continue (e.g. "rerun the same command with --resume").
+    typer.echo(f"interrupted{f'; {stop}' if str(stop) else ''}", err=True)
+    return 130
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
-    _register()
+    import sys
+
+    _register(sys.argv[1:] if argv is None else argv)
     try:
         result = app(args=argv, standalone_mode=False)
     except InfoclrError as err:
         typer.echo(f"error: {err}", err=True)
         return 2
-    except KeyboardInterrupt as stop:
-        # A job may say how to continue (e.g. "rerun ... with --resume").
-        typer.echo(f"interrupted{f'; {stop}' if str(stop) else ''}", err=True)
-        return 130
+    except (KeyboardInterrupt, Interrupted) as stop:
+        return _interrupted(stop)
     except typer.Exit as done:
         return done.exit_code
     except _CLICK.ClickException as err:

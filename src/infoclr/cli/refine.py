@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -18,37 +19,8 @@ from infoclr.cli import app
 from infoclr.cli.options import config_command, flag
 from infoclr.refine.config import RefineConfig
 
-FLAGS = [
-    flag(RefineConfig, name)
-    for name in (
-        "epochs",
-        "batch_size",
-        "lr",
-        "weight_decay",
-        "temperature",
-        "hidden",
-        "dropout",
-        "skip",
-        "projector",
-        "mask_prob",
-        "mask_value",
-        "noise_std",
-        "noise_scale",
-        "augment",
-        "standardize",
-        "val_fraction",
-        "test_fraction",
-        "split_seed",
-        "select_by",
-        "eval_every",
-        "num_clusters",
-        "min_gain",
-        "map_method",
-        "seed",
-        "device",
-        "threads",
-    )
-]
+# Every RefineConfig field declared with cli=True is a flag (the others: --set KEY=VALUE).
+FLAGS = [flag(RefineConfig, item.name) for item in fields(RefineConfig) if item.metadata["cli"]]
 
 
 def _class_names(value: str | None) -> list[str] | None:

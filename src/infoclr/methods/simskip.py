@@ -15,7 +15,9 @@ forms that third-party summaries report available as options (``docs/guide-refin
    cluster are positives.
 
 Both views of a batch go through the refiner and the head as one (2B, d) batch, as the
-original SimCLR code does: one pass instead of two, and BatchNorm sees both views. The losses
+original SimCLR code does: one pass instead of two, and BatchNorm sees both views. Under a
+Lightning ``Trainer`` the module steps its optimiser itself (manual optimisation); a plain loop
+calls :meth:`SimSkip.contrastive_loss`. The losses
 skip their per-step finiteness check; rows are checked once when the embedding file is read
 (:func:`infoclr.data.embeddings.scan_embeddings`) and the refine job watches the loss.
 Downstream models use ``h(x)`` of the un-augmented x (:meth:`SimSkip.refine`).
@@ -131,6 +133,9 @@ class SimSkip(L.LightningModule):
         self.cluster_criterion = ClInfoNCELoss(temperature, form=cluster_form, check_finite=False)
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
+        # training_step takes the optimiser step itself: the same update as Lightning's
+        # automatic optimisation with less framework work per step (docs/benchmarks.md).
+        self.automatic_optimization = False
 
     def forward(self, x: Tensor) -> Tensor:
         """Refined vectors h(x): (N, d) → (N, d), in the input's coordinates."""
@@ -161,8 +166,16 @@ class SimSkip(L.LightningModule):
         raise ConfigError("a SimSkip batch is x, (x, cluster_ids) or {'x': ..., 'cluster_ids'}")
 
     def training_step(self, batch: Batch, batch_idx: int = 0) -> Tensor:
-        x, cluster_ids = self.unpack(batch)
-        return self.contrastive_loss(x, cluster_ids)
+        """Lightning's hook: the loss of one batch and the Adam step on it; returns the loss.
+
+        A plain PyTorch loop calls :meth:`contrastive_loss` and steps its own optimiser.
+        """
+        optimizer = self.optimizers()
+        loss = self.contrastive_loss(*self.unpack(batch))
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)

@@ -65,7 +65,7 @@ class RefineConfig:
     weight_decay: float = option(0.0, "Adam weight decay.", min=0)
     # the refiner, the head and the loss
     temperature: float = option(0.2, "NT-Xent / Cl-InfoNCE temperature τ.", gt=0)
-    hidden: int | None = option(None, "Refiner hidden width (default: dim // 2).", min=1)
+    hidden: int | None = option(None, "Refiner hidden width; none: dim // 2.", min=1)
     dropout: float = option(0.1, "Dropout inside the refiner.", min=0, lt=1)
     skip: bool = option(True, "Skip connection h = x + F(x) (off: the no-skip ablation).")
     projector: bool = option(True, "Projection head d → d → projection_dim for the loss.")
@@ -98,7 +98,7 @@ class RefineConfig:
     eval_every: int = option(1, "Score a candidate every this many epochs.", min=1)
     eval_rows: int = option(10_000, "Rows scored per candidate (a random subset).", min=20)
     num_clusters: int | None = option(
-        None, "K of k-means stability without labels (default 10 or the clusters').", min=2
+        None, "K of k-means stability without labels; none: 10, or the clusters' number.", min=2
     )
     min_gain: float = option(0.0, "A trained epoch must beat the kept one by more.", min=0)
     map_method: Literal["auto", "pca", "tsne", "umap", "none"] = option(
@@ -108,7 +108,12 @@ class RefineConfig:
     # hardware and bookkeeping
     seed: int = option(0, "Training seed: weights, batch order, views.")
     device: str = option("cpu", "cpu, cuda[:i] or mps.")
-    threads: int | None = option(None, "torch CPU threads (default: torch's).", min=1)
+    precision: Literal["auto", "32", "bf16"] = option(
+        "auto",
+        "Training precision: auto (bf16 autocast on CPUs with AVX-512 bf16 and GPUs with bf16, "
+        "else 32), 32 or bf16. The loss and the refined output stay 32-bit.",
+    )
+    threads: int | None = option(None, "torch CPU threads; none: torch's default.", min=1)
 
     def validate(self) -> None:
         """Raise a one-line ConfigError for values no run can use (no torch needed)."""

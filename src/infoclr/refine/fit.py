@@ -159,7 +159,9 @@ def fit_refiner(
         watch = LossWatch(on_progress=on_progress)
         selection = CandidateSelection(scorer, config.eval_every, watch, on_epoch)
         callbacks = [EpochSeeds(config.seed), watch, selection, RunRecord(record or {})]
-        trainer = refine_trainer(config.epochs, config.device, callbacks, checkpoint)
+        trainer = refine_trainer(
+            config.epochs, config.device, callbacks, checkpoint, config.precision
+        )
         loader = row_loader(
             vectors, config.batch_size, config.seed, _singleton_clusters(cluster_codes)
         )
