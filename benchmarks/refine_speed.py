@@ -36,7 +36,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+# As the infoclr CLI does, before torch loads OpenMP (see docs/benchmarks.md).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results" / "refine_speed.json"

@@ -117,7 +117,13 @@ def test_ctrl_c_exits_130_with_one_line_that_names_resume(tmp_path: Path) -> Non
 
     _data(tmp_path)
     process = subprocess.Popen(
-        _command(tmp_path), env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _command(tmp_path),
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # A shell's background job ignores SIGINT, and its children inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     checkpoint = tmp_path / "out" / "r.refine.ckpt"
     while not checkpoint.exists() and process.poll() is None:

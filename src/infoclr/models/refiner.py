@@ -154,7 +154,8 @@ class Refiner(nn.Module):
         out = np.empty((len(rows), self.dim), dtype=np.float32)
         try:
             for start in range(0, len(rows), batch_size):
-                part = np.asarray(rows[start : start + batch_size], dtype=np.float32)
+                # A copy: the rows may be a read-only memmap, which torch must not wrap.
+                part = np.array(rows[start : start + batch_size], dtype=np.float32)
                 refined = self(torch.from_numpy(part).to(device))
                 out[start : start + len(part)] = refined.cpu().numpy()
         finally:

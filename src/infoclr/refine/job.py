@@ -61,16 +61,13 @@ class RefineFiles:
     overwrite: bool = False
     resume: bool = False
 
-    def _stem(self) -> str:
-        return self.out.name[: -len(self.out.suffix)] if self.out.suffix else self.out.name
-
     @property
     def refiner(self) -> Path:
-        return self.save_refiner or self.out.with_name(self._stem() + ".refiner.pt")
+        return self.save_refiner or self.out.with_name(self.out.stem + ".refiner.pt")
 
     @property
     def checkpoint(self) -> Path:
-        return self.out.with_name(self._stem() + ".refine.ckpt")
+        return self.out.with_name(self.out.stem + ".refine.ckpt")
 
     def report(self, name: str) -> Path:
         return (self.report_dir if self.report_dir is not None else self.out.parent) / name
@@ -141,7 +138,7 @@ def _check_sizes(config: RefineConfig, prepared: PreparedRefine) -> None:
             prepared.notes.append(note)
 
 
-def _check_paths(config: RefineConfig, files: RefineFiles, with_map: bool) -> None:
+def _check_paths(files: RefineFiles, with_map: bool) -> None:
     from infoclr.runs import check_new_outputs
 
     embedding_format(files.input, "input")
@@ -169,16 +166,13 @@ def prepare_refine(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
     """
     started = time.perf_counter()
     config.validate()
-    with_map = config.map_method not in ("auto", "none") or (
-        config.map_method == "auto" and (files.labels or files.clusters) is not None
-    )
-    _check_paths(config, files, with_map)
+    notes: list[str] = []
+    map_method = _map_method(config, (files.labels or files.clusters) is not None, notes)
+    _check_paths(files, with_map=map_method != "none")
     exclude = tuple(name for name in (files.labels, files.clusters) if name is not None)
     table = read_embeddings(files.input, files.id_column, files.embedding_column, exclude)
     label_codes, label_classes = _codes(files.labels, table, "labels")
     cluster_codes, _ = _codes(files.clusters, table, "clusters")
-    notes: list[str] = []
-    map_method = _map_method(config, (files.labels or files.clusters) is not None, notes)
     prepared = PreparedRefine(
         config=config,
         files=files,
