@@ -53,9 +53,10 @@ PHASES = (
     "apply_write",
     "map",
 )
+PARTS = ("end_to_end", "step", "engines", "precision")
 # Issue 16, "measured on what landed" (2 cores, quiet machine, best of several runs).
 BEFORE = {
-    "source": "issue 16 as quoted (commit 7abc057; not rerun)",
+    "source": "issue 16, as quoted; commit 7abc057",
     "wall": "46-50",
     "imports": "about 6",
     "epochs": "16 (38 ms per step of 256 rows)",
@@ -149,7 +150,7 @@ def step_worker(batch: int, dim: int, reps: int, bf16: int) -> dict[str, float]:
     return {**best, "ratio": best["step_ms"] / best["bare_ms"], "threads": torch.get_num_threads()}
 
 
-def step(batch: int, dim: int, reps: int, source: str | None, bf16: bool) -> dict[str, Any]:
+def step(batch: int, dim: int, reps: int, source: str | None, bf16: int) -> dict[str, Any]:
     """:func:`step_worker` in a fresh process, importing infoclr from ``source`` if given."""
     env = dict(os.environ)
     if source is not None:
@@ -159,8 +160,8 @@ def step(batch: int, dim: int, reps: int, source: str | None, bf16: bool) -> dic
     done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     precision = "bf16 autocast" if bf16 else "float32"
-    return {**result, "batch": batch, "dim": dim, "source": source or "this tree",
-            "precision": precision}  # fmt: skip
+    origin = "this tree" if source is None else f"{source} (before)"
+    return {**result, "batch": batch, "dim": dim, "source": origin, "precision": precision}
 
 
 def engines(data: Path, repeats: int) -> dict[str, list[float]]:
@@ -267,6 +268,7 @@ def machine() -> dict[str, Any]:
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "load_average": [round(value, 2) for value in os.getloadavg()],
         "date": time.strftime("%Y-%m-%d"),
     }
 
@@ -289,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
         help="also compare float32 and bf16 runs on these .npy files (e.g. BBC / MiniLM)",
     )
     parser.add_argument("--quality-seeds", type=int, default=3)
+    parser.add_argument("--only", nargs="+", choices=PARTS, help="rerun these parts only")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--step-worker", nargs=4, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -297,22 +300,24 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.quick:
         args.rows, args.repeats, args.step_reps = 10_000, 1, 5
+    parts = set(args.only or PARTS)
+    # --only reruns some parts and keeps the others of an existing results file.
+    results: dict[str, Any] = json.loads(args.out.read_text()) if args.only else {}
+    command = " ".join(["python", "benchmarks/refine_speed.py", *sys.argv[1:]])
+    results["commands"] = [*results.get("commands", []), command] if args.only else [command]
+    results.update(machine=machine(), rows=args.rows, dim=args.dim, before=BEFORE)
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "x.npy"
         make_rows(data, args.rows, args.dim)
-        results: dict[str, Any] = {
-            "command": " ".join(["python", "benchmarks/refine_speed.py", *sys.argv[1:]]),
-            "machine": machine(),
-            "rows": args.rows,
-            "dim": args.dim,
-            "before": BEFORE,
-            "end_to_end": end_to_end(data, Path(folder), args.repeats),
-            "step": [step(256, args.dim, args.step_reps, None, bf16) for bf16 in (False, True)],
-            "engines": engines(data, args.repeats),
-        }
-    if args.before_src:
-        results["step"].insert(0, step(256, args.dim, args.step_reps, args.before_src, False))
-    if args.quality:
+        if "end_to_end" in parts:
+            results["end_to_end"] = end_to_end(data, Path(folder), args.repeats)
+        if "step" in parts:
+            sources = [args.before_src] if args.before_src else []
+            results["step"] = [step(256, args.dim, args.step_reps, s, False) for s in sources]
+            results["step"] += [step(256, args.dim, args.step_reps, None, b) for b in (0, 1)]
+        if "engines" in parts:
+            results["engines"] = engines(data, args.repeats)
+    if args.quality and "precision" in parts:
         results["quality_data"] = [str(path) for path in args.quality]
         results["precision"] = precision_quality(*args.quality, args.quality_seeds)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -108,10 +108,10 @@ class RefineConfig:
     # hardware and bookkeeping
     seed: int = option(0, "Training seed: weights, batch order, views.")
     device: str = option("cpu", "cpu, cuda[:i] or mps.")
-    precision: Literal["auto", "32", "bf16"] = option(
-        "auto",
-        "Training precision: auto (bf16 autocast on CPUs with AVX-512 bf16 and GPUs with bf16, "
-        "else 32), 32 or bf16. The loss and the refined output stay 32-bit.",
+    precision: Literal["32", "bf16", "auto"] = option(
+        "32",
+        "Training precision: 32, bf16 (autocast; faster on CPUs with AVX-512 bf16) or auto "
+        "(bf16 where it is fast). The loss and the refined output stay 32-bit.",
     )
     threads: int | None = option(None, "torch CPU threads; none: torch's default.", min=1)
 
