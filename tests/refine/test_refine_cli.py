@@ -261,3 +261,31 @@ def test_refusals_come_before_any_heavy_import(tmp_path: Path) -> None:
         )
         assert done.stdout.strip() == "2 []", (extra, done.stdout, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1, (extra, done.stderr)
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings_and_continues_a_matching_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infoclr.refine import RefineConfig, fit_refiner
+    from infoclr.refine.job import RefineFiles, _record, prepare_refine
+
+    vectors, labels = nuisance_rows(200)
+    np.save(tmp_path / "in.npy", vectors)
+    out = tmp_path / "out.npy"
+    config = RefineConfig(epochs=2, batch_size=50)
+    prepared = prepare_refine(config, RefineFiles(tmp_path / "in.npy", out))
+    # An interrupted run: its checkpoint, with the record of its settings, after 1 epoch.
+    partial = RefineConfig(**{**config.to_dict(), "epochs": 1})
+    checkpoint = prepared.files.checkpoint
+    fit_refiner(vectors, partial, checkpoint=checkpoint, record=_record(prepared))
+    assert checkpoint.is_file()
+    argv = ["refine", str(tmp_path / "in.npy"), "--out", str(out), "--resume", *FAST[:4]]
+    capsys.readouterr()
+    assert main([*argv, "--no-progress", "--lr", "0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "belongs to another run (lr: 0.001 there, 0.5 now)" in err
+    assert main([*argv, "--no-progress", "--map-method", "none"]) == 0
+    assert "resuming from" in capsys.readouterr().err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [c["epoch"] for c in report["selection"]["candidates"]] == [0, 1, 2]
+    assert not checkpoint.exists()

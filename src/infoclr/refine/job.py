@@ -185,6 +185,10 @@ def prepare_refine(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
         notes=notes,
     )
     _check_sizes(config, prepared)
+    if files.resume:
+        from infoclr.runs import check_resume_record  # reads the checkpoint with torch
+
+        check_resume_record(files.checkpoint, _record(prepared))
     prepared.stats = scan_embeddings(table.vectors)
     prepared.seconds = time.perf_counter() - started
     return prepared
@@ -207,15 +211,13 @@ def _train(prepared: PreparedRefine, echo: Echo, on_progress: Any) -> tuple[Any,
     started = time.perf_counter()
     from infoclr.evaluation import clustering, probes  # noqa: F401 - faiss, scikit-learn
     from infoclr.refine.fit import fit_refiner  # torch, Lightning
-    from infoclr.runs import check_resume_record
 
     timings = {"imports": time.perf_counter() - started}
     files, record = prepared.files, _record(prepared)
     checkpoint = files.checkpoint
     for stale in checkpoint.parent.glob(f".{checkpoint.name}.*.tmp"):
         stale.unlink(missing_ok=True)  # a kill during a checkpoint write
-    if files.resume:
-        check_resume_record(checkpoint, record)
+    if files.resume:  # the checkpoint's record was checked in prepare_refine
         echo(f"resuming from {checkpoint}")
     else:
         checkpoint.unlink(missing_ok=True)
