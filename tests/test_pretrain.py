@@ -125,3 +125,17 @@ def test_kill_mid_epoch_then_resume(tmp_path: Path) -> None:
     assert "resuming" in done.stdout
     metrics = json.loads((tmp_path / "simclr-digits" / "metrics.json").read_text())
     assert metrics["epochs"] == 6
+
+
+def test_sets_with_masks_get_the_dense_probe(tmp_path: Path) -> None:
+    data = dict(n=64, image_size=8, nuisance="background", masks=True)
+    config = PretrainConfig(
+        **{**TINY, "dataset": "shapes", "batch_size": 32, "knn_every": 0, "probe_epochs": 2},
+        method="mrcl",
+        data_options=data,
+        epochs=1,
+        output_dir=str(tmp_path),
+    )
+    metrics = pretrain(config, progress=False, echo=lambda *_: None).metrics
+    assert 0.0 < metrics["dense_miou"] <= 1.0 and 0.0 < metrics["dense_pixel_accuracy"] <= 1.0
+    assert len(metrics["dense_class_iou"]) == 7  # background and the 6 shapes

@@ -411,6 +411,7 @@ def _evaluate(
 ) -> dict[str, Any]:
     from infoclr.augment import EvalView
     from infoclr.data.loaders import OrderedBatches
+    from infoclr.evaluation.dense import evaluate_dense
     from infoclr.evaluation.frozen import ProbeSettings, evaluate_frozen
 
     model = prepared.model.to(device)
@@ -424,14 +425,18 @@ def _evaluate(
         config.seed,
         baselines,
     )
-    return evaluate_frozen(
+    eval_view = EvalView(prepared.view_config).to(device)
+    metrics = evaluate_frozen(
         model.backbone,
         OrderedBatches(prepared.train),
         OrderedBatches(prepared.test),
-        EvalView(prepared.view_config).to(device),
+        eval_view,
         device,
         settings,
     )
+    # Sets with per-pixel masks (shapes with masks=True) also get the dense probe.
+    metrics.update(evaluate_dense(model.backbone, prepared.train, prepared.test, eval_view, device))
+    return metrics
 
 
 def _finish(

@@ -6,6 +6,13 @@ with a one-line message for bad input.
 """
 
 from infoclr.evaluation.clustering import clustering_scores, kmeans_nmi
+from infoclr.evaluation.dense import (
+    DenseProbeResult,
+    dense_probe,
+    dense_probe_maps,
+    extract_feature_maps,
+    segmentation_scores,
+)
 from infoclr.evaluation.features import extract_features
 from infoclr.evaluation.knn import knn_predict, knn_top1
 from infoclr.evaluation.linear import (
@@ -22,9 +29,13 @@ from infoclr.evaluation.plots import (
 )
 
 __all__ = [
+    "DenseProbeResult",
     "LinearProbeResult",
     "clustering_scores",
+    "dense_probe",
+    "dense_probe_maps",
     "embedding_map",
+    "extract_feature_maps",
     "extract_features",
     "kmeans_nmi",
     "knn_predict",
@@ -34,5 +45,6 @@ __all__ = [
     "plot_embedding_maps",
     "plot_metric_vs",
     "plot_training_curves",
+    "segmentation_scores",
     "select_weight_decay",
 ]
