@@ -412,7 +412,7 @@ def _evaluate(
     from infoclr.augment import EvalView
     from infoclr.data.loaders import OrderedBatches
     from infoclr.evaluation.dense import evaluate_dense
-    from infoclr.evaluation.frozen import ProbeSettings, evaluate_frozen
+    from infoclr.evaluation.frozen import ProbeSettings, evaluate_frozen, random_init_copy
 
     model = prepared.model.to(device)
     if baselines is None:
@@ -435,7 +435,14 @@ def _evaluate(
         settings,
     )
     # Sets with per-pixel masks (shapes with masks=True) also get the dense probe.
-    metrics.update(evaluate_dense(model.backbone, prepared.train, prepared.test, eval_view, device))
+    dense = evaluate_dense(model.backbone, prepared.train, prepared.test, eval_view, device)
+    metrics.update(dense)
+    if dense and baselines:
+        random_backbone = random_init_copy(model.backbone, config.seed).to(device)
+        random_dense = evaluate_dense(
+            random_backbone, prepared.train, prepared.test, eval_view, device
+        )
+        metrics["baseline_random_init_dense_miou"] = random_dense["dense_miou"]
     return metrics
 
 
