@@ -20,8 +20,8 @@ docs/objectives.md):
 * h = proj(z) (features) or h = z (projection); NT-Xent is the predictive term;
 * the KLs are closed-form, summed over dimensions (nats), averaged over the batch
   (:func:`~infoclr.functional.weighted_gaussian_kl`);
-* λ3: an optional pixel reconstruction from z (:class:`~infoclr.models.decoders.
-  ConvPixelDecoder`), **an extension from other work**, not part of the reported objective;
+* λ3: an optional pixel reconstruction from z by a ``ConvPixelDecoder``, **an extension from
+  other work**, not part of the reported objective;
 * λa(t), λb(t) rise from ``anneal_start`` (1e-4) to their targets over the first
   ``anneal_fraction`` of the optimiser steps **[infoclr's choice]**.
 
