@@ -49,6 +49,9 @@ SETTINGS: dict[str, tuple[str, dict[str, Any], int]] = {
     "si-projection": (SI, dict(posterior="projection"), 1),
     "si-mean-head": (SI, dict(mean_head=True), 1),
     "mrcl-spatial-l0.1": ("mrcl", dict(decoder="spatial", rec_weight=0.1), 1),
+    # ablations: the posterior's noise without any KL, and the default λ with less noise
+    "si-noise-only": (SI, dict(lambda_a=0.0, lambda_b=0.0, sample=True), 1),
+    "si-logvar-8": (SI, dict(initial_logvar=-8.0), 1),
 }
 DIGITS = ["simclr", "mrcl-spatial", "mrcl-pooled", "superinfo", "simclr-2x", "si-a1e-3", "si-b1e-3"]
 PASSES = {"simclr": 2, "mrcl": 4, "superinfo": 2}  # backbone passes per training step
@@ -115,16 +118,17 @@ def main() -> None:
     from infoclr.io import atomic_write_json
 
     results = load(args.results)
-    results["meta"] = dict(
-        torch=torch.__version__,
-        cpu=f"{platform.machine()}, {torch.get_num_threads()} threads",
-        command="nice -n 10 python benchmarks/fidelity.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-            for k, v in vars(args).items()
-            if k != "results"
-        ),
+    command = "nice -n 10 python benchmarks/fidelity.py " + " ".join(
+        f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in vars(args).items()
+        if k != "results"
     )
+    meta = results.setdefault("meta", {})
+    meta.update(
+        torch=torch.__version__, cpu=f"{platform.machine()}, {torch.get_num_threads()} threads"
+    )
+    meta["commands"] = [c for c in meta.get("commands", [meta.pop("command", command)]) if c]
+    meta["commands"] += [command] if command not in meta["commands"] else []
     done = {row["key"] for row in results["runs"]}
     for dataset in args.datasets:
         names = [s for s in args.settings if dataset == "shapes" or s in DIGITS]
@@ -158,7 +162,9 @@ def fmt_delta(mean: float, se: float, n: int) -> str:
 
 def cell(values: pd.Series) -> str:
     values = values.dropna() * 100
-    return "—" if values.empty else f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
+    if len(values) < 2:
+        return "—" if values.empty else f"{values.mean():.1f}"
+    return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
 
 
 def setting_table(frame: pd.DataFrame, base: str = "simclr") -> str:
