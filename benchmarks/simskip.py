@@ -30,16 +30,12 @@ Rows of the table:
 * weakly supervised (Cl-InfoNCE, k-means clusters), selected: auxiliary clusters = cosine
   k-means (K = 2 × classes) of the input vectors.
 
-Speed and memory (each in a fresh subprocess): one epoch of ``fit_refiner`` over 100,000 × 384
-float32 rows read from a ``.npy`` memmap, with the Lightning ``Trainer`` that ``infoclr refine``
-uses and with the lean loop over the same module (``engine="lean"``); peak resident memory
-(``ru_maxrss``) and the resident anonymous / file-backed memory at the end.
+Speed is measured by ``benchmarks/refine_speed.py`` (docs/benchmarks.md, "Refine end to end").
 
 Usage::
 
     python benchmarks/simskip.py                     # everything, writes the markdown
-    python benchmarks/simskip.py --only speed
-    python benchmarks/simskip.py --only quality --sources bbc --seeds 0
+    python benchmarks/simskip.py --sources bbc --seeds 0
 """
 
 from __future__ import annotations
@@ -49,10 +45,7 @@ import copy
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -86,8 +79,9 @@ def load_digits_simclr() -> tuple[np.ndarray, np.ndarray, str]:
         import torch
 
         from infoclr.augment import EvalView
-        from infoclr.methods.callbacks import embed
-        from infoclr.pretrain import OrderedBatches, PretrainConfig, prepare, pretrain
+        from infoclr.data.loaders import OrderedBatches
+        from infoclr.evaluation.features import extract_features
+        from infoclr.pretrain import PretrainConfig, prepare, pretrain
 
         config = PretrainConfig(
             method="simclr",
@@ -100,13 +94,14 @@ def load_digits_simclr() -> tuple[np.ndarray, np.ndarray, str]:
         started = time.perf_counter()
         result = pretrain(config, progress=False, echo=lambda *a: None)
         print(f"  pretrained SimCLR on digits in {time.perf_counter() - started:.0f} s")
-        train, test, view_config, method = prepare(config)
+        prepared = prepare(config)
+        backbone = prepared.model.backbone
         state = torch.load(result.run_dir / "backbone.pt", map_location="cpu", weights_only=True)
-        method.backbone.load_exported(state)
-        view = EvalView(view_config)
+        backbone.load_exported(state)
+        view = EvalView(prepared.view_config)
         cpu = torch.device("cpu")
-        train_f, train_y = embed(method, OrderedBatches(train), view, cpu)
-        test_f, test_y = embed(method, OrderedBatches(test), view, cpu)
+        train_f, train_y = extract_features(backbone, OrderedBatches(prepared.train), view, cpu)
+        test_f, test_y = extract_features(backbone, OrderedBatches(prepared.test), view, cpu)
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "features.npy", torch.cat([train_f, test_f]).numpy().astype(np.float32))
         np.save(folder / "labels.npy", torch.cat([train_y, test_y]).numpy().astype(np.int64))
@@ -176,10 +171,11 @@ SWEEP: dict[str, dict[str, Any]] = {
 def test_scores(
     features: np.ndarray, labels: np.ndarray, train: np.ndarray, test: np.ndarray
 ) -> dict[str, float]:
-    from infoclr.refine.select import kmeans_nmi_restarts, probe_scores
+    from infoclr.evaluation.clustering import kmeans_nmi
+    from infoclr.evaluation.probes import probe_scores
 
     scores = probe_scores(features[train], labels[train], features[test], labels[test])
-    scores["kmeans_nmi"] = kmeans_nmi_restarts(features, labels, len(np.unique(labels)))
+    scores["kmeans_nmi"] = kmeans_nmi(features, labels, len(np.unique(labels)))
     return scores
 
 
@@ -189,8 +185,8 @@ def run_source(
     from sklearn.model_selection import train_test_split
 
     from infoclr.clusters.kmeans import kmeans
-    from infoclr.refine.fit import RefineConfig, fit_refiner
-    from infoclr.refine.select import kmeans_stability
+    from infoclr.evaluation.clustering import kmeans_stability
+    from infoclr.refine import RefineConfig, fit_refiner
 
     vectors, labels, description = LOADERS[name]()
     results: dict[str, list[dict[str, float]]] = {key: [] for key, _ in ROWS}
@@ -216,10 +212,11 @@ def run_source(
         halves = [rng.choice(count, size=count // 2, replace=False) for _ in range(4)]
         candidates: dict[int, Any] = {}
 
-        def keep(epoch: int, module: Any, store: dict[int, Any] = candidates) -> None:
-            store[epoch] = copy.deepcopy(module.refiner.state_dict())
+        def keep(epoch: int, scores: Any, module: Any, store: dict = candidates) -> None:
+            if scores is not None:  # a scored candidate
+                store[epoch] = copy.deepcopy(module.refiner.state_dict())
 
-        result = fit_refiner(vectors, RefineConfig(**base), label_codes=visible, on_candidate=keep)
+        result = fit_refiner(vectors, RefineConfig(**base), label_codes=visible, on_epoch=keep)
         refiner = copy.deepcopy(result.module.refiner).eval()
         curve = []
         stability = {}
@@ -274,7 +271,7 @@ def run_sweep(name: str, epochs: int, seed: int = 0) -> str:
     """Seed-0 test scores of the last epoch and of the selected epoch, per variant."""
     from sklearn.model_selection import train_test_split
 
-    from infoclr.refine.fit import RefineConfig, fit_refiner
+    from infoclr.refine import RefineConfig, fit_refiner
 
     vectors, labels, _ = LOADERS[name]()
     train, test = train_test_split(
@@ -294,13 +291,14 @@ def run_sweep(name: str, epochs: int, seed: int = 0) -> str:
     for label, change in SWEEP.items():
         states: dict[int, Any] = {}
 
-        def keep(epoch: int, module: Any, store: dict[int, Any] = states) -> None:
-            store[epoch] = copy.deepcopy(module.refiner.state_dict())
+        def keep(epoch: int, scores: Any, module: Any, store: dict = states) -> None:
+            if scores is not None:  # a scored candidate
+                store[epoch] = copy.deepcopy(module.refiner.state_dict())
 
         config = RefineConfig(
             epochs=epochs, seed=seed, val_fraction=0.25, test_fraction=0.0, **change
         )
-        result = fit_refiner(vectors, config, label_codes=visible, on_candidate=keep)
+        result = fit_refiner(vectors, config, label_codes=visible, on_epoch=keep)
         refiner = copy.deepcopy(result.module.refiner).eval()
         refiner.load_state_dict(states[max(states)])
         last = test_scores(_refine(refiner, vectors), labels, train, test)
@@ -362,180 +360,20 @@ def quality_markdown(name: str, description: str, results: dict, details: dict) 
     return "\n".join(lines) + "\n"
 
 
-# ------------------------------------------------------------------------------ speed
-
-
-def _status_kb(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return -1
-
-
-def speed_worker(engine: str, data: str, batch_size: int, threads: int | None) -> dict[str, Any]:
-    """One epoch of :func:`infoclr.refine.fit_refiner` in this (fresh) process."""
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    from infoclr.refine.fit import RefineConfig, fit_refiner
-    from infoclr.refine.io import scan_embeddings
-
-    vectors = np.load(data, mmap_mode="r")
-    baseline_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    anon_before, file_before = _status_kb("RssAnon") / 1024, _status_kb("RssFile") / 1024
-    started = time.perf_counter()
-    stats = scan_embeddings(vectors)
-    scan_seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
-    # A small evaluation subset: this measures the training epoch, not the selection.
-    config = RefineConfig(epochs=1, batch_size=batch_size, engine=engine, eval_rows=500)
-    started = time.perf_counter()
-    result = fit_refiner(vectors, config, stats=stats)
-    fit_seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    parameters = sum(p.numel() for p in result.module.parameters())
-    return {
-        "engine": engine,
-        "batch_size": batch_size,
-        "steps": len(vectors) // batch_size,
-        "epoch_seconds": result.epoch_seconds[0],
-        "fit_seconds": fit_seconds,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime - cpu_before,
-        "scan_seconds": scan_seconds,
-        "input_mb": vectors.nbytes / 2**20,
-        "model_mb": parameters * 4 / 2**20,
-        "adam_state_mb": 2 * parameters * 4 / 2**20,
-        "rss_before_mb": baseline_kb / 1024,
-        "rss_anon_before_mb": anon_before,
-        "rss_file_before_mb": file_before,
-        "peak_rss_mb": usage.ru_maxrss / 1024,
-        "rss_anon_end_mb": _status_kb("RssAnon") / 1024,
-        "rss_file_end_mb": _status_kb("RssFile") / 1024,
-        "threads": torch.get_num_threads(),
-    }
-
-
-def import_baseline_worker() -> dict[str, Any]:
-    import torch  # noqa: F401
-
-    import infoclr.methods.simskip  # noqa: F401
-    import infoclr.refine.fit  # noqa: F401
-
-    return {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-
-
-def _subprocess(args: list[str]) -> dict[str, Any]:
-    output = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
-    ).stdout
-    return json.loads(output.strip().splitlines()[-1])
-
-
-DEFAULT_SETUPS = ("lean:256:2", "lightning:256:2", "lean:1024:2", "lean:256:1", "lightning:256:1")
-
-
-def run_speed(
-    rows: int = 100_000, dim: int = 384, repeats: int = 2, setups: tuple[str, ...] = DEFAULT_SETUPS
-) -> str:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "rows.npy"
-        rng = np.random.default_rng(0)
-        out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, dim))
-        for start in range(0, rows, 10_000):
-            out[start : start + 10_000] = rng.normal(size=(min(10_000, rows - start), dim))
-        out.flush()
-        del out
-        load_before = f"{os.getloadavg()[0]:.2f}"
-        baseline = _subprocess(["--worker", "imports"])
-        measured = []
-        for setup in setups:
-            engine, batch, threads = setup.split(":")
-            command = ["--worker", engine, "--data", str(path), "--batch", batch]
-            command += ["--threads", threads]
-            runs = [_subprocess(command) for _ in range(repeats)]
-            print(f"  {setup}: {[round(r['epoch_seconds'], 2) for r in runs]} s", flush=True)
-            best = min(runs, key=lambda r: r["epoch_seconds"])
-            best["all_epoch_seconds"] = [r["epoch_seconds"] for r in runs]
-            measured.append(best)
-    lines = [
-        f"One epoch of `fit_refiner` over {rows:,} × {dim} float32 rows "
-        f"({rows * dim * 4 / 2**20:.0f} MiB) read from a `.npy` memmap; each run in a fresh "
-        f"process, best of {repeats} (all runs listed).",
-        "",
-        "- 'whole fit' adds the selection (k-means stability on 500 rows, before and after the "
-        "epoch); 'CPU s' is the user + system time of the fit.",
-        "- Memory: 'before' is the process after its imports and `np.load`, before the "
-        "statistics pass and the fit; peak = `ru_maxrss`; anon / file = `RssAnon` / `RssFile` "
-        "(file-backed pages include the memmapped input and the shared libraries). A process "
-        f"that only imports torch and infoclr peaks at {baseline['peak_rss_mb']:.0f} MiB.",
-        "",
-        "| loop | batch | threads | steps | epoch s (runs) | whole fit s | CPU s | peak RSS MiB "
-        "| anon MiB before → end | file MiB before → end | peak − before MiB "
-        "| limit 2×input + model MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in measured:
-        limit = 2 * r["input_mb"] + r["model_mb"]
-        runs = ", ".join(f"{s:.2f}" for s in r["all_epoch_seconds"])
-        cells = [
-            r["engine"],
-            str(r["batch_size"]),
-            str(r["threads"]),
-            str(r["steps"]),
-            f"{r['epoch_seconds']:.2f} ({runs})",
-            f"{r['fit_seconds']:.2f}",
-            f"{r['cpu_seconds']:.2f}",
-            f"{r['peak_rss_mb']:.0f}",
-            f"{r['rss_anon_before_mb']:.0f} → {r['rss_anon_end_mb']:.0f}",
-            f"{r['rss_file_before_mb']:.0f} → {r['rss_file_end_mb']:.0f}",
-            f"{r['peak_rss_mb'] - r['rss_before_mb']:.0f}",
-            f"{limit:.0f}",
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    first = measured[0]
-    lines += [
-        "",
-        f"Model: {first['model_mb']:.2f} MiB of parameters (+ {first['adam_state_mb']:.2f} MiB "
-        f"Adam state); the streaming statistics pass (mean/std + NaN check) took "
-        f"{first['scan_seconds']:.2f} s. Load average before / after: {load_before} / "
-        f"{os.getloadavg()[0]:.2f} (other jobs share these 2 cores).",
-    ]
-    return "\n".join(lines) + "\n"
-
-
 # ------------------------------------------------------------------------------ main
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("quality", "speed"), default=None)
     parser.add_argument("--sources", nargs="+", choices=SOURCES, default=list(SOURCES))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks-simskip.md")
-    parser.add_argument(
-        "--setups", nargs="+", default=list(DEFAULT_SETUPS), help="speed runs: LOOP:BATCH:THREADS"
-    )
-    parser.add_argument("--repeats", type=int, default=2, help="speed runs per setup")
     parser.add_argument("--no-sweep", action="store_true", help="skip the seed-0 variants")
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads for the quality runs"
     )
-    parser.add_argument(
-        "--worker", choices=("lean", "lightning", "imports"), help=argparse.SUPPRESS
-    )
-    parser.add_argument("--data", help=argparse.SUPPRESS)
-    parser.add_argument("--batch", type=int, default=256, help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    if args.worker == "imports":
-        print(json.dumps(import_baseline_worker()))
-        return
-    if args.worker is not None:
-        print(json.dumps(speed_worker(args.worker, args.data, args.batch, args.threads)))
-        return
 
     if args.threads is not None:
         import torch
@@ -549,34 +387,24 @@ def main() -> None:
         f"{platform.python_version()}; produced by `python benchmarks/simskip.py`.",
         "",
     ]
-    if args.only in (None, "quality"):
-        sections += [
-            "## Does refinement help? (test split, mean ± std over seeds "
-            f"{', '.join(map(str, args.seeds))}; {args.epochs} epochs, defaults otherwise)",
-            "",
-            "Protocol per source and seed: "
-            + __doc__.split("Protocol per source and seed:")[1]
-            .split("Rows of the table:")[0]
-            .strip(),
-            "",
-        ]
+    sections += [
+        "## Does refinement help? (test split, mean ± std over seeds "
+        f"{', '.join(map(str, args.seeds))}; {args.epochs} epochs, defaults otherwise)",
+        "",
+        "Protocol per source and seed: "
+        + __doc__.split("Protocol per source and seed:")[1].split("Rows of the table:")[0].strip(),
+        "",
+    ]
+    for name in args.sources:
+        print(f"quality: {name}", flush=True)
+        description, results, details = run_source(name, args.seeds, args.epochs)
+        sections.append(quality_markdown(name, description, results, details))
+        print(sections[-1], flush=True)
+    if not args.no_sweep:
         for name in args.sources:
-            print(f"quality: {name}", flush=True)
-            description, results, details = run_source(name, args.seeds, args.epochs)
-            sections.append(quality_markdown(name, description, results, details))
+            print(f"sweep: {name}", flush=True)
+            sections.append(run_sweep(name, args.epochs))
             print(sections[-1], flush=True)
-        if not args.no_sweep:
-            for name in args.sources:
-                print(f"sweep: {name}", flush=True)
-                sections.append(run_sweep(name, args.epochs))
-                print(sections[-1], flush=True)
-    if args.only in (None, "speed"):
-        print("speed", flush=True)
-        sections += [
-            "## Speed and memory",
-            "",
-            run_speed(repeats=args.repeats, setups=tuple(args.setups)),
-        ]
     sections.append(f"Total benchmark time: {time.perf_counter() - started:.0f} s.\n")
     text = "\n".join(sections)
     print(text)

@@ -21,6 +21,15 @@ class DataError(InfoclrError):
     """A missing, corrupt or malformed data file or table."""
 
 
+class TrainingDiverged(InfoclrError):
+    """The training loss became NaN or inf; the message says what to change."""
+
+
 class InfoclrWarning(UserWarning):
     """Something the user should know about their input that is not an error (for example a
     near tie in the attribute ranking). ``infoclr pretrain`` prints these as ``note:`` lines."""
+
+
+class Interrupted(Exception):  # noqa: N818 - named for what the user did
+    """The user stopped a run (Ctrl-C). The message, if any, says how to continue it; the CLI
+    prints ``interrupted; <message>`` and exits with status 130."""

@@ -14,19 +14,41 @@ checked before torch is even imported. A run folder holds:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from infoclr.config import check_fields, from_dict, option, save_config, unknown_key_error
+from infoclr.config import (
+    check_fields,
+    from_dict,
+    option,
+    save_config,
+    to_dict,
+    unknown_key_error,
+)
 from infoclr.errors import ConfigError, InfoclrWarning
 
 _RUN_DIR_ENV = "INFOCLR_RUN_DIR"
+#: Settings a resumed run may change: more epochs, and how the result is evaluated or logged.
+_MAY_CHANGE_ON_RESUME = frozenset(
+    {
+        "epochs",
+        "name",
+        "probe_epochs",
+        "probe_weight_decay",
+        "baselines",
+        "knn_every",
+        "knn_k",
+        "knn_temperature",
+        "log_every_n_steps",
+        "num_workers",
+    }
+)
 
 __all__ = [
     "PretrainConfig",
@@ -62,7 +84,16 @@ class PretrainConfig:
         help="The data set's own options, e.g. {image_size: 32}.", factory=dict, cli=False
     )
     # model
-    backbone: str = option("auto", "auto | smallcnn | resnet18 | resnet50 | vit-tiny.")
+    backbone: str = option(
+        "auto",
+        "auto | smallcnn | resnet18 | resnet50 | vit-tiny | timm:NAME | torchvision:NAME | "
+        "package.module:factory.",
+    )
+    init: str | None = option(
+        None,
+        "Start from these weights: a state dict (torchvision/timm checkpoint, backbone.pt) or "
+        "an infoclr run folder.",
+    )
     cifar_stem: bool | None = option(None, "ResNet 3x3 stem without max-pool.", cli=False)
     backbone_width: int | None = option(None, "Channel width of the small CNN.", min=1, cli=False)
     patch_size: int | None = option(None, "ViT patch size (and MRCL's mask patch).", min=1)
@@ -77,6 +108,11 @@ class PretrainConfig:
     lr: float | None = option(
         None, "Learning rate (default 1e-3 for AdamW, 0.3·batch/256 for SGD/LARS).", gt=0
     )
+    lr_scaling: Literal["none", "linear", "sqrt"] = option(
+        "none",
+        "Scale lr with the global batch B (batch·devices·nodes): linear lr·B/256, "
+        "sqrt lr·sqrt(B/256).",
+    )
     weight_decay: float | None = option(None, "Weight decay (default per optimiser).", min=0)
     warmup_epochs: float = option(0.0, "Linear warm-up before the cosine decay.", min=0)
     # views
@@ -87,7 +123,8 @@ class PretrainConfig:
     )
     # hardware
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = option("auto", "auto | cpu | gpu.")
-    devices: int = option(1, "Number of devices (DDP when > 1).", min=1)
+    devices: int = option(1, "Number of devices per node (DDP when > 1).", min=1)
+    num_nodes: int = option(1, "Number of machines; launch with torchrun or srun.", min=1)
     strategy: str = option("auto", "Lightning strategy, e.g. ddp.")
     precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = option(
         "auto", "auto | 32 | bf16-mixed | 16-mixed.", cli=False
@@ -107,6 +144,15 @@ class PretrainConfig:
     )
     # bookkeeping
     log_every_n_steps: int | None = option(None, "Log every this many steps.", min=1, cli=False)
+    logger: str = option(
+        "tensorboard,csv", "Loggers, comma-separated: tensorboard, csv, mlflow, wandb."
+    )
+    logger_options: dict[str, Any] = option(
+        help="Per-logger settings, e.g. {mlflow: {tracking_uri: file:./mlruns}, wandb: "
+        "{project: infoclr, offline: true}}.",
+        factory=dict,
+        cli=False,
+    )
     seed: int = option(0, "Random seed.")
     output_dir: str = option("runs", "Parent folder of run folders.")
     name: str | None = option(None, "Run folder name (default METHOD-DATASET).")
@@ -157,6 +203,7 @@ class PretrainConfig:
         """Raise a one-line ConfigError for any value that cannot work (no torch needed)."""
         from infoclr.augment import ViewConfig
         from infoclr.data import check_dataset_name
+        from infoclr.methods.loggers import check_loggers
         from infoclr.models import check_backbone_name
         from infoclr.runs import check_writable
 
@@ -167,6 +214,11 @@ class PretrainConfig:
             )
         check_dataset_name(self.dataset)
         check_backbone_name(self.backbone)
+        check_loggers(self.logger, self.logger_options)
+        if self.init is not None and not Path(self.init).expanduser().exists():
+            raise ConfigError(
+                f"--init {self.init!r} does not exist; give a weights file or run folder"
+            )
         spec = self.method_spec()
         self.method_options = dataclasses.asdict(spec)
         known = {item.name for item in dataclasses.fields(ViewConfig)} - {"image_size"}
@@ -204,9 +256,10 @@ def _load_data(config: PretrainConfig) -> tuple[Any, Any]:
     common = dict(root=config.data_root, download=config.download, seed=config.seed)
     train = load_dataset(config.dataset, "train", **common, **config.data_options)
     test = load_dataset(config.dataset, "test", **common, **config.data_options)
-    if config.batch_size * config.devices > len(train):
+    if config.batch_size * config.devices * config.num_nodes > len(train):
         raise ConfigError(
-            f"batch size {config.batch_size} x {config.devices} device(s) is larger than the "
+            f"batch size {config.batch_size} x {config.devices * config.num_nodes} device(s) is "
+            "larger than the "
             f"training set ({len(train)} images); use --batch-size {max(2, len(train) // 2)} "
             "or smaller"
         )
@@ -260,7 +313,8 @@ def prepare(config: PretrainConfig) -> Prepared:
         weight_decay=config.weight_decay,
         warmup_epochs=config.warmup_epochs,
         max_epochs=config.epochs,
-        batch_size=config.batch_size * config.devices,
+        batch_size=config.batch_size * config.devices * config.num_nodes,
+        scaling=config.lr_scaling,
     )
     parts = MethodParts(
         backbone=backbone,
@@ -277,22 +331,46 @@ def prepare(config: PretrainConfig) -> Prepared:
         patch_size=config.patch_size,
     )
     model = spec.build(parts)
+    init = None
+    if config.init is not None:
+        from infoclr.models.init import init_model
+
+        report = init_model(model, config.init)
+        warnings.warn(report.summary(), InfoclrWarning, stacklevel=2)
+        init = report.as_dict()
     resolved = {
         "backbone": backbone_name,
+        "feature_dim": int(backbone.feature_dim),
         "precision": precision,
+        "global_batch": optim.batch_size,
+        "lr_scaling": config.lr_scaling,
         "lr": optim.resolved_lr(),
         "weight_decay": optim.resolved_weight_decay(),
         "image_size": train.image_size,
         "channels": train.channels,
         "train_images": len(train),
         "test_images": len(test),
+        "split": test.split_note or train.split_note or "the data set's own train/test split",
+        "init": init,
     }
     return Prepared(train, test, view_config, model, precision, resolved)
 
 
-def _notes(echo: Callable[[str], Any], caught: list[warnings.WarningMessage]) -> None:
+def _data_line(prepared: Prepared) -> str:
+    resolved = prepared.resolved
+    size, kind = resolved["image_size"], "grey" if resolved["channels"] == 1 else "RGB"
+    return (
+        f"data: {resolved['train_images']} train / {resolved['test_images']} test images, "
+        f"{size}×{size} {kind}; split: {resolved['split']}"
+    )
+
+
+def _notes(echo: Callable[[str], Any], caught: list[warnings.WarningMessage]) -> list[str]:
+    """Print infoclr's warnings as ``note:`` lines (and return them for metrics.json)."""
+    notes: list[str] = []
     for caught_warning in caught:
         if issubclass(caught_warning.category, InfoclrWarning):
+            notes.append(str(caught_warning.message))
             echo(f"note: {caught_warning.message}")
         else:  # not ours: hand it back to the warnings machinery unchanged
             warnings.warn_explicit(
@@ -301,12 +379,60 @@ def _notes(echo: Callable[[str], Any], caught: list[warnings.WarningMessage]) ->
                 caught_warning.filename,
                 caught_warning.lineno,
             )
+    return notes
 
 
-def _run_folder(config: PretrainConfig, resume: bool, echo: Callable[[str], Any]) -> tuple:
+def _check_resume(config: PretrainConfig, run_dir: Path, ckpt: Path, model: Any) -> None:
+    """The resumed run must be the same run: same settings (only ``epochs`` may change) and a
+    readable checkpoint of the same model. Checked before anything is written."""
+    import torch
+
+    from infoclr.config import read_yaml_mapping
+    from infoclr.errors import DataError
+
+    saved = to_dict(PretrainConfig.from_mapping(read_yaml_mapping(run_dir / "config.yaml")))
+    wanted = to_dict(config)
+    for key in wanted:
+        if key not in _MAY_CHANGE_ON_RESUME and saved.get(key) != wanted[key]:
+            raise ConfigError(
+                f"--resume: the run in {str(run_dir)!r} was started with {key}={saved.get(key)!r}, "
+                f"not {wanted[key]!r}; resume with its own settings (-c {run_dir}/config.yaml)"
+            )
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    except Exception:  # noqa: BLE001 - a truncated or foreign file fails in many ways
+        raise DataError(
+            f"checkpoint {ckpt} cannot be read (truncated or not an infoclr checkpoint); "
+            "delete it and start a new run"
+        ) from None
+    missing, unexpected = (
+        model.state_dict().keys() - state.keys(),
+        state.keys() - model.state_dict().keys(),
+    )
+    if missing or unexpected:
+        raise ConfigError(
+            f"checkpoint {ckpt} holds another model ({len(missing)} missing, {len(unexpected)} "
+            "unexpected weights); resume with the run's own settings or start a new run"
+        )
+
+
+def _run_folder(
+    config: PretrainConfig, resume: bool, model: Any, resolved: dict[str, Any]
+) -> tuple[Path, Path | None]:
     """Claim a new run folder (or find the one to resume) and record the config in it."""
+    from infoclr.config import to_dict
+    from infoclr.launch import shared_run_dir
     from infoclr.runs import claim_run_dir, find_resumable
 
+    shared = shared_run_dir(Path(config.output_dir), config.run_name(), resume)
+    if shared is not None:
+        # Started by torchrun or srun: every rank of every node uses the one folder.
+        run_dir, ckpt, first = shared
+        if first and ckpt is not None:
+            _check_resume(config, run_dir, ckpt, model)
+        if first and ckpt is None:
+            save_config({**to_dict(config), "resolved": resolved}, run_dir / "config.yaml")
+        return run_dir, ckpt
     if os.environ.get(_RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
         # A DDP worker started by Lightning's launcher: rank 0 already chose the folder.
         run_dir = Path(os.environ[_RUN_DIR_ENV])
@@ -314,12 +440,78 @@ def _run_folder(config: PretrainConfig, resume: bool, echo: Callable[[str], Any]
         return run_dir, ckpt if resume and ckpt.is_file() else None
     if resume:
         run_dir, ckpt = find_resumable(Path(config.output_dir), config.run_name())
+        _check_resume(config, run_dir, ckpt, model)
     else:
         run_dir, ckpt = claim_run_dir(Path(config.output_dir), config.run_name()), None
-        save_config(config, run_dir / "config.yaml")
+        save_config({**to_dict(config), "resolved": resolved}, run_dir / "config.yaml")
     os.environ[_RUN_DIR_ENV] = str(run_dir)
-    echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt.name})" if ckpt else ""))
     return run_dir, ckpt
+
+
+def _callbacks(config: PretrainConfig, prepared: Prepared) -> dict[str, Any]:
+    """The callbacks of a run by role: k-NN monitor, clock, the method's own, the rest."""
+    from infoclr.augment import EvalView
+    from infoclr.data.loaders import OrderedBatches
+    from infoclr.methods.callbacks import (
+        EpochSeeds,
+        KNNMonitor,
+        RunClock,
+        StopOnNonFinite,
+        TrainContext,
+    )
+
+    eval_view = EvalView(prepared.view_config)
+    train_batches = OrderedBatches(prepared.train)
+    knn = KNNMonitor(
+        train_batches,
+        OrderedBatches(prepared.test),
+        eval_view,
+        every_n_epochs=config.knn_every,
+        k=config.knn_k,
+        temperature=config.knn_temperature,
+    )
+    context = TrainContext(train_batches, eval_view, config.seed)
+    return {
+        "knn": knn,
+        "clock": RunClock(config.batch_size * config.devices * config.num_nodes),
+        "method": prepared.model.method.callbacks(context),
+        "other": [StopOnNonFinite(config.log_every_n_steps or 50), EpochSeeds(config.seed)],
+    }
+
+
+def _fit(config: PretrainConfig, prepared: Prepared, run_dir: Path, ckpt: Path | None, **kw: Any):
+    """Build the Trainer and train; returns (trainer, callbacks and loggers by role)."""
+    from infoclr.methods.loggers import build_loggers
+    from infoclr.methods.trainer import TrainData, build_trainer
+
+    callbacks = _callbacks(config, prepared)
+    loggers = callbacks["loggers"] = build_loggers(config, run_dir, ckpt is not None)
+    global_batch = config.batch_size * config.devices * config.num_nodes
+    steps_per_epoch = max(1, len(prepared.train) // global_batch)
+    trainer = build_trainer(
+        config,
+        run_dir,
+        # The non-finite check comes first: it must stop a run before a monitor scores NaNs.
+        [*callbacks["other"], callbacks["knn"], callbacks["clock"], *callbacks["method"]],
+        loggers,
+        prepared.precision,
+        kw.get("progress", True),
+        steps_per_epoch,
+    )
+    distributed = config.devices * config.num_nodes > 1
+    data = TrainData(
+        prepared.train, config.batch_size, config.seed, distributed, config.num_workers
+    )
+    try:
+        trainer.fit(prepared.model, datamodule=data, ckpt_path=str(ckpt) if ckpt else None)
+    except SystemExit:
+        # Lightning answers Ctrl-C with sys.exit(1); the CLI wants to say how to resume.
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    if trainer.interrupted:
+        raise KeyboardInterrupt
+    return trainer, callbacks
 
 
 def pretrain(
@@ -328,81 +520,46 @@ def pretrain(
     progress: bool = True,
     echo: Callable[[str], Any] = print,
 ) -> PretrainResult:
-    """Train ``config.method`` on ``config.dataset``, evaluate, and write the run folder."""
-    import lightning as L
-    import torch
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    """Train ``config.method`` on ``config.dataset``, evaluate, and write the run folder.
 
-    from infoclr.augment import EvalView
-    from infoclr.data.loaders import OrderedBatches
-    from infoclr.methods.callbacks import KNNMonitor, TrainContext
-    from infoclr.methods.trainer import TrainData, build_trainer, quiet_lightning
-    from infoclr.runs import csv_log_version
+    Everything is checked before the run folder is claimed. ``resume=True`` continues the
+    newest unfinished run of the same name; the result equals an uninterrupted run's.
+    """
+    import lightning as L
+
+    from infoclr.io import atomic_write_json
+    from infoclr.launch import global_rank
+    from infoclr.methods.loggers import log_final_metrics
+    from infoclr.methods.trainer import quiet_lightning
+    from infoclr.runs import RunLock
 
     quiet_lightning()
-    started = time.perf_counter()
     L.seed_everything(config.seed, verbose=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InfoclrWarning)
         prepared = prepare(config)
-    _notes(echo, caught)
-    run_dir, ckpt_path = _run_folder(config, resume, echo)
-    train, test, model = prepared.train, prepared.test, prepared.model
-    eval_view = EvalView(prepared.view_config)
-    knn = KNNMonitor(
-        OrderedBatches(train),
-        OrderedBatches(test),
-        eval_view,
-        every_n_epochs=config.knn_every,
-        k=config.knn_k,
-        temperature=config.knn_temperature,
-    )
-    context = TrainContext(OrderedBatches(train), eval_view, config.seed)
-    method_callbacks = model.method.callbacks(context)
-    loggers = [
-        TensorBoardLogger(run_dir, name="logs", version="tensorboard", default_hp_metric=False),
-        CSVLogger(run_dir, name="logs", version=csv_log_version(run_dir, ckpt_path is not None)),
-    ]
-    steps_per_epoch = max(1, len(train) // (config.batch_size * config.devices))
-    trainer = build_trainer(
-        config,
-        run_dir,
-        [knn, *method_callbacks],
-        loggers,
-        prepared.precision,
-        progress,
-        steps_per_epoch,
-    )
-    distributed = config.devices > 1
-    loader = TrainData(train, config.batch_size, config.seed, distributed, config.num_workers)
-    start_step = 0
-    if ckpt_path is not None:
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        start_step = int(saved.get("global_step", 0))
-    train_started = time.perf_counter()
-    trainer.fit(model, datamodule=loader, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    train_seconds = time.perf_counter() - train_started
-    if trainer.interrupted:
-        raise KeyboardInterrupt
-    if trainer.global_rank != 0:
-        return PretrainResult(run_dir, {})
-    history = {"knn_history": [{"epoch": e, "knn_top1": v} for e, v in knn.history]}
-    for callback in method_callbacks:
-        if getattr(callback, "history", None):
-            history["cluster_history"] = callback.history
-    steps_run = trainer.global_step - start_step
-    timing = {
-        "epochs": trainer.current_epoch,
-        "train_seconds": round(train_seconds, 3),
-        "images_per_second": round(
-            steps_run * config.batch_size * config.devices / max(train_seconds, 1e-9), 1
-        ),
-    }
-    metrics = _finish(config, prepared, run_dir, {**timing, **history})
-    metrics["wall_seconds"] = round(time.perf_counter() - started, 3)
-    from infoclr.io import atomic_write_json
-
-    atomic_write_json(run_dir / "metrics.json", metrics)
+    notes = _notes(echo, caught)
+    run_dir, ckpt = _run_folder(config, resume, prepared.model, prepared.resolved)
+    # A DDP worker (started by Lightning, torchrun or srun) trains in the folder rank 0 holds.
+    worker = int(os.environ.get("LOCAL_RANK", "0")) > 0 or global_rank() > 0
+    with contextlib.nullcontext() if worker else RunLock(run_dir):
+        echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt.name})" if ckpt else ""))
+        echo(_data_line(prepared))
+        trainer, callbacks = _fit(config, prepared, run_dir, ckpt, progress=progress)
+        if trainer.global_rank != 0:
+            return PretrainResult(run_dir, {})
+        clock = callbacks["clock"]
+        extra = {"epochs": trainer.current_epoch, **clock.summary()}
+        extra["knn_history"] = [{"epoch": e, "knn_top1": v} for e, v in callbacks["knn"].history]
+        for callback in callbacks["method"]:
+            if getattr(callback, "history", None):
+                extra["cluster_history"] = callback.history
+        metrics = _finish(config, prepared, run_dir, extra)
+        metrics["wall_seconds"] = round(clock.wall_seconds(), 3)
+        if notes:
+            metrics["notes"] = notes
+        log_final_metrics(callbacks["loggers"], metrics, trainer.global_step)
+        atomic_write_json(run_dir / "metrics.json", metrics)
     return PretrainResult(run_dir, metrics)
 
 
@@ -455,11 +612,34 @@ def _finish(
     from infoclr.io import atomic_torch_save
     from infoclr.methods.trainer import device_for
 
-    device = device_for(config.accelerator) if config.devices == 1 else torch.device("cpu")
+    single = config.devices == 1 and config.num_nodes == 1
+    device = device_for(config.accelerator) if single else torch.device("cpu")
     metrics = _evaluate(config, prepared, config.baselines, device)
     metrics.update(method=config.method, dataset=config.dataset, **extra)
+    metrics["settings"] = {
+        "seed": config.seed,
+        **config.method_spec().settings(),
+        **{key: prepared.resolved[key] for key in ("lr", "precision", "backbone")},
+        "batch_size": config.batch_size,
+        "epochs": config.epochs,
+    }
+    stats = _cluster_statistics(prepared)
+    if stats is not None:
+        metrics["clusters"] = stats
     atomic_torch_save(prepared.model.backbone.export_state_dict(), run_dir / "backbone.pt")
     return metrics
+
+
+def _cluster_statistics(prepared: Prepared) -> dict[str, Any] | None:
+    """H(Z), H(Z|T), I(Z;T), ... (bits) of the clusters the method trained on, against the
+    labels (Tsai et al. 2021); None for methods without clusters or sets without labels."""
+    ids = getattr(prepared.model, "cluster_ids", None)
+    labels = prepared.train.labels
+    if ids is None or labels is None:
+        return None
+    from infoclr.clusters.stats import cluster_statistics
+
+    return cluster_statistics(ids.cpu().numpy(), labels).as_json()
 
 
 def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig, dict]:
@@ -489,7 +669,8 @@ def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig
         )
     check_new_outputs([run_dir / "evaluation.json"], overwrite=True)
     cfg = load_config(PretrainConfig, run_dir / "config.yaml")
-    prepared = prepare(cfg)
+    # The run's own backbone.pt is loaded below; its --init file is not needed again.
+    prepared = prepare(dataclasses.replace(cfg, init=None))
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
         prepared.model.backbone.load_exported(state)

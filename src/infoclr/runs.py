@@ -32,6 +32,7 @@ __all__ = [
     "RunLock",
     "check_new_outputs",
     "check_writable",
+    "check_resume_record",
     "checkpoint_io",
     "claim_run_dir",
     "csv_log_version",
@@ -57,6 +58,12 @@ def _numbered(root: Path, base: str) -> list[Path]:
     return [root / base, *numbered]
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may create files in / write ``path`` (tests replace it to act out
+    a read-only folder, which root cannot otherwise see)."""
+    return os.access(path, os.W_OK | os.X_OK if Path(path).is_dir() else os.W_OK)
+
+
 def check_writable(folder: Path, what: str = "output folder") -> None:
     """ConfigError unless ``folder`` can be created or written: checked before any work."""
     folder = Path(folder)
@@ -69,7 +76,7 @@ def check_writable(folder: Path, what: str = "output folder") -> None:
         probe = probe.parent
     if not probe.is_dir():
         raise ConfigError(f"{what} {str(folder)!r} lies under the file {str(probe)!r}")
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if not _writable(probe):
         raise ConfigError(
             f"{what} {str(folder)!r} is not writable (no write permission on {str(probe)!r}); "
             "choose another folder"
@@ -88,7 +95,7 @@ def check_new_outputs(paths: Iterable[Path], overwrite: bool) -> None:
                 f"output {str(path)!r} already exists; choose another path or pass --overwrite"
             )
         check_writable(path.parent)
-        if path.exists() and not os.access(path, os.W_OK):
+        if path.exists() and not _writable(path):
             raise ConfigError(f"output {str(path)!r} is read-only; choose another path")
 
 
@@ -187,6 +194,29 @@ def checkpoint_io() -> Any:
             atomic_torch_save(checkpoint, path)
 
     return AtomicCheckpointIO()
+
+
+def check_resume_record(path: Path, record: dict[str, Any], key: str = "infoclr_run") -> None:
+    """One-line error unless the checkpoint at ``path`` was written by the same run: its
+    ``checkpoint[key]`` (stored by the job) must equal ``record`` (input, settings)."""
+    import torch
+
+    from infoclr.errors import DataError
+
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        theirs = saved[key]
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a damaged file
+        raise DataError(
+            f"{path} is not a checkpoint infoclr can resume ({type(err).__name__}); delete it "
+            "and drop --resume to start over"
+        ) from None
+    for name, value in record.items():
+        if theirs.get(name) != value:
+            raise ConfigError(
+                f"{path} belongs to another run ({name}: {theirs.get(name)!r} there, {value!r} "
+                "now); rerun with the same settings, or drop --resume to start over"
+            )
 
 
 class OutputSet:

@@ -55,10 +55,13 @@ class ImageData(Dataset[tuple[torch.Tensor, int, int]]):
             Only in-memory sets that were asked for them carry them (``shapes`` with
             ``masks=True``); the dense probe (:mod:`infoclr.evaluation.dense`) reads them.
         mask_classes: the name of each mask value (position = value), or ``None``.
+        split_note: how the train/test split of this set was made (printed by the jobs and
+            recorded in the run's config), or None.
     """
 
     masks: torch.Tensor | None = None
     mask_classes: list[str] | None = None
+    split_note: str | None = None
 
     def __init__(
         self,

@@ -17,7 +17,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -110,7 +110,14 @@ def embedding_map(features: ArrayLike, method: str = "auto", seed: int = 0) -> n
     return np.asarray(tsne.fit_transform(matrix), dtype=np.float32)
 
 
-def _save_atomically(figure: Figure, path: str | os.PathLike[str], dpi: int = 120) -> Path:
+def _save_atomically(
+    figure: Figure, path: str | os.PathLike[str] | IO[bytes], dpi: int = 120
+) -> Path | None:
+    if not isinstance(path, (str, os.PathLike)):
+        # An open handle (an infoclr.runs.OutputSet stage): the caller makes it atomic.
+        FigureCanvasAgg(figure)
+        figure.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
+        return None
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
@@ -134,22 +141,30 @@ def _marker_size(num_points: int) -> float:
     return float(np.clip(3000.0 / max(num_points, 1), 1.0, 30.0))
 
 
+def _class_name(class_id: int, class_names: Sequence[str] | None) -> str:
+    if class_names is not None and 0 <= class_id < len(class_names):
+        return str(class_names[class_id])
+    return str(class_id)
+
+
 def plot_embedding_maps(
     maps: Mapping[str, ArrayLike],
     labels: ArrayLike | None,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | IO[bytes],
     title: str | None = None,
-) -> Path:
+    class_names: Sequence[str] | None = None,
+) -> Path | None:
     """Side-by-side scatter panels of 2-D maps (e.g. ``{"before": ..., "after": ...}``).
 
     Args:
         maps: panel title -> (N, 2) coordinates (from :func:`embedding_map`); all the same N.
         labels: (N,) integer class ids colouring the points, or ``None`` for one colour.
-        path: PNG file to write (parent folders are created).
+        path: PNG file to write (parent folders are created), or an open binary handle.
         title: optional figure title.
+        class_names: legend names, indexed by class id (default: the ids themselves).
 
     Returns:
-        The path written.
+        The path written (None for a handle).
 
     Raises:
         DataError: for no maps, maps that are not (N, 2), or mismatched lengths.
@@ -196,7 +211,14 @@ def plot_embedding_maps(
         axis.set_yticks([])
     if categorical:
         handles = [
-            Line2D([], [], marker="o", linestyle="", color=palette(position), label=str(class_id))
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                color=palette(position),
+                label=_class_name(class_id, class_names),
+            )
             for position, class_id in enumerate(classes)
         ]
         figure.legend(handles=handles, loc="outside right center", title="class")
@@ -205,6 +227,26 @@ def plot_embedding_maps(
     if title:
         figure.suptitle(title)
     return _save_atomically(figure, path)
+
+
+def plot_before_after(
+    original: ArrayLike,
+    refined: ArrayLike,
+    labels: ArrayLike | None,
+    path: str | os.PathLike[str] | IO[bytes],
+    method: str = "pca",
+    seed: int = 0,
+    title: str | None = None,
+    class_names: Sequence[str] | None = None,
+    refined_title: str = "refined",
+) -> Path | None:
+    """Two panels: 2-D maps (:func:`embedding_map`) of the same (N, D) rows before and after a
+    refinement, coloured by ``labels`` (N,) class ids. See :func:`plot_embedding_maps`."""
+    maps = {
+        "original": embedding_map(original, method, seed=seed),
+        refined_title: embedding_map(refined, method, seed=seed),
+    }
+    return plot_embedding_maps(maps, labels, path, title=title, class_names=class_names)
 
 
 def _as_float_vector(values: ArrayLike, name: str) -> np.ndarray:
@@ -251,6 +293,27 @@ def plot_metric_vs(
     """
     if path is None:
         raise ConfigError("plot_metric_vs needs path=...; pass the PNG file to write")
+    figure = Figure(figsize=(5.5, 4.2), layout="constrained")
+    _draw_metric_vs(
+        figure.subplots(), xs, ys, yerr, labels, xlabel, ylabel, title, show_correlation
+    )
+    return _save_atomically(figure, path)
+
+
+def _draw_metric_vs(
+    axis: Any,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    yerr: ArrayLike | None,
+    labels: Sequence[str] | None,
+    xlabel: str,
+    ylabel: str,
+    title: str | None,
+    show_correlation: bool,
+) -> None:
+    """One :func:`plot_metric_vs` panel on ``axis``, after checking the inputs."""
+    from infoclr.evaluation.stats import spearman
+
     x_values = _as_float_vector(xs, "xs")
     y_values = _as_float_vector(ys, "ys")
     if len(x_values) == 0 or len(x_values) != len(y_values):
@@ -262,32 +325,70 @@ def plot_metric_vs(
         raise DataError(f"yerr has {len(errors)} values for {len(x_values)} points")
     if labels is not None and len(labels) != len(x_values):
         raise DataError(f"labels has {len(labels)} names for {len(x_values)} points")
-
-    figure = Figure(figsize=(5.5, 4.2), layout="constrained")
-    axis = figure.subplots()
     axis.errorbar(x_values, y_values, yerr=errors, fmt="o", capsize=3, color="tab:blue")
     if labels is not None:
         for x_value, y_value, name in zip(x_values, y_values, labels, strict=True):
             axis.annotate(
                 str(name), (x_value, y_value), textcoords="offset points", xytext=(4, 4), fontsize=8
             )
-    if show_correlation and len(x_values) >= 3 and np.ptp(x_values) > 0 and np.ptp(y_values) > 0:
-        x_ranks = pd.Series(x_values).rank().to_numpy()
-        y_ranks = pd.Series(y_values).rank().to_numpy()
-        spearman = float(np.corrcoef(x_ranks, y_ranks)[0, 1])
+    rho = spearman(x_values, y_values) if show_correlation else float("nan")
+    if not np.isnan(rho):
         axis.text(
-            0.02,
-            0.98,
-            f"Spearman ρ = {spearman:+.2f}",
-            transform=axis.transAxes,
-            va="top",
-            fontsize=9,
+            0.02, 0.98, f"Spearman ρ = {rho:+.2f}", transform=axis.transAxes, va="top", fontsize=9
         )
     axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3)
     if title:
         axis.set_title(title)
+
+
+def plot_metric_grid(
+    table: pd.DataFrame,
+    xs: Sequence[str],
+    ys: Sequence[str],
+    path: str | os.PathLike[str],
+    labels: str | None = None,
+    errors: Mapping[str, str] | None = None,
+    title: str | None = None,
+) -> Path:
+    """A grid of :func:`plot_metric_vs` panels: one row per metric, one column per statistic.
+
+    Made for Cl-InfoNCE's analysis: linear and k-NN top-1 (rows) against I(Z;T) and H(Z|T)
+    (columns), one annotated point per cluster set, Spearman's ρ in each panel.
+
+    Args:
+        table: one row per point.
+        xs: the columns plotted along x (one grid column each).
+        ys: the columns plotted along y (one grid row each; panels in a row share y).
+        path: PNG file to write.
+        labels: the column that names each point, if any.
+        errors: ``{y column: column of its symmetric error bars}`` (e.g. std over seeds).
+        title: the figure's title.
+
+    Returns:
+        The path written.
+
+    Raises:
+        DataError: for a missing column, or empty or non-finite values.
+    """
+    errors = dict(errors or {})
+    wanted = [*xs, *ys, *errors.values(), *([labels] if labels else [])]
+    missing = [column for column in wanted if column not in table]
+    if missing or not xs or not ys:
+        raise DataError(
+            f"plot_metric_grid needs columns {missing or 'in xs and ys'}; the table has "
+            f"{', '.join(map(str, table.columns))}"
+        )
+    figure = Figure(figsize=(5 * len(xs), 3.8 * len(ys)), layout="constrained")
+    axes = np.asarray(figure.subplots(len(ys), len(xs), sharey="row", squeeze=False))
+    names = None if labels is None else [str(name) for name in table[labels]]
+    for row, y in enumerate(ys):
+        for column, x in enumerate(xs):
+            yerr = table[errors[y]] if y in errors else None
+            _draw_metric_vs(axes[row, column], table[x], table[y], yerr, names, x, y, None, True)
+    if title:
+        figure.suptitle(title)
     return _save_atomically(figure, path)
 
 

@@ -2,6 +2,7 @@
 
 from infoclr.functional._lse import row_logsumexp
 from infoclr.functional.contrastive import (
+    check_pair,
     check_rows,
     check_temperature,
     cl_info_nce,
@@ -23,14 +24,18 @@ from infoclr.functional.masking import (
     random_patch_mask,
     unpatchify,
 )
+from infoclr.functional.memory import memory_sup_con, memory_sup_con_per_anchor
 
 __all__ = [
+    "check_pair",
     "check_rows",
     "check_temperature",
     "cl_info_nce",
     "gaussian_kl",
     "masked_count",
     "masked_patch_mse",
+    "memory_sup_con",
+    "memory_sup_con_per_anchor",
     "nt_xent",
     "patch_mask_to_pixels",
     "patchify",
