@@ -222,3 +222,17 @@ def test_ctrl_c_exits_130_with_one_line_naming_the_resume_command(tmp_path: Path
     assert len(lines) == 1 and "Traceback" not in lines[0], lines
     assert lines[0].startswith("interrupted; continue with: infoclr pretrain ")
     assert lines[0].endswith("--resume")
+
+
+def test_sets_with_masks_get_the_dense_probe(tmp_path: Path) -> None:
+    data = dict(n=64, image_size=8, nuisance="background", masks=True)
+    config = PretrainConfig(
+        **{**TINY, "dataset": "shapes", "batch_size": 32, "knn_every": 0, "probe_epochs": 2},
+        method="mrcl",
+        data_options=data,
+        epochs=1,
+        output_dir=str(tmp_path),
+    )
+    metrics = pretrain(config, progress=False, echo=lambda *_: None).metrics
+    assert 0.0 < metrics["dense_miou"] <= 1.0 and 0.0 < metrics["dense_pixel_accuracy"] <= 1.0
+    assert len(metrics["dense_class_iou"]) == 7  # background and the 6 shapes

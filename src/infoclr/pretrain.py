@@ -568,7 +568,8 @@ def _evaluate(
 ) -> dict[str, Any]:
     from infoclr.augment import EvalView
     from infoclr.data.loaders import OrderedBatches
-    from infoclr.evaluation.frozen import ProbeSettings, evaluate_frozen
+    from infoclr.evaluation.dense import evaluate_dense
+    from infoclr.evaluation.frozen import ProbeSettings, evaluate_frozen, random_init_copy
 
     model = prepared.model.to(device)
     if baselines is None:
@@ -581,14 +582,25 @@ def _evaluate(
         config.seed,
         baselines,
     )
-    return evaluate_frozen(
+    eval_view = EvalView(prepared.view_config).to(device)
+    metrics = evaluate_frozen(
         model.backbone,
         OrderedBatches(prepared.train),
         OrderedBatches(prepared.test),
-        EvalView(prepared.view_config).to(device),
+        eval_view,
         device,
         settings,
     )
+    # Sets with per-pixel masks (shapes with masks=True) also get the dense probe.
+    dense = evaluate_dense(model.backbone, prepared.train, prepared.test, eval_view, device)
+    metrics.update(dense)
+    if dense and baselines:
+        random_backbone = random_init_copy(model.backbone, config.seed).to(device)
+        random_dense = evaluate_dense(
+            random_backbone, prepared.train, prepared.test, eval_view, device
+        )
+        metrics["baseline_random_init_dense_miou"] = random_dense["dense_miou"]
+    return metrics
 
 
 def _finish(

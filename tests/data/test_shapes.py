@@ -274,3 +274,42 @@ def test_the_default_training_split_has_6000_images() -> None:
     # (How fast it generates is measured in benchmarks/, never in a test.)
     data = load_dataset("shapes", split="train", nuisance="background")
     assert len(data) == 6000 and data.tensors().shape[0] == 6000
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_masks_match_the_point_in_shape_reference(shape: str) -> None:
+    size = 24
+    cases = [(2, 1, 0.1, -0.05), (1, 3, -0.5, 0.5), (0, 0, 0.5, 0.0)]
+    count = len(cases)
+    kwargs = dict(
+        shape=np.full(count, SHAPES.index(shape)),
+        colour=np.array([0, 4, 2]),
+        scale=np.array([case[0] for case in cases]),
+        rotation=np.array([case[1] for case in cases]),
+        centre_x=np.array([case[2] for case in cases], dtype=np.float32),
+        centre_y=np.array([case[3] for case in cases], dtype=np.float32),
+        background=np.array([0, 2, 3]),
+        image_size=size,
+    )
+    images, masks = render_shapes(**kwargs, masks=True)
+    assert torch.equal(images, render_shapes(**kwargs))  # masks change no pixel
+    assert masks.dtype == torch.uint8 and masks.shape == (count, size, size)
+    assert set(masks.unique().tolist()) == {0, SHAPES.index(shape) + 1}
+    for k, (scale, rotation, cx, cy) in enumerate(cases):
+        reference = torch.from_numpy(_reference_mask(shape, scale, rotation, cx, cy, size))
+        assert (masks[k][reference == 1] == SHAPES.index(shape) + 1).all(), f"{shape} case {k}"
+        assert (masks[k][reference == -1] == 0).all(), f"{shape} case {k}"
+
+
+def test_masks_option_keeps_the_images_and_labels_the_shape() -> None:
+    plain = load_dataset("shapes", split="test", n=40, image_size=16, nuisance="background")
+    with_masks = load_dataset(
+        "shapes", split="test", n=40, image_size=16, nuisance="background", masks=True
+    )
+    assert plain.masks is None and torch.equal(plain.tensors(), with_masks.tensors())
+    assert with_masks.mask_classes == ["background", *SHAPES]
+    for i in range(40):
+        present = set(with_masks.masks[i].unique().tolist())
+        assert present <= {0, int(with_masks.labels[i]) + 1} and len(present) == 2
+    with pytest.raises(ConfigError, match="masks"):
+        load_dataset("shapes", split="test", n=4, masks="yes")

@@ -8,7 +8,12 @@ import pytest
 import torch
 
 from infoclr.errors import InfoclrError
-from infoclr.functional import gaussian_kl, reparameterize, symmetric_gaussian_kl
+from infoclr.functional import (
+    gaussian_kl,
+    reparameterize,
+    symmetric_gaussian_kl,
+    weighted_gaussian_kl,
+)
 
 
 def _kl_loop(mu_p, logvar_p, mu_q, logvar_q) -> torch.Tensor:
@@ -107,3 +112,20 @@ def test_reparameterize_moments_and_gradient() -> None:
     # d z / d logvar = ½ σ ε, so the same generator reproduces it exactly
     noise = torch.randn(20000, 2, generator=torch.Generator().manual_seed(3))
     torch.testing.assert_close(logvar.grad, 0.5 * torch.exp(0.5 * logvar.detach()) * noise)
+
+
+def test_weighted_gaussian_kl_matches_loop_in_each_direction() -> None:
+    mu_p, logvar_p, mu_q, logvar_q = _random_pair(4, 6)
+    forward = _kl_loop(mu_p, logvar_p, mu_q, logvar_q)
+    backward = _kl_loop(mu_q, logvar_q, mu_p, logvar_p)
+    for weight_pq, weight_qp in ((0.3, 0.0), (0.0, 0.7), (0.01, 0.001), (0.5, 0.5)):
+        result = weighted_gaussian_kl(mu_p, logvar_p, mu_q, logvar_q, weight_pq, weight_qp)
+        expected = weight_pq * forward + weight_qp * backward
+        torch.testing.assert_close(result.double(), expected, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        weighted_gaussian_kl(mu_p, logvar_p, mu_q, logvar_q, 0.5, 0.5),
+        symmetric_gaussian_kl(mu_p, logvar_p, mu_q, logvar_q),
+    )
+    assert not weighted_gaussian_kl(mu_p, logvar_p, mu_q, logvar_q, 0.0, 0.0).any()
+    with pytest.raises(InfoclrError, match="weights"):
+        weighted_gaussian_kl(mu_p, logvar_p, mu_q, logvar_q, -0.1, 0.0)

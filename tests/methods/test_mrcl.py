@@ -12,14 +12,19 @@ from torch import nn
 
 import infoclr.pretrain as pretrain_module
 from infoclr.augment import BatchViews, ViewConfig
-from infoclr.augment.masking import PatchMasking, apply_patch_mask, auto_patch_size
+from infoclr.augment.masking import (
+    PatchMasking,
+    apply_patch_mask,
+    auto_mask_ratio,
+    auto_patch_size,
+)
 from infoclr.cli import main
 from infoclr.errors import ConfigError
 from infoclr.functional import nt_xent, patch_mask_to_pixels, random_patch_mask
 from infoclr.methods import ContrastiveMethod, build_method
 from infoclr.methods.mrcl import masked_pass, masking_mode
 from infoclr.models import BACKBONES, build_backbone
-from infoclr.models.decoders import ConvPixelDecoder, MaskedTokenDecoder
+from infoclr.models.decoders import ConvPixelDecoder, MaskedTokenDecoder, SpatialPixelDecoder
 from infoclr.pretrain import PretrainConfig, pretrain
 
 
@@ -74,9 +79,13 @@ def _patch_mse_loop(prediction, target, mask, patch) -> torch.Tensor:
     return torch.stack(losses).mean()
 
 
-@pytest.mark.parametrize("fill", ["zero", "learned"])
-def test_loss_matches_slow_reference_convnet(fill: str) -> None:
-    method = _mrcl(mask_fill=fill, rec_weight=0.7, temperature=0.3)
+@pytest.mark.parametrize(
+    ("fill", "decoder"), [("zero", "pooled"), ("learned", "pooled"), ("learned", "spatial")]
+)
+def test_loss_matches_slow_reference_convnet(fill: str, decoder: str) -> None:
+    method = _mrcl(mask_fill=fill, rec_weight=0.7, temperature=0.3, decoder=decoder)
+    expected_decoder = SpatialPixelDecoder if decoder == "spatial" else ConvPixelDecoder
+    assert isinstance(method.decoder, expected_decoder)
     if method.masking.fill_value is not None:
         with torch.no_grad():
             method.masking.fill_value.fill_(0.25)
@@ -94,9 +103,12 @@ def test_loss_matches_slow_reference_convnet(fill: str) -> None:
     terms = []
     for own, other_z in ((view1, z2), (view2, z1)):
         mask = random_patch_mask(8, 4, 0.5)[0]
-        features = reference.backbone(_fill_loop(own, mask, 2, fill_value))
+        masked = _fill_loop(own, mask, 2, fill_value)
+        features = reference.backbone(masked)
         contrast = nt_xent(reference.projector(features), other_z, 0.3)
-        rec = _patch_mse_loop(reference.decoder(features), own, mask, 2)
+        # spatial: the decoder reads the feature map before pooling, not the pooled vector
+        decoded = reference.backbone.forward_map(masked) if decoder == "spatial" else features
+        rec = _patch_mse_loop(reference.decoder(decoded), own, mask, 2)
         terms.append((contrast, rec))
     contrastive = 0.5 * (terms[0][0] + terms[1][0])
     reconstruction = 0.5 * (terms[0][1] + terms[1][1])
@@ -141,7 +153,7 @@ def test_vit_drops_masked_tokens() -> None:
 
 def test_convnet_never_sees_masked_pixels() -> None:
     method = _mrcl("smallcnn").eval()
-    assert method.mask_mode == "fill" and isinstance(method.decoder, ConvPixelDecoder)
+    assert method.mask_mode == "fill" and isinstance(method.decoder, SpatialPixelDecoder)
     views = torch.randn(4, 1, 8, 8)
     torch.manual_seed(5)
     z, _, mask = masked_pass(method, views)
@@ -193,7 +205,49 @@ def test_constructor_errors() -> None:
         _mrcl(patch_size=4, mask_ratio=0.1)  # 4 patches, round(0.4) = 0 masked
     with pytest.raises(ConfigError, match="mask_fill"):
         _mrcl(mask_fill="noise")
-    assert auto_patch_size(8) == 2 and auto_patch_size(28) == 4 and auto_patch_size(30) == 3
+    with pytest.raises(ConfigError, match="decoder"):
+        _mrcl(decoder="pixels")
+    sizes = {size: auto_patch_size(size) for size in (8, 16, 24, 28, 30, 32, 64, 224)}
+    assert sizes == {8: 2, 16: 2, 24: 4, 28: 4, 30: 5, 32: 4, 64: 8, 224: 16}
+    assert (auto_mask_ratio(4), auto_mask_ratio(13), auto_mask_ratio(14)) == (0.5, 0.5, 0.75)
+
+
+class _FillOnly(nn.Module):
+    """A fill-maskable backbone without a feature map."""
+
+    mask_mode = "fill"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(64, 8)
+        self.feature_dim = 8
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.layer(images.flatten(1))
+
+
+def test_spatial_decoder_needs_a_feature_map() -> None:
+    def build(**kw):
+        return build_method("mrcl", _FillOnly(), _views(), image_size=8, channels=1, **kw)
+
+    with pytest.raises(ConfigError, match="decoder=pooled"):
+        build()
+    assert isinstance(build(decoder="pooled").decoder, ConvPixelDecoder)
+    assert build(rec_weight=0.0).decoder is None  # nothing decoded: no feature map needed
+
+
+def test_spatial_decoder_shapes() -> None:
+    # ⌈S/h⌉ pixel shuffle, resized when h does not divide S
+    for size, side in ((24, 12), (28, 7), (30, 4)):
+        decoder = SpatialPixelDecoder(16, 3, size, side)
+        assert decoder(torch.randn(2, 16, side, side)).shape == (2, 3, size, size)
+
+
+def test_default_geometry_follows_the_image_size() -> None:
+    method = _mrcl()
+    assert method.method.mask_ratio is None and method.method.decoder == "spatial"
+    assert (method.masking.patch_size, method.masking.ratio) == (2, 0.5)
+    assert method.decoder_input == "spatial"
 
 
 class _Flat(nn.Module):
@@ -216,6 +270,7 @@ class _Flat(nn.Module):
         (["--set", "patch_size=3"], "patch_size 3 does not divide"),
         (["--backbone", "flat-test"], "cannot be masked"),
         (["--set", "mask_fill=noise"], "mask_fill"),
+        (["--set", "decoder=pixels"], "decoder"),
     ],
 )
 def test_cli_rejects_bad_configuration(args, message, tmp_path: Path, capsys, monkeypatch) -> None:
@@ -293,6 +348,8 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
                 "mask_ratio=0.75",
                 "--set",
                 "rec_weight=0.5",
+                "--set",
+                "decoder=spatial",
             ]
         )
     assert code == 130
@@ -303,7 +360,9 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     assert first["global_step"] == steps_per_epoch
     assert not (run_dir / "metrics.json").exists()
 
-    config = _tiny_config(tmp_path, epochs=2, mask_fill="learned", mask_ratio=0.75, rec_weight=0.5)
+    config = _tiny_config(
+        tmp_path, epochs=2, mask_fill="learned", mask_ratio=0.75, rec_weight=0.5, decoder="spatial"
+    )
     result = pretrain(config, resume=True, progress=False, echo=lambda *_: None)
     assert result.run_dir == run_dir
     assert result.metrics["epochs"] == 2
@@ -315,6 +374,7 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     images_trained = result.metrics["images_per_second"] * result.metrics["train_seconds"]
     assert round(images_trained / 256) == 2 * steps_per_epoch
     assert "masking.fill_value" in second["state_dict"]
+    assert "decoder.layers.0.weight" in second["state_dict"]  # the spatial decoder trained
     log = (run_dir / "logs" / "csv" / "metrics.csv").read_text()
     assert "train/contrastive" in log and "train/reconstruction" in log
 
@@ -333,6 +393,7 @@ def test_config_keys_reach_the_method() -> None:
             mask_fill="learned",
             mask_normalize_target=False,
             patch_size=4,
+            decoder="pooled",
         )
     )
     method = prepare(config).model
@@ -341,3 +402,4 @@ def test_config_keys_reach_the_method() -> None:
     assert method.masking.patch_size == 4
     assert (method.masking.ratio, method.masking.fill_mode) == (0.3, "learned")
     assert method.masking.fill_value is not None  # the learned fill exists
+    assert isinstance(method.decoder, ConvPixelDecoder) and method.decoder_input == "pooled"

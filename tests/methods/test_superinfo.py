@@ -1,5 +1,7 @@
-"""SuperInfo (reconstruction of arXiv 2408.10292): exact SimCLR at λ2 = λ3 = 0, the full loss
-against a slow reference, the λ2 annealing, configuration errors, training and resume."""
+"""SuperInfo (reconstruction of arXiv 2408.10292): exact SimCLR at λa = λb = λ3 = 0, the
+reported two-coefficient loss against a slow reference (both posterior places, learned mean,
+optional reconstruction), the old coefficient's mapping, the annealing, configuration errors,
+training and resume."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
 import infoclr.pretrain as pretrain_module
 from infoclr.augment import BatchViews, ViewConfig
@@ -46,9 +49,9 @@ def _pair(**kw) -> tuple[ContrastiveMethod, ContrastiveMethod]:
     return simclr, superinfo
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_zero_information_terms_reproduce_simclr_exactly(seed: int) -> None:
-    simclr, superinfo = _pair(lambda_superfluous=0.0, lambda_rec=0.0)
+@pytest.mark.parametrize(("seed", "posterior"), [(0, "features"), (1, "projection")])
+def test_zero_information_terms_reproduce_simclr_exactly(seed: int, posterior: str) -> None:
+    simclr, superinfo = _pair(lambda_a=0.0, lambda_b=0.0, posterior=posterior)
     assert superinfo.gaussian_head is None and superinfo.decoder is None
     assert set(superinfo.state_dict()) == set(simclr.state_dict())
     images = _images()
@@ -72,9 +75,7 @@ def test_zero_information_terms_reproduce_simclr_exactly(seed: int) -> None:
 
 def test_sampling_breaks_the_equivalence() -> None:
     # The equivalence test above can fail: with noise forced on, the loss differs.
-    simclr, superinfo = _pair(
-        lambda_superfluous=0.0, lambda_rec=0.0, sample=True, initial_logvar=0.0
-    )
+    simclr, superinfo = _pair(lambda_a=0.0, lambda_b=0.0, sample=True, initial_logvar=0.0)
     images = _images()
     torch.manual_seed(0)
     expected = simclr.loss_step(images, None, None)[0]
@@ -83,21 +84,24 @@ def test_sampling_breaks_the_equivalence() -> None:
     assert abs(float(loss) - float(expected)) > 1e-3
 
 
-def _kl_loop(mu_p, logvar_p, mu_q, logvar_q) -> torch.Tensor:
+def _directed_kl_loop(mu_p, logvar_p, mu_q, logvar_q) -> torch.Tensor:
+    """KL(p‖q) per row, one dimension at a time in float64."""
     rows = []
     for b in range(mu_p.shape[0]):
         total = torch.zeros((), dtype=torch.float64)
         for d in range(mu_p.shape[1]):
             var_p, var_q = logvar_p[b, d].double().exp(), logvar_q[b, d].double().exp()
             diff = (mu_p[b, d] - mu_q[b, d]).double()
-            forward = 0.5 * (torch.log(var_q / var_p) + (var_p + diff**2) / var_q - 1)
-            backward = 0.5 * (torch.log(var_p / var_q) + (var_q + diff**2) / var_p - 1)
-            total = total + 0.5 * (forward + backward)
+            total = total + 0.5 * (torch.log(var_q / var_p) + (var_p + diff**2) / var_q - 1)
         rows.append(total)
     return torch.stack(rows)
 
 
-def test_full_loss_matches_slow_reference() -> None:
+@pytest.mark.parametrize(
+    ("posterior", "mean_head", "lambda_rec"),
+    [("features", False, 0.3), ("features", True, 0.0), ("projection", True, 0.2)],
+)
+def test_reported_form_matches_slow_reference(posterior, mean_head, lambda_rec) -> None:
     method = SuperInfo(
         build_backbone("smallcnn", 1, 8, width=8),
         _views(),
@@ -105,12 +109,19 @@ def test_full_loss_matches_slow_reference() -> None:
         channels=1,
         temperature=0.5,
         lambda_pred=0.8,
-        lambda_superfluous=0.05,
-        lambda_rec=0.3,
+        lambda_a=0.05,
+        lambda_b=0.002,
+        lambda_rec=lambda_rec,
+        posterior=posterior,
+        mean_head=mean_head,
         initial_logvar=-1.0,
     )
-    with torch.no_grad():  # a non-trivial log-variance head
-        method.gaussian_head.logvar.weight.normal_(0, 0.1)
+    head = method.gaussian_head
+    with torch.no_grad():  # non-trivial log-variance and mean heads
+        head.logvar.weight.normal_(0, 0.1)
+        if mean_head:
+            head.mean.weight.add_(torch.randn_like(head.mean.weight) * 0.1)
+            head.mean.bias.normal_(0, 0.1)
     method.anneal_progress = 1.0
     reference = copy.deepcopy(method)
     images = _images()
@@ -119,28 +130,81 @@ def test_full_loss_matches_slow_reference() -> None:
 
     torch.manual_seed(9)
     view1, view2 = reference.views(images), reference.views(images)
-    f1, f2 = reference.backbone(view1), reference.backbone(view2)
-    head = reference.gaussian_head.logvar
-    logvar1, logvar2 = head(f1), head(f2)
-    z1 = f1 + torch.exp(0.5 * logvar1) * torch.randn(f1.shape)
-    z2 = f2 + torch.exp(0.5 * logvar2) * torch.randn(f2.shape)
-    predictive = nt_xent(reference.projector(z1), reference.projector(z2), 0.5)
-    superfluous = _kl_loop(f1, logvar1, f2, logvar2).mean()
-    pixels = view1[0].numel()
-    rec1 = ((reference.decoder(z1) - view1) ** 2).sum((1, 2, 3)) / pixels
-    rec2 = ((reference.decoder(z2) - view2) ** 2).sum((1, 2, 3)) / pixels
-    reconstruction = 0.5 * (rec1.mean() + rec2.mean())
-    expected = 0.8 * predictive + 0.05 * superfluous.float() + 0.3 * reconstruction
+    a1, a2 = reference.backbone(view1), reference.backbone(view2)
+    if posterior == "projection":
+        a1, a2 = reference.projector(a1), reference.projector(a2)
+    rhead = reference.gaussian_head
+    mu1 = rhead.mean(a1) if mean_head else a1
+    mu2 = rhead.mean(a2) if mean_head else a2
+    logvar1, logvar2 = rhead.logvar(a1), rhead.logvar(a2)
+    z1 = mu1 + torch.exp(0.5 * logvar1) * torch.randn(mu1.shape)
+    z2 = mu2 + torch.exp(0.5 * logvar2) * torch.randn(mu2.shape)
+    if posterior == "features":
+        h1, h2 = reference.projector(z1), reference.projector(z2)
+    else:
+        h1, h2 = z1, z2
+    predictive = nt_xent(h1, h2, 0.5)
+    kl_12 = _directed_kl_loop(mu1, logvar1, mu2, logvar2).mean()
+    kl_21 = _directed_kl_loop(mu2, logvar2, mu1, logvar1).mean()
+    expected = 0.8 * predictive + (0.05 * kl_12 + 0.002 * kl_21).float()
+    if lambda_rec:
+        pixels = view1[0].numel()
+        rec1 = ((reference.decoder(z1) - view1) ** 2).sum((1, 2, 3)) / pixels
+        rec2 = ((reference.decoder(z2) - view2) ** 2).sum((1, 2, 3)) / pixels
+        reconstruction = 0.5 * (rec1.mean() + rec2.mean())
+        expected = expected + lambda_rec * reconstruction
+        torch.testing.assert_close(logs["reconstruction"], reconstruction.detach())
+    else:
+        assert reference.decoder is None and "reconstruction" not in logs
     torch.testing.assert_close(logs["predictive"], predictive.detach())
-    torch.testing.assert_close(
-        logs["superfluous"].double(), superfluous.detach(), rtol=1e-5, atol=1e-6
-    )
-    torch.testing.assert_close(logs["reconstruction"], reconstruction.detach())
-    assert logs["lambda_superfluous"] == 0.05
+    torch.testing.assert_close(logs["kl_12"].double(), kl_12.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(logs["kl_21"].double(), kl_21.detach(), rtol=1e-5, atol=1e-6)
+    assert (logs["lambda_a"], logs["lambda_b"]) == (0.05, 0.002)
     torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-6)
     loss.backward()
-    assert method.gaussian_head.logvar.weight.grad.abs().sum() > 0
-    assert all(p.grad is not None for p in method.decoder.parameters())
+    assert head.logvar.weight.grad.abs().sum() > 0
+    if mean_head:
+        assert head.mean.weight.grad.abs().sum() > 0
+
+
+def test_asymmetric_weights_weigh_each_direction() -> None:
+    # With λb = 0 the loss must move with KL(p1‖p2) only: swapping the roles of the views'
+    # means changes KL(p1‖p2) and so the loss, which a symmetric term would not tell apart.
+    method = SuperInfo(
+        build_backbone("smallcnn", 1, 8, width=8),
+        _views(),
+        image_size=8,
+        channels=1,
+        lambda_a=1.0,
+        lambda_b=0.0,
+        initial_logvar=-1.0,
+    )
+    method.anneal_progress = 1.0
+    with torch.no_grad():
+        method.gaussian_head.logvar.weight.normal_(0, 0.3)
+    torch.manual_seed(4)
+    loss, logs = method.loss_step(_images(), None, None)
+    assert float(logs["kl_12"]) != pytest.approx(float(logs["kl_21"]), rel=1e-3)
+    assert float(loss - logs["predictive"]) == pytest.approx(float(logs["kl_12"]), rel=1e-5)
+
+
+def test_lambda_superfluous_maps_to_half_of_each_coefficient() -> None:
+    from infoclr.methods import method_options
+
+    options = method_options("superinfo", {"lambda_superfluous": 0.02})
+    assert (options.lambda_a, options.lambda_b, options.lambda_superfluous) == (0.01, 0.01, None)
+    # λ · D_SKL with D_SKL = ½ [KL + KL] is λa = λb = λ/2 exactly.
+    mu1, lv1, mu2, lv2 = (torch.randn(3, 5) for _ in range(4))
+    from infoclr.functional import symmetric_gaussian_kl, weighted_gaussian_kl
+
+    torch.testing.assert_close(
+        0.02 * symmetric_gaussian_kl(mu1, lv1, mu2, lv2),
+        weighted_gaussian_kl(mu1, lv1, mu2, lv2, options.lambda_a, options.lambda_b),
+    )
+    same = method_options("superinfo", {"lambda_superfluous": 0.02, "lambda_a": 0.01})
+    assert same.lambda_b == 0.01
+    with pytest.raises(ConfigError, match="lambda_superfluous"):
+        method_options("superinfo", {"lambda_superfluous": 0.02, "lambda_b": 0.3})
 
 
 def test_annealed_weight_schedules() -> None:
@@ -165,14 +229,16 @@ def test_method_reads_progress_and_rejects_bad_arguments() -> None:
         _views(),
         image_size=8,
         channels=1,
-        lambda_superfluous=0.1,
+        lambda_a=0.1,
+        lambda_b=0.02,
         anneal_fraction=0.5,
         anneal_schedule="linear",
     )
-    assert training_progress(method) == 1.0  # not fitting: the target weight
+    assert training_progress(method) == 1.0  # not fitting: the target weights
     method.anneal_progress = 0.25
-    expected = pytest.approx(1e-4 + (0.1 - 1e-4) * 0.5)
-    assert method.method.current_lambda_superfluous(method) == expected
+    weight_a, weight_b = method.method.current_weights(method)
+    assert weight_a == pytest.approx(1e-4 + (0.1 - 1e-4) * 0.5)
+    assert weight_b == pytest.approx(1e-4 + (0.02 - 1e-4) * 0.5)
     with pytest.raises(ConfigError, match="lambda_rec"):
         SuperInfo(
             build_backbone("smallcnn", 1, 8, width=4),
@@ -201,8 +267,11 @@ def test_every_coefficient_reaches_the_method_from_the_config() -> None:
             backbone="smallcnn",
             backbone_width=4,
             lambda_pred=0.5,
-            lambda_superfluous=0.02,
+            lambda_a=0.02,
+            lambda_b=0.001,
             lambda_rec=0.3,
+            posterior="projection",
+            mean_head=True,
             anneal_fraction=0.4,
             anneal_start=1e-3,
             anneal_schedule="linear",
@@ -212,7 +281,10 @@ def test_every_coefficient_reaches_the_method_from_the_config() -> None:
     )
     method = prepare(config).model
     options = method.method
-    assert (options.lambda_pred, options.lambda_superfluous, options.lambda_rec) == (0.5, 0.02, 0.3)
+    assert (options.lambda_pred, options.lambda_a, options.lambda_b) == (0.5, 0.02, 0.001)
+    assert (options.lambda_rec, options.posterior, options.mean_head) == (0.3, "projection", True)
+    assert method.gaussian_head.feature_dim == config.projection_dim
+    assert method.gaussian_head.mean is not None
     assert (options.anneal_fraction, options.anneal_start) == (0.4, 1e-3)
     assert options.anneal_schedule == "linear"
     assert method.criterion.temperature == 0.3
@@ -224,6 +296,9 @@ def test_every_coefficient_reaches_the_method_from_the_config() -> None:
     ("args", "message"),
     [
         (["--set", "lambda_superfluous=-0.1"], "lambda_superfluous"),
+        (["--set", "lambda_a=-0.1"], "lambda_a"),
+        (["--set", "lambda_superfluous=0.1", "--set", "lambda_b=0.3"], "lambda_superfluous"),
+        (["--set", "posterior=pixels"], "posterior"),
         (["--set", "lambda_rec=-1"], "lambda_rec"),
         (["--set", "lambda_pred=-1"], "lambda_pred"),
         (["--set", "anneal_fraction=1.5"], "anneal_fraction"),
@@ -324,12 +399,49 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     assert round(images_trained / 256) == 2 * steps_per_epoch
     # The resumed part logs beside the first part's CSV.
     with open(run_dir / "logs" / "csv-part2" / "metrics.csv") as handle:
-        rows = [row for row in csv.DictReader(handle) if row.get("train/lambda_superfluous")]
+        rows = [row for row in csv.DictReader(handle) if row.get("train/lambda_a")]
     assert rows
-    for key in ("train/predictive", "train/superfluous", "train/reconstruction", "train/logvar"):
-        assert rows[-1][key]
-    # λ2 follows the trainer's progress: global step / all steps of the (resumed) 2-epoch run
+    keys = ("predictive", "kl_12", "kl_21", "lambda_b", "reconstruction", "logvar")
+    for key in keys:
+        assert rows[-1][f"train/{key}"]
+    # λa (= 0.01 / 2) follows the trainer's progress: global step / all steps of the resumed
+    # 2-epoch run
     last = rows[-1]
-    expected = annealed_weight(0.01, int(last["step"]) / (2 * steps_per_epoch), 1.0)
-    assert float(last["train/lambda_superfluous"]) == pytest.approx(expected, rel=1e-5)
-    assert 1e-4 < expected < 0.01
+    expected = annealed_weight(0.005, int(last["step"]) / (2 * steps_per_epoch), 1.0)
+    assert float(last["train/lambda_a"]) == pytest.approx(expected, rel=1e-5)
+    assert 1e-4 < expected < 0.005
+
+
+def test_cli_reported_form_runs_and_saves_lambda_rec_zero(tmp_path: Path) -> None:
+    # The issue's must-show: the two coefficients from the command line, lambda_rec 0 saved.
+    code = main(
+        [
+            "pretrain",
+            "--method",
+            "superinfo",
+            "--dataset",
+            "digits",
+            "--backbone",
+            "smallcnn",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "256",
+            "-o",
+            str(tmp_path),
+            "--no-progress",
+            "--set",
+            "lambda_a=0.01",
+            "--set",
+            "lambda_b=0.001",
+            *("--set backbone_width=4 --set knn_every=0 --set precision=32".split()),
+            *("--set baselines=false --set probe_epochs=2".split()),
+        ]
+    )
+    assert code == 0
+    run_dir = tmp_path / "superinfo-digits"
+    saved = yaml.safe_load((run_dir / "config.yaml").read_text())["method_options"]
+    assert saved["lambda_rec"] == 0 and (saved["lambda_a"], saved["lambda_b"]) == (0.01, 0.001)
+    assert saved["lambda_superfluous"] is None
+    state = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    assert "gaussian_head.logvar.weight" in state and not any("decoder" in k for k in state)

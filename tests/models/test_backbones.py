@@ -65,3 +65,23 @@ def test_bad_backbone_configuration() -> None:
         build_backbone("resnet7", 3, 32)
     with pytest.raises(ConfigError, match="does not divide"):
         build_backbone("vit-tiny", 3, 32, patch_size=5)
+
+
+@pytest.mark.parametrize(
+    ("name", "channels", "size", "options", "side"),
+    [
+        ("smallcnn", 1, 8, dict(width=4), 4),
+        ("smallcnn", 3, 24, dict(width=4), 12),
+        ("resnet18", 3, 32, {}, 4),
+        ("resnet18", 1, 64, dict(cifar_stem=False), 2),
+        ("vit-tiny", 3, 16, dict(dim=16, depth=1, heads=2), 8),
+    ],
+)
+def test_feature_map_pools_to_the_features(name, channels, size, options, side) -> None:
+    backbone = build_backbone(name, channels, size, **options).eval()
+    keys = set(backbone.state_dict())
+    x = torch.randn(2, channels, size, size)
+    feature_map = backbone.forward_map(x)
+    assert feature_map.shape == (2, backbone.feature_dim, side, side)
+    torch.testing.assert_close(feature_map.mean(dim=(2, 3)), backbone(x), rtol=1e-5, atol=1e-5)
+    assert set(backbone.state_dict()) == keys  # nothing added to the exported weights

@@ -17,6 +17,7 @@ _LAZY = {
     "EmbeddingViews": "infoclr.augment.embedding",
     "PatchMasking": "infoclr.augment.masking",
     "apply_patch_mask": "infoclr.augment.masking",
+    "auto_mask_ratio": "infoclr.augment.masking",
     "auto_patch_size": "infoclr.augment.masking",
 }
 __getattr__ = lazy_getattr(__name__, _LAZY)

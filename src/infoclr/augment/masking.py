@@ -21,14 +21,41 @@ from infoclr.functional.masking import masked_count, patch_mask_to_pixels, rando
 MaskFill = Literal["zero", "learned"]
 MASK_FILLS: tuple[str, ...] = ("zero", "learned")
 
-__all__ = ["MASK_FILLS", "MaskFill", "PatchMasking", "apply_patch_mask", "auto_patch_size"]
+__all__ = [
+    "MASK_FILLS",
+    "MaskFill",
+    "PatchMasking",
+    "apply_patch_mask",
+    "auto_mask_ratio",
+    "auto_patch_size",
+]
 
 
 def auto_patch_size(image_size: int) -> int:
-    """The default masking patch for a resolution: the largest divisor of ``image_size`` not
-    above 2 px up to 16 px images, 4 px up to 64 px, 16 px (MAE's ImageNet patch) above."""
-    target = 2 if image_size <= 16 else 4 if image_size <= 64 else 16
-    return max(d for d in range(1, min(target, image_size) + 1) if image_size % d == 0)
+    """The default masking patch for a resolution **[infoclr's rule]**: the divisor of
+    ``image_size`` nearest to S/6 (about six patches per side; ties go to the larger), clamped
+    to at least 2 px (when S allows it) and at most 16 px (MAE's ImageNet patch).
+
+    8 → 2, 16 → 2, 24 → 4, 28 → 4, 32 → 4, 64 → 8, 96 → 16, 224 → 16 (14 × 14 patches, MAE).
+    A patch covers about a sixth of the side, never less than MAE's fourteenth, so masking
+    hides parts of an object rather than single pixels, and on ``smallcnn`` (stride 2) a
+    masked patch covers whole feature-map cells that the spatial decoder must inpaint.
+    """
+    divisors = [d for d in range(1, image_size + 1) if image_size % d == 0]
+    target = image_size / 6
+    nearest = min(divisors, key=lambda d: (abs(d - target), -d))
+    if nearest < 2:
+        nearest = min((d for d in divisors if d >= 2), default=nearest)
+    if nearest > 16:
+        nearest = max(d for d in divisors if d <= 16)
+    return nearest
+
+
+def auto_mask_ratio(grid: int) -> float:
+    """The default masking ratio for a ``grid × grid`` raster **[infoclr's rule]**: 0.75 (MAE's)
+    from MAE's 14 × 14 grid up, else 0.5. With fewer patches, masking three quarters of a
+    small image often hides the whole object from the contrastive view."""
+    return 0.75 if grid >= 14 else 0.5
 
 
 def apply_patch_mask(views: Tensor, mask: Tensor, patch_size: int, fill: Tensor | None) -> Tensor:

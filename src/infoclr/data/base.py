@@ -51,10 +51,16 @@ class ImageData(Dataset[tuple[torch.Tensor, int, int]]):
         aux: auxiliary columns, each ``(N,)`` int64; binary attributes are 0/1.
         aux_classes: for categorical auxiliary columns, the name of each value (position =
             value); columns without names are absent.
+        masks: ``(N, H, W)`` uint8 per-pixel class ids (segmentation targets), or ``None``.
+            Only in-memory sets that were asked for them carry them (``shapes`` with
+            ``masks=True``); the dense probe (:mod:`infoclr.evaluation.dense`) reads them.
+        mask_classes: the name of each mask value (position = value), or ``None``.
         split_note: how the train/test split of this set was made (printed by the jobs and
             recorded in the run's config), or None.
     """
 
+    masks: torch.Tensor | None = None
+    mask_classes: list[str] | None = None
     split_note: str | None = None
 
     def __init__(
@@ -139,6 +145,8 @@ class TensorImageData(ImageData):
         labels: np.ndarray | None = None,
         aux: Mapping[str, np.ndarray] | None = None,
         aux_classes: Mapping[str, list[str]] | None = None,
+        masks: torch.Tensor | None = None,
+        mask_classes: list[str] | None = None,
     ) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[2] != images.shape[3]:
             raise ValueError(
@@ -156,6 +164,17 @@ class TensorImageData(ImageData):
             aux_classes=aux_classes,
         )
         self.images = images.contiguous()
+        if masks is not None:
+            if masks.dtype != torch.uint8 or tuple(masks.shape) != (
+                images.shape[0],
+                *images.shape[2:],
+            ):
+                raise ValueError(
+                    f"masks must be a uint8 (N, S, S) tensor matching the images "
+                    f"{tuple(images.shape)}, got {masks.dtype} {tuple(masks.shape)}"
+                )
+            self.masks = masks.contiguous()
+            self.mask_classes = list(mask_classes) if mask_classes is not None else None
 
     def __len__(self) -> int:
         return int(self.images.shape[0])

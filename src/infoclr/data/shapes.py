@@ -29,6 +29,12 @@ Binary 0/1 columns derived from them: ``is_red``, ``is_warm`` (red, yellow, mage
 
 The background fills the whole image, so crops and flips keep it: it is a nuisance that
 augmentations do not remove, drawn independently of the label.
+
+With ``masks=True`` the set also carries per-pixel segmentation targets (``data.masks``,
+uint8 (N, S, S)): 0 where the pixel centre lies outside the shape, 1 + shape id where it lies
+inside (the signed distance at the pixel centre is <= 0, i.e. the pixel is at least half
+covered). They are a deterministic function of the drawn factors and consume no randomness,
+so the images are the same with and without them.
 """
 
 from __future__ import annotations
@@ -159,7 +165,8 @@ def render_shapes(
     centre_y: np.ndarray,
     background: np.ndarray,
     image_size: int,
-) -> torch.Tensor:
+    masks: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Draw one anti-aliased shape per image.
 
     Args:
@@ -168,14 +175,17 @@ def render_shapes(
             (x to the right, y downwards).
         image_size: the square side S.
 
+        masks: also return the per-pixel class ids (see the module docstring).
+
     Returns:
-        uint8 ``(N, 3, S, S)`` images.
+        uint8 ``(N, 3, S, S)`` images, and with ``masks`` uint8 ``(N, S, S)`` class ids.
     """
     count = len(shape)
     pixel = 2.0 / image_size
     grid = (np.arange(image_size, dtype=np.float32) + 0.5) * pixel - 1.0
     plates = _backgrounds(image_size)
     images = np.empty((count, 3, image_size, image_size), dtype=np.uint8)
+    labels = np.zeros((count, image_size, image_size), dtype=np.uint8) if masks else None
     chunk_size = max(1, PIXELS_PER_CHUNK // (image_size * image_size))
     for start in range(0, count, chunk_size):
         chunk = slice(start, min(start + chunk_size, count))
@@ -198,6 +208,11 @@ def render_shapes(
         base = plates[background[chunk]]
         blended = base + coverage * (paint - base)
         images[chunk] = np.rint(blended).astype(np.uint8)
+        if labels is not None:
+            inside = distance <= 0.0
+            labels[chunk] = np.where(inside, shape[chunk, None, None] + 1, 0).astype(np.uint8)
+    if labels is not None:
+        return torch.from_numpy(images), torch.from_numpy(labels)
     return torch.from_numpy(images)
 
 
@@ -230,6 +245,7 @@ def shapes(
     n: int | None = None,
     image_size: int = 32,
     nuisance: str = "none",
+    masks: bool = False,
 ) -> TensorImageData:
     """Procedural shapes with exact attributes; deterministic in ``(seed, split)``.
 
@@ -244,6 +260,8 @@ def shapes(
         image_size: the square side in pixels (>= 8).
         nuisance: ``"none"`` (black background) or ``"background"`` (one of 4 backgrounds,
             drawn independently of the shape).
+        masks: also build the per-pixel segmentation targets (``data.masks``; classes
+            ``background`` and the 6 shapes).
 
     Returns:
         3-channel images, labels = shape id (6 classes), and the ``aux`` columns described in
@@ -267,6 +285,8 @@ def shapes(
         )
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"shapes needs a non-negative integer seed, got {seed!r}")
+    if not isinstance(masks, bool):
+        raise ConfigError(f"shapes option masks must be true or false, got {masks!r}")
 
     rng = np.random.default_rng([seed, SPLIT_STREAM[split]])
     # One row of uniforms per image, consumed in row order, makes the set prefix-stable: the
@@ -293,7 +313,7 @@ def shapes(
     factors = {name: values.astype(np.int64) for name, values in factors.items()}
     factors["shape_group"] = SHAPE_GROUP_OF[factors["shape"]]
 
-    images = render_shapes(
+    drawn = render_shapes(
         shape=factors["shape"],
         colour=factors["colour"],
         scale=factors["scale"],
@@ -302,7 +322,9 @@ def shapes(
         centre_y=GRID_CENTRES[factors["pos_y"]] + jitter[1],
         background=factors["background"],
         image_size=image_size,
+        masks=masks,
     )
+    images, pixel_classes = drawn if masks else (drawn, None)
     return TensorImageData(
         images,
         name="shapes",
@@ -319,4 +341,6 @@ def shapes(
             "pos_y": list(POSITIONS_Y),
             "background": list(BACKGROUNDS),
         },
+        masks=pixel_classes,
+        mask_classes=["background", *SHAPES] if masks else None,
     )

@@ -10,7 +10,12 @@ from infoclr.functional.contrastive import (
     sup_con,
     sup_con_per_anchor,
 )
-from infoclr.functional.gaussian import gaussian_kl, reparameterize, symmetric_gaussian_kl
+from infoclr.functional.gaussian import (
+    gaussian_kl,
+    reparameterize,
+    symmetric_gaussian_kl,
+    weighted_gaussian_kl,
+)
 from infoclr.functional.masking import (
     masked_count,
     masked_patch_mse,
@@ -41,4 +46,5 @@ __all__ = [
     "sup_con_per_anchor",
     "symmetric_gaussian_kl",
     "unpatchify",
+    "weighted_gaussian_kl",
 ]

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from infoclr.errors import InfoclrError
 
-__all__ = ["gaussian_kl", "reparameterize", "symmetric_gaussian_kl"]
+__all__ = ["gaussian_kl", "reparameterize", "symmetric_gaussian_kl", "weighted_gaussian_kl"]
 
 
 def _check_pair(mu_p: Tensor, logvar_p: Tensor, mu_q: Tensor, logvar_q: Tensor) -> None:
@@ -72,6 +72,39 @@ def symmetric_gaussian_kl(mu_p: Tensor, logvar_p: Tensor, mu_q: Tensor, logvar_q
     q_over_p = torch.exp(logvar_q - logvar_p)
     terms = p_over_q + q_over_p + delta_sq * (torch.exp(-logvar_q) + torch.exp(-logvar_p)) - 2.0
     return 0.25 * terms.sum(dim=1)
+
+
+def weighted_gaussian_kl(
+    mu_p: Tensor,
+    logvar_p: Tensor,
+    mu_q: Tensor,
+    logvar_q: Tensor,
+    weight_pq: float,
+    weight_qp: float,
+) -> Tensor:
+    """Both directed KLs with their own weights: ``weight_pq · KL(p ‖ q) + weight_qp · KL(q ‖ p)``.
+
+    SuperInfo's reported bound on the superfluous information (Yu et al., arXiv 2408.10292, as
+    third-party summaries give it) has this form with p = p(z1 | v1), q = p(z2 | v2),
+    ``weight_pq = λa`` and ``weight_qp = λb``. ``weight_pq = weight_qp = ½`` is
+    :func:`symmetric_gaussian_kl`. A zero weight skips its direction.
+
+    Args:
+        mu_p, logvar_p, mu_q, logvar_q: (B, D) each.
+        weight_pq, weight_qp: the two coefficients (>= 0).
+
+    Returns:
+        (B,) float32, one weighted sum per row.
+    """
+    _check_pair(mu_p, logvar_p, mu_q, logvar_q)
+    if weight_pq < 0 or weight_qp < 0:
+        raise InfoclrError(f"KL weights must be >= 0, got {weight_pq} and {weight_qp}")
+    total = mu_p.new_zeros(mu_p.shape[0], dtype=torch.float32)
+    if weight_pq:
+        total = total + weight_pq * gaussian_kl(mu_p, logvar_p, mu_q, logvar_q)
+    if weight_qp:
+        total = total + weight_qp * gaussian_kl(mu_q, logvar_q, mu_p, logvar_p)
+    return total
 
 
 def reparameterize(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:

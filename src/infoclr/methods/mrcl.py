@@ -9,7 +9,10 @@ the objective below is the reconstruction of docs/METHODS.md §3 (details in doc
 
 * v1, v2: two SimCLR views of each input (normalised pixels); m(·) masks a random ρ fraction
   of square patches (fresh masks M1, M2 per sample and direction);
-* e: the backbone; z: projection head of the pooled features; D: a light decoder;
+* e: the backbone; z: projection head of the pooled features; D: a light decoder that reads,
+  on convnets, the **last feature map before pooling** (``decoder="spatial"``, the default:
+  the reconstruction then trains spatial features) or the pooled vector (``decoder="pooled"``,
+  the earlier form);
 * L_rec: MAE's MSE on per-patch-normalised pixels over the masked patches only
   (:func:`~infoclr.functional.masked_patch_mse`);
 * symmetrised: each view takes its turn as the masked one, and both directions are averaged.
@@ -17,8 +20,13 @@ the objective below is the reconstruction of docs/METHODS.md §3 (details in doc
 How a backbone is masked: a ViT (or any backbone with ``mask_mode = "drop"``) drops the masked
 tokens and is decoded by :class:`~infoclr.models.decoders.MaskedTokenDecoder`; ``smallcnn`` and
 the ResNets (or any backbone with ``mask_mode = "fill"``) see the masked patches filled with 0 or
-a learned per-channel value in normalised pixel space, and are decoded from their pooled
-features by :class:`~infoclr.models.decoders.ConvPixelDecoder`. Other backbones are refused.
+a learned per-channel value in normalised pixel space, and are decoded from their feature map
+by :class:`~infoclr.models.decoders.SpatialPixelDecoder` (``decoder="spatial"``; the backbone
+must provide ``forward_map``) or from their pooled features by
+:class:`~infoclr.models.decoders.ConvPixelDecoder` (``decoder="pooled"``). Other backbones are
+refused. Patch size and masking ratio default to
+:func:`~infoclr.augment.masking.auto_patch_size` and
+:func:`~infoclr.augment.masking.auto_mask_ratio` of the image size.
 """
 
 from __future__ import annotations
@@ -36,8 +44,9 @@ if TYPE_CHECKING:
     from infoclr.methods.base import ContrastiveMethod, MethodParts
 
 MaskMode = Literal["drop", "fill"]
+DecoderKind = Literal["spatial", "pooled"]
 
-__all__ = ["MRCL", "MaskMode", "masked_pass", "masking_mode"]
+__all__ = ["MRCL", "DecoderKind", "MaskMode", "masked_pass", "masking_mode"]
 
 
 def masking_mode(backbone: nn.Module) -> MaskMode:
@@ -83,6 +92,22 @@ def _mask_patch_size(mode: MaskMode, backbone: nn.Module, requested: int | None,
     return auto_patch_size(size) if requested is None else requested
 
 
+def _map_side(backbone: nn.Module, channels: int, image_size: int) -> int:
+    """The side h of ``backbone.forward_map`` on (1, C, S, S) inputs, from one dry pass."""
+    import torch
+
+    was_training = backbone.training
+    backbone.eval()  # a batch of one would break BatchNorm's training statistics
+    try:
+        with torch.no_grad():
+            device = next(iter(backbone.parameters()), torch.zeros(())).device
+            dummy = torch.zeros(1, channels, image_size, image_size, device=device)
+            side = int(backbone.forward_map(dummy).shape[-1])
+    finally:
+        backbone.train(was_training)
+    return side
+
+
 def masked_pass(model: ContrastiveMethod, views: Tensor) -> tuple[Tensor, Tensor | None, Tensor]:
     """Encode a masked copy of ``views`` (B, C, S, S).
 
@@ -97,8 +122,13 @@ def masked_pass(model: ContrastiveMethod, views: Tensor) -> tuple[Tensor, Tensor
         reconstruction = decoder(tokens, visible) if decoder is not None else None
         return projection, reconstruction, mask
     masked_views, mask, _ = model.masking(views)
-    features = model.backbone(masked_views)
-    reconstruction = decoder(features) if decoder is not None else None
+    if getattr(model, "decoder_input", "pooled") == "spatial":
+        feature_map = model.backbone.forward_map(masked_views)
+        features = feature_map.mean(dim=(2, 3))
+        reconstruction = decoder(feature_map) if decoder is not None else None
+    else:
+        features = model.backbone(masked_views)
+        reconstruction = decoder(features) if decoder is not None else None
     return model.projector(features), reconstruction, mask
 
 
@@ -108,13 +138,20 @@ class MRCL(ContrastiveOptions):
     """Masked reconstruction contrastive learning (reconstruction of arXiv 2211.09013).
 
     The mask's patch side is the ViT's patch size, the top-level ``patch_size`` when given, or
-    :func:`~infoclr.augment.masking.auto_patch_size` of the image size.
+    :func:`~infoclr.augment.masking.auto_patch_size` of the image size; the ratio is
+    ``mask_ratio`` or :func:`~infoclr.augment.masking.auto_mask_ratio` of the patch grid.
 
     Logged terms: ``contrastive`` (the averaged NT-Xent) and ``reconstruction`` (the averaged,
     unweighted L_rec); ``train/loss`` = contrastive + λ · reconstruction.
     """
 
-    mask_ratio: float = option(0.5, "ρ, the fraction of patches masked in each view.", gt=0, lt=1)
+    mask_ratio: float | None = option(
+        None,
+        "ρ, the fraction of patches masked in each view (none: 0.5, or 0.75 from a 14x14 "
+        "patch grid up).",
+        gt=0,
+        lt=1,
+    )
     mask_fill: Literal["zero", "learned"] = option(
         "zero", "What a convnet sees in masked patches: 0 or a learned per-channel value."
     )
@@ -122,18 +159,34 @@ class MRCL(ContrastiveOptions):
     mask_normalize_target: bool = option(
         True, "Normalise each patch of the reconstruction target (MAE)."
     )
+    decoder: DecoderKind = option(
+        "spatial",
+        "Convnets: decode the masked patches from the feature map before pooling (spatial) or "
+        "from the pooled vector (pooled). A ViT always decodes its tokens.",
+    )
 
     def modules(self, parts: MethodParts) -> dict[str, nn.Module]:
-        from infoclr.augment.masking import PatchMasking
+        from infoclr.augment.masking import PatchMasking, auto_mask_ratio
         from infoclr.losses import NTXentLoss
-        from infoclr.models.decoders import ConvPixelDecoder, MaskedTokenDecoder
+        from infoclr.models.decoders import (
+            ConvPixelDecoder,
+            MaskedTokenDecoder,
+            SpatialPixelDecoder,
+        )
 
         backbone = parts.backbone
         mode = masking_mode(backbone)
+        # With λ = 0 nothing is decoded, so the pooled path (SimCLR with masking) is used.
+        spatial = mode == "fill" and self.decoder == "spatial" and self.rec_weight > 0
+        if spatial and not callable(getattr(backbone, "forward_map", None)):
+            raise ConfigError(
+                f"backbone {type(backbone).__name__} has no forward_map (its feature map before "
+                "pooling), which decoder='spatial' reads; add one or use --set decoder=pooled"
+            )
         patch = _mask_patch_size(mode, backbone, parts.patch_size, parts.image_size)
-        masking = PatchMasking(
-            parts.channels, parts.image_size, patch, self.mask_ratio, self.mask_fill
-        )
+        grid = parts.image_size // patch if patch else 0
+        ratio = auto_mask_ratio(grid) if self.mask_ratio is None else self.mask_ratio
+        masking = PatchMasking(parts.channels, parts.image_size, patch, ratio, self.mask_fill)
         if mode == "drop":
             # A ViT never sees the fill; an unused parameter would break DDP.
             masking.fill_value = None
@@ -143,6 +196,13 @@ class MRCL(ContrastiveOptions):
                 decoder = MaskedTokenDecoder(
                     backbone.feature_dim, int(backbone.num_patches), patch, parts.channels
                 )
+            elif spatial:
+                decoder = SpatialPixelDecoder(
+                    backbone.feature_dim,
+                    parts.channels,
+                    parts.image_size,
+                    _map_side(backbone, parts.channels, parts.image_size),
+                )
             else:
                 decoder = ConvPixelDecoder(backbone.feature_dim, parts.channels, parts.image_size)
         modules: dict[str, Any] = {
@@ -151,6 +211,7 @@ class MRCL(ContrastiveOptions):
             "decoder": decoder,
         }
         modules["mask_mode"] = mode
+        modules["decoder_input"] = "spatial" if spatial else "pooled"
         return modules
 
     def loss_step(

@@ -1,7 +1,10 @@
 """Backbones: a name maps to a constructor, the constructor's arguments are the configuration.
 
 Every backbone maps images (B, C, H, W) to features (B, feature_dim) and exposes
-``feature_dim`` and ``export_state_dict()``. For torchvision ResNets the exported state dict loads
+``feature_dim`` and ``export_state_dict()``. The built-in ones also expose ``forward_map(images)``,
+the last feature map before the global pool, (B, feature_dim, h, w), whose spatial mean is the
+feature vector: MRCL's spatial decoder and the dense probe read it. It adds no parameters, so the
+exported state dicts are unchanged. For torchvision ResNets the exported state dict loads
 with ``strict=True`` into ``torchvision.models.resnet18()`` / ``resnet50()`` with ``fc`` replaced by
 ``nn.Identity()`` (after the two-line stem change for CIFAR-stem models; see the README).
 """
@@ -65,6 +68,14 @@ class ResNetBackbone(nn.Module):
             images = images.expand(-1, 3, -1, -1)
         return self.model(images)
 
+    def forward_map(self, images: Tensor) -> Tensor:
+        """The output of ``layer4`` before the average pool, (B, feature_dim, h, w)."""
+        if images.shape[1] == 1:
+            images = images.expand(-1, 3, -1, -1)
+        m = self.model
+        x = m.maxpool(m.relu(m.bn1(m.conv1(images))))
+        return m.layer4(m.layer3(m.layer2(m.layer1(x))))
+
     def export_state_dict(self) -> dict[str, Tensor]:
         return self.model.state_dict()
 
@@ -111,6 +122,10 @@ class SmallCNN(nn.Module):
 
     def forward(self, images: Tensor) -> Tensor:
         return self.features(images)
+
+    def forward_map(self, images: Tensor) -> Tensor:
+        """The last block's output before the pool, (B, feature_dim, ⌊H/2⌋, ⌊W/2⌋)."""
+        return self.features[:-2](images)
 
     def export_state_dict(self) -> dict[str, Tensor]:
         return self.state_dict()
@@ -177,6 +192,11 @@ class ViT(nn.Module):
 
     def forward(self, images: Tensor, visible: Tensor | None = None) -> Tensor:
         return self.forward_tokens(images, visible).mean(dim=1)
+
+    def forward_map(self, images: Tensor) -> Tensor:
+        """All tokens laid out on their grid, (B, dim, grid, grid)."""
+        tokens = self.forward_tokens(images)
+        return tokens.transpose(1, 2).reshape(tokens.shape[0], -1, self.grid, self.grid)
 
     def export_state_dict(self) -> dict[str, Tensor]:
         return self.state_dict()

@@ -1,9 +1,13 @@
 """Light decoders from encoder outputs back to pixels, for the reconstruction terms of MRCL and
 SuperInfo.
 
+* :class:`SpatialPixelDecoder`: the backbone's last feature map before pooling (B, D, h, w) →
+  a 3×3 convolution → a 1×1 convolution to r²·C values per cell → pixel shuffle by r = ⌈S/h⌉ →
+  (B, C, S, S). Each feature-map cell predicts the pixels of its own r×r cell, as MAE's linear
+  head predicts the pixels of its token. MRCL's default decoder on convnets.
 * :class:`ConvPixelDecoder`: a pooled feature vector (B, D) → a small (width, s₀, s₀) seed by a
-  linear layer → a few stride-2 transposed convolutions → (B, C, S, S). Used with convnet
-  backbones, whose infoclr interface exposes only pooled features.
+  linear layer → a few stride-2 transposed convolutions → (B, C, S, S). MRCL's ``pooled``
+  decoder and SuperInfo's reconstruction decoder.
 * :class:`MLPPixelDecoder`: (B, D) → hidden → C·S·S; the simplest alternative.
 * :class:`MaskedTokenDecoder`: MAE's decoder (He et al., "Masked Autoencoders Are Scalable
   Vision Learners", CVPR 2022) for a ViT that dropped its masked tokens: embed the visible
@@ -22,7 +26,13 @@ from torch import Tensor, nn
 from infoclr.errors import ConfigError
 from infoclr.functional.masking import unpatchify
 
-__all__ = ["ConvPixelDecoder", "MLPPixelDecoder", "MaskedTokenDecoder", "seed_side"]
+__all__ = [
+    "ConvPixelDecoder",
+    "MLPPixelDecoder",
+    "MaskedTokenDecoder",
+    "SpatialPixelDecoder",
+    "seed_side",
+]
 
 
 def seed_side(image_size: int, max_seed: int = 8) -> tuple[int, int]:
@@ -63,6 +73,42 @@ class ConvPixelDecoder(nn.Module):
     def forward(self, features: Tensor) -> Tensor:
         seed = self.seed(features).reshape(features.shape[0], *self.seed_shape)
         return self.upsample(seed)
+
+
+class SpatialPixelDecoder(nn.Module):
+    """(B, in_channels, h, w) feature map → (B, channels, image_size, image_size) pixels.
+
+    Conv3×3(in_channels → width) + BatchNorm + ReLU, then Conv1×1(width → r²·channels) and
+    ``PixelShuffle(r)`` with r = ⌈image_size / h⌉; when h·r ≠ image_size the result is resized
+    (bilinear) to the image size. The 3×3 layer lets a cell see its neighbours, which is what a
+    cell under a masked patch needs to inpaint it.
+    """
+
+    def __init__(
+        self, in_channels: int, channels: int, image_size: int, map_size: int, width: int = 64
+    ) -> None:
+        super().__init__()
+        if min(in_channels, channels, image_size, map_size, width) < 1:
+            raise ConfigError(
+                f"spatial decoder needs positive sizes, got a {map_size}-px map of "
+                f"{in_channels} channels for {image_size}-px images"
+            )
+        self.scale = -(-image_size // map_size)
+        self.layers = nn.Sequential(
+            nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, channels * self.scale**2, 1),
+            nn.PixelShuffle(self.scale),
+        )
+        self.channels, self.image_size, self.map_size = channels, image_size, map_size
+
+    def forward(self, feature_map: Tensor) -> Tensor:
+        pixels = self.layers(feature_map)
+        if pixels.shape[-1] != self.image_size or pixels.shape[-2] != self.image_size:
+            size = (self.image_size, self.image_size)
+            pixels = nn.functional.interpolate(pixels, size, mode="bilinear", align_corners=False)
+        return pixels
 
 
 class MLPPixelDecoder(nn.Module):

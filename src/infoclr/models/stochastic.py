@@ -7,8 +7,11 @@ information a representation keeps about its view can be bounded by a KL diverge
 form. SuperInfo (Yu et al., arXiv 2408.10292) bounds its superfluous-information term that way;
 infoclr's version is a reconstruction (docs/objectives.md).
 
-Design: the posterior **mean is the backbone feature itself** (μ = f(v)); the head only predicts
-the log-variance, ``log σ² = W f + b``. Two consequences, both deliberate:
+Design: by default the posterior **mean is the input itself** (μ = a, where a is the backbone
+feature or, with SuperInfo's ``posterior="projection"``, the projection output); the head only
+predicts the log-variance, ``log σ² = W a + b``. With ``learned_mean=True`` the mean is a linear
+map μ = M a + c, initialised to the identity (M = I, c = 0) so that training starts from the
+fixed-mean form. Two consequences of the default, both deliberate:
 
 * the frozen-feature evaluation (linear probe, k-NN) measures the posterior mean, the usual
   deterministic read-out of a stochastic encoder;
@@ -29,22 +32,33 @@ __all__ = ["GaussianHead"]
 
 
 class GaussianHead(nn.Module):
-    """(B, feature_dim) features → (μ, log σ²), each (B, feature_dim); μ is the input.
+    """(B, feature_dim) inputs → (μ, log σ²), each (B, feature_dim).
 
     Args:
-        feature_dim: D of the backbone features.
+        feature_dim: D of the inputs.
         initial_logvar: the initial log-variance of every dimension (−4 gives σ ≈ 0.14).
+        learned_mean: μ = M a + c (a linear layer initialised to the identity) instead of
+            μ = a. Without it the state dict holds only ``logvar.*``, as before.
     """
 
-    def __init__(self, feature_dim: int, initial_logvar: float = -4.0) -> None:
+    def __init__(
+        self, feature_dim: int, initial_logvar: float = -4.0, learned_mean: bool = False
+    ) -> None:
         super().__init__()
         self.logvar = nn.Linear(feature_dim, feature_dim)
         nn.init.zeros_(self.logvar.weight)
         nn.init.constant_(self.logvar.bias, initial_logvar)
+        self.mean: nn.Linear | None = None
+        if learned_mean:
+            self.mean = nn.Linear(feature_dim, feature_dim)
+            with torch.no_grad():
+                self.mean.weight.copy_(torch.eye(feature_dim))
+                self.mean.bias.zero_()
         self.feature_dim = feature_dim
 
     def forward(self, features: Tensor) -> tuple[Tensor, Tensor]:
-        return features, self.logvar(features)
+        mean = features if self.mean is None else self.mean(features)
+        return mean, self.logvar(features)
 
     @staticmethod
     def sample(mu: Tensor, logvar: Tensor, generator: torch.Generator | None = None) -> Tensor:
