@@ -316,7 +316,7 @@ def _tiny_config(tmp_path: Path, **kw) -> PretrainConfig:
 
 def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     def killed(*args, **kwargs):
-        raise KeyboardInterrupt  # a kill after the first epoch's checkpoint
+        raise KeyboardInterrupt  # Ctrl-C after the first epoch's checkpoint, before evaluation
 
     with monkeypatch.context() as patch:
         patch.setattr(pretrain_module, "_evaluate", killed)
@@ -366,7 +366,7 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     result = pretrain(config, resume=True, progress=False, echo=lambda *_: None)
     assert result.run_dir == run_dir
     assert result.metrics["epochs"] == 2
-    assert 0.0 <= result.metrics["linear_top1"] <= 1.0
+    assert result.metrics["linear_top1"] > 0.2  # above twice chance (10 classes)
     second = torch.load(checkpoint, map_location="cpu", weights_only=False)
     assert second["global_step"] == 2 * steps_per_epoch
     # it continued (global step above), and metrics.json covers the whole run: both parts

@@ -330,7 +330,7 @@ def test_cli_rejects_bad_configuration(args, message, tmp_path: Path, capsys) ->
 
 def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     def killed(*args, **kwargs):
-        raise KeyboardInterrupt  # a kill after the first epoch's checkpoint
+        raise KeyboardInterrupt  # Ctrl-C after the first epoch's checkpoint, before evaluation
 
     with monkeypatch.context() as patch:
         patch.setattr(pretrain_module, "_evaluate", killed)
