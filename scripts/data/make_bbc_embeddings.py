@@ -15,7 +15,7 @@ Encoding runs at about 20 articles/s on 2 cores (about 2 minutes); run it once.
 
 Usage::
 
-    python benchmarks/make_bbc_embeddings.py [--cache-dir DIR] [--batch-size 32] [--force]
+    python scripts/data/make_bbc_embeddings.py [--cache-dir DIR] [--batch-size 32] [--force]
 """
 
 from __future__ import annotations
