@@ -237,6 +237,56 @@ def _binary_columns(factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
+def _check_options(
+    split: str, seed: int, n: int | None, image_size: int, nuisance: str, masks: bool
+) -> int:
+    """The number of images to draw, after checking every option of :func:`shapes`."""
+    count = DEFAULT_SIZE[split] if n is None else n
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ConfigError(f"shapes option n must be a positive integer, got {n!r}")
+    if (
+        isinstance(image_size, bool)
+        or not isinstance(image_size, int)
+        or image_size < MIN_IMAGE_SIZE
+    ):
+        raise ConfigError(
+            f"shapes option image_size must be an integer >= {MIN_IMAGE_SIZE}, got {image_size!r}"
+        )
+    if nuisance not in NUISANCES:
+        raise ConfigError(
+            f"shapes option nuisance must be one of {', '.join(NUISANCES)}, got {nuisance!r}"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"shapes needs a non-negative integer seed, got {seed!r}")
+    if not isinstance(masks, bool):
+        raise ConfigError(f"shapes option masks must be true or false, got {masks!r}")
+    return count
+
+
+def _draw_factors(rng: np.random.Generator, count: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each image's factor levels (int64) and its (2, count) position jitter.
+
+    One row of uniforms per image, consumed in row order, makes the set prefix-stable: the
+    first m images of a set of n > m images are the set of m images (same seed and split).
+    """
+    levels = {
+        "shape": len(SHAPES),
+        "colour": len(COLOURS),
+        "scale": len(SCALES),
+        "rotation": len(ROTATIONS),
+        "pos_x": len(POSITIONS_X),
+        "pos_y": len(POSITIONS_Y),
+        "background": len(BACKGROUNDS),
+    }
+    uniforms = rng.random((count, len(levels) + 2))
+    factors = {
+        name: np.minimum((uniforms[:, column] * level).astype(np.int64), level - 1)
+        for column, (name, level) in enumerate(levels.items())
+    }
+    jitter = (2.0 * uniforms[:, len(levels) :].T - 1.0).astype(np.float32) * POSITION_JITTER
+    return factors, jitter
+
+
 @register_dataset("shapes")
 def shapes(
     split: str = "train",
@@ -268,49 +318,12 @@ def shapes(
         the module docstring.
     """
     del root
-    count = DEFAULT_SIZE[split] if n is None else n
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ConfigError(f"shapes option n must be a positive integer, got {n!r}")
-    if (
-        isinstance(image_size, bool)
-        or not isinstance(image_size, int)
-        or image_size < MIN_IMAGE_SIZE
-    ):
-        raise ConfigError(
-            f"shapes option image_size must be an integer >= {MIN_IMAGE_SIZE}, got {image_size!r}"
-        )
-    if nuisance not in NUISANCES:
-        raise ConfigError(
-            f"shapes option nuisance must be one of {', '.join(NUISANCES)}, got {nuisance!r}"
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ConfigError(f"shapes needs a non-negative integer seed, got {seed!r}")
-    if not isinstance(masks, bool):
-        raise ConfigError(f"shapes option masks must be true or false, got {masks!r}")
-
-    rng = np.random.default_rng([seed, SPLIT_STREAM[split]])
-    # One row of uniforms per image, consumed in row order, makes the set prefix-stable: the
-    # first m images of a set of n > m images are the set of m images (same seed and split).
-    levels = {
-        "shape": len(SHAPES),
-        "colour": len(COLOURS),
-        "scale": len(SCALES),
-        "rotation": len(ROTATIONS),
-        "pos_x": len(POSITIONS_X),
-        "pos_y": len(POSITIONS_Y),
-        "background": len(BACKGROUNDS),
-    }
-    uniforms = rng.random((count, len(levels) + 2))
-    factors = {
-        name: np.minimum((uniforms[:, column] * level).astype(np.int64), level - 1)
-        for column, (name, level) in enumerate(levels.items())
-    }
-    jitter = (2.0 * uniforms[:, len(levels) :].T - 1.0).astype(np.float32) * POSITION_JITTER
+    count = _check_options(split, seed, n, image_size, nuisance, masks)
+    factors, jitter = _draw_factors(np.random.default_rng([seed, SPLIT_STREAM[split]]), count)
     if nuisance == "none":
         # The background uniforms are drawn either way, so switching the nuisance on changes
         # the backgrounds and nothing else.
         factors["background"] = np.zeros(count, dtype=np.int64)
-    factors = {name: values.astype(np.int64) for name, values in factors.items()}
     factors["shape_group"] = SHAPE_GROUP_OF[factors["shape"]]
 
     drawn = render_shapes(

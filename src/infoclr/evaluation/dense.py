@@ -143,6 +143,30 @@ def _logits(classifier: nn.Conv2d, maps: Tensor, size: tuple[int, int]) -> Tenso
     return F.interpolate(classifier(maps), size=size, mode="bilinear", align_corners=False)
 
 
+def _check_probe_inputs(
+    train_maps: Tensor,
+    train_masks: Tensor,
+    test_maps: Tensor,
+    test_masks: Tensor,
+    iterations: int,
+    weight_decay: float,
+    chunk: int,
+) -> None:
+    if iterations < 1 or weight_decay < 0 or chunk < 1:
+        raise ConfigError(
+            f"dense probe needs iterations >= 1, weight_decay >= 0 and chunk >= 1, got "
+            f"{iterations}, {weight_decay}, {chunk}"
+        )
+    for maps, masks, split in ((train_maps, train_masks, "train"), (test_maps, test_masks, "test")):
+        if maps.dim() != 4 or masks.dim() != 3 or len(maps) != len(masks) or len(maps) == 0:
+            raise DataError(
+                f"{split}: maps must be (N, D, h, w) and masks (N, H, W) with the same N >= 1, "
+                f"got {tuple(maps.shape)} and {tuple(masks.shape)}"
+            )
+    if train_maps.shape[1] != test_maps.shape[1] or train_masks.shape[1:] != test_masks.shape[1:]:
+        raise DataError("train and test maps (channels) and masks (size) must agree")
+
+
 def dense_probe_maps(
     train_maps: Tensor,
     train_masks: Tensor,
@@ -167,19 +191,9 @@ def dense_probe_maps(
         standardize: z-score each channel with the training maps' statistics.
         chunk: images per forward pass inside the full-batch objective (memory only).
     """
-    if iterations < 1 or weight_decay < 0 or chunk < 1:
-        raise ConfigError(
-            f"dense probe needs iterations >= 1, weight_decay >= 0 and chunk >= 1, got "
-            f"{iterations}, {weight_decay}, {chunk}"
-        )
-    for maps, masks, split in ((train_maps, train_masks, "train"), (test_maps, test_masks, "test")):
-        if maps.dim() != 4 or masks.dim() != 3 or len(maps) != len(masks) or len(maps) == 0:
-            raise DataError(
-                f"{split}: maps must be (N, D, h, w) and masks (N, H, W) with the same N >= 1, "
-                f"got {tuple(maps.shape)} and {tuple(masks.shape)}"
-            )
-    if train_maps.shape[1] != test_maps.shape[1] or train_masks.shape[1:] != test_masks.shape[1:]:
-        raise DataError("train and test maps (channels) and masks (size) must agree")
+    _check_probe_inputs(
+        train_maps, train_masks, test_maps, test_masks, iterations, weight_decay, chunk
+    )
     train_y, test_y = train_masks.long(), test_masks.long()
     classes = num_classes or int(max(train_y.max(), test_y.max())) + 1
     train_x, test_x = train_maps.float(), test_maps.float()

@@ -208,16 +208,14 @@ def linear_probe(
         standardize: z-score every feature with the training split's mean and standard
             deviation (constant features are only centred). It conditions the problem so that
             one default learning rate works for features of any scale.
-        device: torch device to train on (``"cpu"``, ``"cuda"``).
-        optimizer: ``"lbfgs"`` (default), ``"adam"`` or ``"sgd"``.
+        device, optimizer: torch device to train on; ``"lbfgs"`` (default), ``"adam"``, ``"sgd"``.
 
     Returns:
         A :class:`LinearProbeResult`.
 
     Raises:
-        ConfigError: for a bad optimiser name, non-positive epochs/lr/batch size or negative
-            weight decay.
-        DataError: for empty, non-finite or mismatched inputs, or fewer than two classes.
+        ConfigError: for a bad optimiser or a non-positive / negative setting; DataError: for
+            empty, non-finite or mismatched inputs, or fewer than two classes.
     """
     weight_decay, lr_used = _checked_settings(
         train_features, train_labels, optimizer, epochs, lr, weight_decay, batch_size,
@@ -229,14 +227,14 @@ def linear_probe(
     num_classes = int(max(train_ids.max(), test_ids.max())) + 1
     started = time.perf_counter()
     torch_device = torch.device(device)
-    train_x = torch.from_numpy(train_matrix).to(torch_device)
-    test_x = torch.from_numpy(test_matrix).to(torch_device)
-    train_y = torch.from_numpy(train_ids).to(torch_device)
+    train_x, test_x, train_y = (
+        torch.from_numpy(a).to(torch_device) for a in (train_matrix, test_matrix, train_ids)
+    )
     if standardize:
         train_x, test_x = _standardize(train_x, test_x)
     classifier = torch.nn.Linear(train_matrix.shape[1], num_classes).to(torch_device)
-    torch.nn.init.zeros_(classifier.weight)
-    torch.nn.init.zeros_(classifier.bias)
+    for parameter in classifier.parameters():  # zero start: L-BFGS is deterministic
+        torch.nn.init.zeros_(parameter)
     steps = _train(classifier, train_x, train_y, optimizer, epochs, lr_used, weight_decay,
                    batch_size, seed)  # fmt: skip
     with torch.no_grad():
