@@ -651,35 +651,16 @@ def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig
     import torch
 
     from infoclr.config import load_config
-    from infoclr.errors import DataError
     from infoclr.io import atomic_write_json
     from infoclr.runs import check_new_outputs
+    from infoclr.saved_run import check_run_folder, load_run_weights
 
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.yaml").is_file():
-        raise DataError(
-            f"{str(run_dir)!r} is not a run folder (no config.yaml); pass the folder "
-            "that infoclr pretrain printed"
-        )
-    weights = run_dir / "backbone.pt"
-    if not weights.is_file():
-        raise DataError(
-            f"{str(run_dir)!r} has no backbone.pt: the run did not finish; resume it with "
-            "infoclr pretrain --resume"
-        )
+    run_dir = check_run_folder(run_dir)
     check_new_outputs([run_dir / "evaluation.json"], overwrite=True)
     cfg = load_config(PretrainConfig, run_dir / "config.yaml")
     # The run's own backbone.pt is loaded below; its --init file is not needed again.
     prepared = prepare(dataclasses.replace(cfg, init=None))
-    try:
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        prepared.model.backbone.load_exported(state)
-    except Exception as err:  # noqa: BLE001 - torch raises many types for a bad file
-        reason = " ".join(str(err).split())[:100] or type(err).__name__
-        raise DataError(
-            f"{weights} cannot be loaded into the run's {prepared.resolved['backbone']} "
-            f"backbone ({reason}); it is empty, corrupt or from another run"
-        ) from None
+    load_run_weights(prepared.model.backbone, run_dir, prepared.resolved["backbone"])
     metrics = _evaluate(cfg, prepared, baselines, torch.device("cpu"))
     atomic_write_json(run_dir / "evaluation.json", metrics)
     return cfg, metrics

@@ -16,7 +16,7 @@ from typing import Any
 
 from infoclr.errors import DataError
 
-__all__ = ["SavedRun", "check_run_folder", "load_saved_run"]
+__all__ = ["SavedRun", "check_run_folder", "load_run_weights", "load_saved_run"]
 
 # Settings a finished run no longer needs; dropped so that a moved --init file or an
 # uninstalled logger does not stop the run from being read.
@@ -37,6 +37,22 @@ def check_run_folder(run_dir: str | Path) -> Path:
             "infoclr pretrain --resume"
         )
     return run_dir
+
+
+def load_run_weights(backbone: Any, run_dir: Path, backbone_name: str) -> None:
+    """Load the run's ``backbone.pt`` into ``backbone`` (built as the run's ``backbone_name``);
+    a one-line DataError when the file does not load into it."""
+    import torch
+
+    weights = run_dir / "backbone.pt"
+    try:
+        backbone.load_exported(torch.load(weights, map_location="cpu", weights_only=True))
+    except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
+        reason = " ".join(str(error).split())[:100] or type(error).__name__
+        raise DataError(
+            f"{weights} cannot be loaded into the run's {backbone_name} backbone "
+            f"({reason}); it is empty, corrupt or from another run"
+        ) from None
 
 
 @dataclass
@@ -70,8 +86,6 @@ class SavedRun:
 
     def backbone(self) -> Any:
         """The run's backbone with ``backbone.pt`` loaded, in eval mode, on the CPU."""
-        import torch
-
         from infoclr.models import build_backbone
 
         backbone = build_backbone(
@@ -80,15 +94,7 @@ class SavedRun:
             int(self.resolved["image_size"]),
             **self.backbone_options(),
         )
-        weights = self.run_dir / "backbone.pt"
-        try:
-            backbone.load_exported(torch.load(weights, map_location="cpu", weights_only=True))
-        except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
-            reason = " ".join(str(error).split())[:100] or type(error).__name__
-            raise DataError(
-                f"{weights} cannot be loaded into the run's {self.backbone_name} backbone "
-                f"({reason}); it is empty, corrupt or from another run"
-            ) from None
+        load_run_weights(backbone, self.run_dir, self.backbone_name)
         return backbone.eval()
 
     def view_config(self) -> Any:

@@ -6,20 +6,13 @@ the batched operations they are built from. :class:`ViewConfig` (no torch) descr
 distribution; the torch-based members load on first use.
 """
 
-from infoclr._lazy import lazy_getattr
-from infoclr.augment.config import ViewConfig
+from infoclr._lazy import lazy_exports
+from infoclr.augment.config import ViewConfig  # noqa: F401 - re-exported: eager= below
 
-_LAZY = {
-    "BatchViews": "infoclr.augment.views",
-    "EvalView": "infoclr.augment.views",
-    "ViewParams": "infoclr.augment.views",
-    "sample_crop_boxes": "infoclr.augment.views",
-    "EmbeddingViews": "infoclr.augment.embedding",
-    "PatchMasking": "infoclr.augment.masking",
-    "apply_patch_mask": "infoclr.augment.masking",
-    "auto_mask_ratio": "infoclr.augment.masking",
-    "auto_patch_size": "infoclr.augment.masking",
-}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-__all__ = ["ViewConfig", *_LAZY]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    eager="ViewConfig",
+    views="BatchViews EvalView ViewParams sample_crop_boxes",
+    embedding="EmbeddingViews",
+    masking="PatchMasking apply_patch_mask auto_mask_ratio auto_patch_size",
+)

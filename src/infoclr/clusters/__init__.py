@@ -14,43 +14,20 @@ information. This package builds them and measures them:
 - :mod:`~infoclr.clusters.build`: the ``infoclr clusters build`` job.
 """
 
-from infoclr._lazy import lazy_getattr
+from infoclr._lazy import lazy_exports
 
 # Loaded on first use: the CLI checks its input before pandas or faiss load.
-_LAZY = {
-    "MISSING_CLUSTER": "infoclr.clusters._codes",
-    "AttributeClusters": "infoclr.clusters.attributes",
-    "attribute_clusters": "infoclr.clusters.attributes",
-    "binary_columns": "infoclr.clusters.attributes",
-    "fit_attribute_clusters": "infoclr.clusters.attributes",
-    "rank_attributes": "infoclr.clusters.attributes",
-    "Hierarchy": "infoclr.clusters.hierarchy",
-    "HierarchyClusters": "infoclr.clusters.hierarchy",
-    "hierarchy_clusters": "infoclr.clusters.hierarchy",
-    "load_hierarchy": "infoclr.clusters.hierarchy",
-    "PUBLISHED_NAMES": "infoclr.clusters.stats",
-    "ClusterStats": "infoclr.clusters.stats",
-    "cluster_statistics": "infoclr.clusters.stats",
-    "default_cluster_columns": "infoclr.clusters.stats",
-    "entropy_bits": "infoclr.clusters.stats",
-    "statistics_frame": "infoclr.clusters.stats",
-    "statistics_report": "infoclr.clusters.stats",
-    "table_statistics": "infoclr.clusters.stats",
-    "check_output_path": "infoclr.clusters.tables",
-    "read_table": "infoclr.clusters.tables",
-    "require_columns": "infoclr.clusters.tables",
-    "write_table": "infoclr.clusters.tables",
-    "TagClusters": "infoclr.clusters.tags",
-    "fit_tag_clusters": "infoclr.clusters.tags",
-    "parse_tags": "infoclr.clusters.tags",
-    "tag_clusters": "infoclr.clusters.tags",
-    "check_cluster_columns": "infoclr.clusters.columns",
-    "clusters_from_columns": "infoclr.clusters.columns",
-    "distinct_binary_columns": "infoclr.clusters.columns",
-    "ClusterBuildConfig": "infoclr.clusters.build",
-    "build_clusters": "infoclr.clusters.build",
-    "kmeans": "infoclr.clusters.kmeans",
-}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-__all__ = sorted(_LAZY)
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    _codes="MISSING_CLUSTER",
+    attributes="AttributeClusters attribute_clusters binary_columns fit_attribute_clusters "
+    "rank_attributes",
+    hierarchy="Hierarchy HierarchyClusters hierarchy_clusters load_hierarchy",
+    stats="PUBLISHED_NAMES ClusterStats cluster_statistics default_cluster_columns entropy_bits "
+    "statistics_frame statistics_report table_statistics",
+    tables="check_output_path read_table require_columns write_table",
+    tags="TagClusters fit_tag_clusters parse_tags tag_clusters",
+    columns="check_cluster_columns clusters_from_columns distinct_binary_columns",
+    build="ClusterBuildConfig build_clusters",
+    kmeans="kmeans",
+)

@@ -13,8 +13,8 @@ Example::
     colours = train.aux["colour"]           # (N,) int64
 """
 
-from infoclr._lazy import lazy_getattr
-from infoclr.data.registry import (
+from infoclr._lazy import lazy_exports
+from infoclr.data.registry import (  # noqa: F401 - re-exported: eager= below
     BUILTIN_DATASETS,
     DATASETS,
     available_datasets,
@@ -25,24 +25,11 @@ from infoclr.data.registry import (
 )
 
 # Torch-based members load on first use: names and options are checked without torch.
-_LAZY = {
-    "ImageData": "infoclr.data.base",
-    "TensorImageData": "infoclr.data.base",
-    "FileImageData": "infoclr.data.files",
-    "decode_image": "infoclr.data.files",
-    "InMemoryBatches": "infoclr.data.loaders",
-    "OrderedBatches": "infoclr.data.loaders",
-    "train_loader": "infoclr.data.loaders",
-}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-__all__ = [
-    "BUILTIN_DATASETS",
-    "DATASETS",
-    "available_datasets",
-    "check_dataset_name",
-    "default_root",
-    "load_dataset",
-    "register_dataset",
-    *_LAZY,
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    eager="BUILTIN_DATASETS DATASETS available_datasets check_dataset_name default_root "
+    "load_dataset register_dataset",
+    base="ImageData TensorImageData",
+    files="FileImageData decode_image",
+    loaders="InMemoryBatches OrderedBatches train_loader",
+)

@@ -416,12 +416,7 @@ def _table_from_frame(
     )
 
 
-def _read_csv(
-    path: Path,
-    id_column: str | None,
-    embedding_column: str | None,
-    exclude_columns: tuple[str, ...],
-) -> EmbeddingTable:
+def _read_csv(path: Path, id_column: str | None) -> pd.DataFrame:
     import pandas as pd
 
     try:
@@ -441,15 +436,14 @@ def _read_csv(
         ) from None
     except UnicodeDecodeError:
         raise DataError(f"{path} is not a UTF-8 text CSV file") from None
-    return _table_from_frame(frame, path, "csv", id_column, embedding_column, exclude_columns)
+    return frame
 
 
 def _read_parquet(
-    path: Path,
-    id_column: str | None,
-    embedding_column: str | None,
-    exclude_columns: tuple[str, ...],
-) -> EmbeddingTable:
+    path: Path, embedding_column: str | None, exclude_columns: tuple[str, ...]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The frame, with the numeric list columns that may hold the vector decoded apart (their
+    cells in the frame are None)."""
     import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -470,10 +464,8 @@ def _read_parquet(
             or pa.types.is_fixed_size_list(kind)
         )
         if is_list and pa.types.is_floating(kind.value_type) | pa.types.is_integer(kind.value_type):
-            if embedding_column is not None and name != embedding_column:
-                plain[name] = column.to_pandas()
-                continue
-            if name in exclude_columns:
+            not_vector = embedding_column is not None and name != embedding_column
+            if not_vector or name in exclude_columns:
                 plain[name] = column.to_pandas()
                 continue
             array = column.combine_chunks()
@@ -497,10 +489,7 @@ def _read_parquet(
             plain[name] = pd.Series([None] * len(array), dtype=object)
         else:
             plain[name] = column.to_pandas()
-    frame = pd.DataFrame(plain, columns=table.column_names)
-    return _table_from_frame(
-        frame, path, "parquet", id_column, embedding_column, exclude_columns, list_cells
-    )
+    return pd.DataFrame(plain, columns=table.column_names), list_cells
 
 
 def read_embeddings(
@@ -534,8 +523,12 @@ def read_embeddings(
     if fmt == "pt":
         return _read_pt(path)
     if fmt == "csv":
-        return _read_csv(path, id_column, embedding_column, exclude_columns)
-    return _read_parquet(path, id_column, embedding_column, exclude_columns)
+        frame, list_cells = _read_csv(path, id_column), None
+    else:
+        frame, list_cells = _read_parquet(path, embedding_column, exclude_columns)
+    return _table_from_frame(
+        frame, path, fmt, id_column, embedding_column, exclude_columns, list_cells
+    )
 
 
 def scan_embeddings(vectors: np.ndarray, chunk_rows: int | None = None) -> EmbeddingStats:

@@ -6,36 +6,16 @@ with a one-line message for bad input. Importing this package loads no torch, fa
 or matplotlib: each member loads on first use, so input checks run before heavy imports.
 """
 
-from infoclr._lazy import lazy_getattr
+from infoclr._lazy import lazy_exports
 
-_LAZY = {
-    "clustering_scores": "infoclr.evaluation.clustering",
-    "kmeans_nmi": "infoclr.evaluation.clustering",
-    "kmeans_stability": "infoclr.evaluation.clustering",
-    "DenseProbeResult": "infoclr.evaluation.dense",
-    "dense_probe": "infoclr.evaluation.dense",
-    "dense_probe_maps": "infoclr.evaluation.dense",
-    "extract_feature_maps": "infoclr.evaluation.dense",
-    "segmentation_scores": "infoclr.evaluation.dense",
-    "extract_features": "infoclr.evaluation.features",
-    "knn_predict": "infoclr.evaluation.knn",
-    "knn_top1": "infoclr.evaluation.knn",
-    "LinearProbeResult": "infoclr.evaluation.linear",
-    "linear_probe": "infoclr.evaluation.linear",
-    "linear_top1": "infoclr.evaluation.linear",
-    "select_weight_decay": "infoclr.evaluation.linear",
-    "embedding_map": "infoclr.evaluation.plots",
-    "plot_embedding_maps": "infoclr.evaluation.plots",
-    "plot_metric_grid": "infoclr.evaluation.plots",
-    "plot_metric_vs": "infoclr.evaluation.plots",
-    "plot_training_curves": "infoclr.evaluation.plots",
-    "probe_scores": "infoclr.evaluation.probes",
-    "CandidateScorer": "infoclr.evaluation.selection",
-    "LabelSplit": "infoclr.evaluation.selection",
-    "Selection": "infoclr.evaluation.selection",
-    "before_after": "infoclr.evaluation.selection",
-    "split_labelled": "infoclr.evaluation.selection",
-}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-__all__ = list(_LAZY)
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    clustering="clustering_scores kmeans_nmi kmeans_stability",
+    dense="DenseProbeResult dense_probe dense_probe_maps extract_feature_maps segmentation_scores",
+    features="extract_features",
+    knn="knn_predict knn_top1",
+    linear="LinearProbeResult linear_probe linear_top1 select_weight_decay",
+    plots="embedding_map plot_embedding_maps plot_metric_grid plot_metric_vs plot_training_curves",
+    probes="probe_scores",
+    selection="CandidateScorer LabelSplit Selection before_after split_labelled",
+)

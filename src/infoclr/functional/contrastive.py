@@ -76,6 +76,26 @@ def _check_chunk(chunk_size: int | None) -> None:
         raise InfoclrError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
 
 
+def _check_loss_args(
+    features: Tensor,
+    temperature: float,
+    base_temperature: float | None,
+    chunk_size: int | None,
+    check_finite: bool,
+) -> None:
+    """The checks every SupCon-style loss of stacked view features starts with."""
+    check_rows("features", features, check_finite)
+    check_temperature(temperature)
+    _check_chunk(chunk_size)
+    if base_temperature is not None:
+        check_temperature(base_temperature, "base_temperature")
+
+
+def _scaled(loss: Tensor, temperature: float, base_temperature: float | None) -> Tensor:
+    """``loss · temperature / base_temperature`` (the official SupCon factor), if one is set."""
+    return loss if base_temperature is None else loss * (temperature / base_temperature)
+
+
 def _normalise(x: Tensor) -> Tensor:
     # Losses run in float32 even under bf16 autocast: exp(s/t) at t=0.01 overflows bf16 sums.
     if x.dtype not in (torch.float32, torch.float64):
@@ -154,11 +174,7 @@ def sup_con(
     Returns:
         Scalar loss (float32).
     """
-    check_rows("features", features, check_finite)
-    check_temperature(temperature)
-    _check_chunk(chunk_size)
-    if base_temperature is not None:
-        check_temperature(base_temperature, "base_temperature")
+    _check_loss_args(features, temperature, base_temperature, chunk_size, check_finite)
     if not isinstance(group_ids, Tensor) or group_ids.dim() != 1:
         raise InfoclrError("group_ids must be a 1-D integer tensor with one id per row")
     if group_ids.shape[0] != features.shape[0]:
@@ -174,9 +190,7 @@ def sup_con(
             z, group_ids.to(z.device), temperature, chunk_size=chunk_size
         )
         loss = _masked_mean(per_anchor, valid)
-    if base_temperature is not None:
-        loss = loss * (temperature / base_temperature)
-    return loss
+    return _scaled(loss, temperature, base_temperature)
 
 
 def check_pair(z1: Tensor, z2: Tensor, check_finite: bool = True) -> None:

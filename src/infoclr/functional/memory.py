@@ -24,11 +24,10 @@ from torch import Tensor
 
 from infoclr.errors import InfoclrError
 from infoclr.functional.contrastive import (
-    _check_chunk,
+    _check_loss_args,
     _masked_mean,
     _normalise,
-    check_rows,
-    check_temperature,
+    _scaled,
     sup_con_per_anchor,
 )
 
@@ -94,11 +93,7 @@ def memory_sup_con(
     Returns:
         Scalar loss (float32).
     """
-    check_rows("features", features, check_finite)
-    check_temperature(temperature)
-    _check_chunk(chunk_size)
-    if base_temperature is not None:
-        check_temperature(base_temperature, "base_temperature")
+    _check_loss_args(features, temperature, base_temperature, chunk_size, check_finite)
     for name, ids, rows in (("group_ids", group_ids, features), ("memory_ids", memory_ids, memory)):
         if not isinstance(ids, Tensor) or ids.dim() != 1 or ids.is_floating_point():
             raise InfoclrError(f"{name} must be a 1-D integer tensor with one id per row")
@@ -117,6 +112,4 @@ def memory_sup_con(
             z, group_ids.to(z.device), bank, memory_ids, temperature, chunk_size=chunk_size
         )
         loss = _masked_mean(per_anchor, valid)
-    if base_temperature is not None:
-        loss = loss * (temperature / base_temperature)
-    return loss
+    return _scaled(loss, temperature, base_temperature)

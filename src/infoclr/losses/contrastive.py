@@ -17,16 +17,14 @@ from torch import Tensor, nn
 
 from infoclr import distributed
 from infoclr.errors import InfoclrError
-from infoclr.functional import (
+from infoclr.functional import cl_info_nce, nt_xent, sup_con
+from infoclr.functional.contrastive import (
+    _normalise,
     check_pair,
     check_rows,
     check_temperature,
-    cl_info_nce,
-    nt_xent,
-    sup_con,
     sup_con_per_anchor,
 )
-from infoclr.functional.contrastive import _normalise
 
 __all__ = ["ClInfoNCELoss", "NTXentLoss", "SupConLoss"]
 
@@ -34,16 +32,30 @@ __all__ = ["ClInfoNCELoss", "NTXentLoss", "SupConLoss"]
 _RANK_STRIDE = 1 << 32
 
 
+def _global_mean(per_anchor: Tensor, valid: Tensor) -> Tensor:
+    """The mean of ``per_anchor`` over the ``valid`` anchors of every rank (each rank holds
+    its own anchors' terms). Its value is the global loss on every rank; its gradient is the
+    local one, scaled so that DDP's gradient averaging gives the single-process gradient."""
+    world = distributed.world_size()
+    n_valid = distributed.all_reduce_sum(valid.sum()).clamp(min=1)
+    local = (per_anchor * valid).sum() * (world / n_valid)
+    global_value = distributed.all_reduce_sum(local.detach()) / world
+    return local + (global_value - local.detach())
+
+
 class _GroupContrastive(nn.Module):
-    """Shared machinery: SupCon L_out over stacked views with group ids, optionally gathered."""
+    """Shared machinery: SupCon L_out over stacked views with group ids, optionally gathered.
+
+    Its signature and defaults are :class:`SupConLoss`'s.
+    """
 
     def __init__(
         self,
-        temperature: float,
-        base_temperature: float | None,
-        chunk_size: int | None,
-        gather_distributed: bool,
-        check_finite: bool,
+        temperature: float = 0.1,
+        base_temperature: float | None = None,
+        chunk_size: int | None = None,
+        gather_distributed: bool = True,
+        check_finite: bool = False,
     ) -> None:
         super().__init__()
         check_temperature(temperature)
@@ -68,12 +80,7 @@ class _GroupContrastive(nn.Module):
             per_anchor, valid = sup_con_per_anchor(
                 z_all, ids_all, self.temperature, offset, offset + z.shape[0], self.chunk_size
             )
-            world = distributed.world_size()
-            n_valid = distributed.all_reduce_sum(valid.sum()).clamp(min=1)
-            local = (per_anchor * valid).sum() * (world / n_valid)
-            # Report the global loss on every rank; the gradient stays the local one.
-            global_value = distributed.all_reduce_sum(local.detach()) / world
-            return (local + (global_value - local.detach())) * self._scale()
+            return _global_mean(per_anchor, valid) * self._scale()
 
     def _use_gather(self) -> bool:
         return self.gather_distributed and distributed.is_distributed()
@@ -129,18 +136,6 @@ class SupConLoss(_GroupContrastive):
         base_temperature: multiply by ``temperature/base_temperature`` (official code: 0.07).
         chunk_size, gather_distributed, check_finite: as in :class:`NTXentLoss`.
     """
-
-    def __init__(
-        self,
-        temperature: float = 0.1,
-        base_temperature: float | None = None,
-        chunk_size: int | None = None,
-        gather_distributed: bool = True,
-        check_finite: bool = False,
-    ) -> None:
-        super().__init__(
-            temperature, base_temperature, chunk_size, gather_distributed, check_finite
-        )
 
     def forward(self, features: Tensor, group_ids: Tensor) -> Tensor:
         if not self._use_gather():

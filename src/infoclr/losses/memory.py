@@ -26,8 +26,9 @@ from torch import Tensor, nn
 
 from infoclr import distributed
 from infoclr.errors import InfoclrError
-from infoclr.functional.contrastive import _normalise, check_rows, check_temperature
+from infoclr.functional.contrastive import _normalise, check_rows
 from infoclr.functional.memory import memory_sup_con_per_anchor
+from infoclr.losses.contrastive import _global_mean, _GroupContrastive
 
 __all__ = ["MemoryBank", "MemoryBankLoss"]
 
@@ -80,7 +81,7 @@ class MemoryBank(nn.Module):
         return f"size={self.size}, dim={self.rows.shape[1]}"
 
 
-class MemoryBankLoss(nn.Module):
+class MemoryBankLoss(_GroupContrastive):
     """SupCon L_out with a memory bank of negatives (see the module docstring).
 
     ``forward(features, group_ids)``: features (N, D) with all views stacked, group_ids (N,)
@@ -107,16 +108,10 @@ class MemoryBankLoss(nn.Module):
         gather_distributed: bool = True,
         check_finite: bool = True,
     ) -> None:
-        super().__init__()
-        check_temperature(temperature)
-        if base_temperature is not None:
-            check_temperature(base_temperature, "base_temperature")
+        super().__init__(
+            temperature, base_temperature, chunk_size, gather_distributed, check_finite
+        )
         self.memory = MemoryBank(memory_size, dim)
-        self.temperature = temperature
-        self.base_temperature = base_temperature
-        self.chunk_size = chunk_size
-        self.gather_distributed = gather_distributed
-        self.check_finite = check_finite
 
     def reset_memory(self) -> None:
         self.memory.reset()
@@ -132,19 +127,14 @@ class MemoryBankLoss(nn.Module):
             z = _normalise(features)
             ids = group_ids.to(z.device)
             bank, bank_ids = self.memory.contents()
-            if self.gather_distributed and distributed.is_distributed():
+            if self._use_gather():
                 z_all, offset = distributed.gather(z)
                 ids_all, _ = distributed.gather(ids)
                 per_anchor, valid = memory_sup_con_per_anchor(
                     z_all, ids_all, bank, bank_ids, self.temperature,
                     offset, offset + z.shape[0], self.chunk_size,
                 )  # fmt: skip
-                world = distributed.world_size()
-                n_valid = distributed.all_reduce_sum(valid.sum()).clamp(min=1)
-                local = (per_anchor * valid).sum() * (world / n_valid)
-                # Report the global loss on every rank; the gradient stays the local one.
-                global_value = distributed.all_reduce_sum(local.detach()) / world
-                loss = local + (global_value - local.detach())
+                loss = _global_mean(per_anchor, valid)
                 pushed, pushed_ids = z_all, ids_all
             else:
                 per_anchor, valid = memory_sup_con_per_anchor(
@@ -155,12 +145,4 @@ class MemoryBankLoss(nn.Module):
                 pushed, pushed_ids = z, ids
         if self.training:
             self.memory.push(pushed.detach(), pushed_ids)
-        if self.base_temperature is not None:
-            loss = loss * (self.temperature / self.base_temperature)
-        return loss
-
-    def extra_repr(self) -> str:
-        return (
-            f"temperature={self.temperature}, base_temperature={self.base_temperature}, "
-            f"chunk_size={self.chunk_size}, gather_distributed={self.gather_distributed}"
-        )
+        return loss * self._scale()

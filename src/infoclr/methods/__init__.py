@@ -15,8 +15,8 @@ callbacks load on first use.
 
 from __future__ import annotations
 
-from infoclr._lazy import lazy_getattr
-from infoclr.methods.registry import (
+from infoclr._lazy import lazy_exports
+from infoclr.methods.registry import (  # noqa: F401 - re-exported: eager= below
     BUILTIN_METHOD_MODULES,
     METHODS,
     ContrastiveOptions,
@@ -28,33 +28,15 @@ from infoclr.methods.registry import (
     register_method,
 )
 
-_LAZY = {
-    "ContrastiveMethod": "infoclr.methods.base",
-    "MethodParts": "infoclr.methods.base",
-    "build_method": "infoclr.methods.base",
-    "LARS": "infoclr.methods.optim",
-    "OptimConfig": "infoclr.methods.optim",
-    "SimCLR": "infoclr.methods.simclr",
-    "SupCon": "infoclr.methods.supcon",
-    "ClInfoNCE": "infoclr.methods.clinfonce",
-    "ClInfoNCEKMeans": "infoclr.methods.clinfonce",
-    "ClusterCrossEntropy": "infoclr.methods.clinfonce",
-    "MRCL": "infoclr.methods.mrcl",
-    "SuperInfo": "infoclr.methods.superinfo",
-}
-
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-
-__all__ = [
-    "BUILTIN_METHOD_MODULES",
-    "METHODS",
-    "ContrastiveOptions",
-    "MethodOptions",
-    "available_methods",
-    "method_class",
-    "method_options",
-    "option_owners",
-    "register_method",
-    *_LAZY,
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    eager="BUILTIN_METHOD_MODULES METHODS ContrastiveOptions MethodOptions available_methods "
+    "method_class method_options option_owners register_method",
+    base="ContrastiveMethod MethodParts build_method",
+    optim="LARS OptimConfig",
+    simclr="SimCLR",
+    supcon="SupCon",
+    clinfonce="ClInfoNCE ClInfoNCEKMeans ClusterCrossEntropy",
+    mrcl="MRCL",
+    superinfo="SuperInfo",
+)

@@ -4,27 +4,17 @@ Importing this package loads no torch: backbone names are checked by
 :mod:`infoclr.models.registry`, and the modules load on first use.
 """
 
-from infoclr._lazy import lazy_getattr
-from infoclr.models.registry import (
+from infoclr._lazy import lazy_exports
+from infoclr.models.registry import (  # noqa: F401 - re-exported: eager= below
     BACKBONES,
     auto_backbone,
     check_backbone_name,
     register_backbone,
 )
 
-_LAZY = {
-    "ProjectionHead": "infoclr.models.heads",
-    "ResNetBackbone": "infoclr.models.backbones",
-    "SmallCNN": "infoclr.models.backbones",
-    "ViT": "infoclr.models.backbones",
-    "build_backbone": "infoclr.models.backbones",
-}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-__all__ = [
-    "BACKBONES",
-    "auto_backbone",
-    "check_backbone_name",
-    "register_backbone",
-    *_LAZY,
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    eager="BACKBONES auto_backbone check_backbone_name register_backbone",
+    heads="ProjectionHead",
+    backbones="ResNetBackbone SmallCNN ViT build_backbone",
+)
