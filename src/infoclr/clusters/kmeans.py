@@ -26,9 +26,9 @@ from typing import Any
 
 import faiss
 import numpy as np
-import torch
 
 from infoclr.errors import ConfigError, DataError
+from infoclr.evaluation._inputs import float32_rows, to_numpy
 
 _INIT_METHODS = {
     "random": "ClusteringInitMethod_RANDOM",
@@ -38,17 +38,13 @@ _INIT_METHODS = {
 
 def _as_float32_rows(features: Any) -> np.ndarray:
     """Features (numpy or torch on any device) as a C-contiguous float32 (N, D) CPU array."""
-    if isinstance(features, torch.Tensor):
-        features = features.detach().float().cpu().numpy()
-    matrix = np.asarray(features)
+    matrix = to_numpy(features)
     if matrix.ndim != 2 or matrix.shape[0] == 0 or matrix.shape[1] == 0:
         raise DataError(
             f"k-means needs a non-empty 2-D feature array (N, D), got shape {tuple(matrix.shape)}"
         )
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    finite_rows = np.isfinite(matrix).all(axis=1)
-    if not finite_rows.all():
-        bad_rows = np.flatnonzero(~finite_rows)
+    matrix, bad_rows = float32_rows(matrix)
+    if len(bad_rows):
         raise DataError(
             f"k-means features have NaN or inf in {len(bad_rows)} row(s), first "
             f"{bad_rows[:10].tolist()}; drop or fix those rows"

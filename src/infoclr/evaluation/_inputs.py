@@ -39,6 +39,12 @@ def _list_rows(rows: np.ndarray) -> str:
     return f"[{shown}{f', ... and {more} more' if more > 0 else ''}]"
 
 
+def float32_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 2-D array as C-contiguous float32, and the indices of its rows that hold NaN or inf."""
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    return matrix, np.flatnonzero(~np.isfinite(matrix).all(axis=1))
+
+
 def as_feature_matrix(features: ArrayLike, name: str = "features") -> np.ndarray:
     """Check and convert features to a C-contiguous float32 numpy array of shape (N, D).
 
@@ -56,10 +62,8 @@ def as_feature_matrix(features: ArrayLike, name: str = "features") -> np.ndarray
         raise DataError(f"{name} is empty (shape {tuple(matrix.shape)}); pass at least one row")
     if not (np.issubdtype(matrix.dtype, np.floating) or np.issubdtype(matrix.dtype, np.integer)):
         raise DataError(f"{name} must be numeric, got dtype {matrix.dtype}")
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    finite_rows = np.isfinite(matrix).all(axis=1)
-    if not finite_rows.all():
-        bad_rows = np.flatnonzero(~finite_rows)
+    matrix, bad_rows = float32_rows(matrix)
+    if len(bad_rows):
         raise DataError(
             f"{name} has NaN or inf in {len(bad_rows)} row(s) {_list_rows(bad_rows)}; "
             "drop or fix those rows (a diverged model often produces them)"

@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -356,31 +357,11 @@ def linear_top1(
     train_labels: ArrayLike,
     test_features: ArrayLike,
     test_labels: ArrayLike,
-    *,
-    epochs: int = 100,
-    lr: float | None = None,
-    weight_decay: float = 0.0,
-    batch_size: int = 256,
-    seed: int = 0,
-    standardize: bool = True,
-    device: str = "cpu",
-    optimizer: str = "lbfgs",
+    **options: Any,
 ) -> float:
-    """Test top-1 accuracy in [0, 1] of :func:`linear_probe` (same arguments)."""
-    return linear_probe(
-        train_features,
-        train_labels,
-        test_features,
-        test_labels,
-        epochs=epochs,
-        lr=lr,
-        weight_decay=weight_decay,
-        batch_size=batch_size,
-        seed=seed,
-        standardize=standardize,
-        device=device,
-        optimizer=optimizer,
-    ).top1
+    """Test top-1 accuracy in [0, 1] of :func:`linear_probe` (same arguments; ``options`` are
+    its keyword-only settings)."""
+    return linear_probe(train_features, train_labels, test_features, test_labels, **options).top1
 
 
 #: Candidates of ``weight_decay="auto"``; 0 keeps the unregularised probe in the running.

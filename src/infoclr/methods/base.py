@@ -107,6 +107,10 @@ class ContrastiveMethod(L.LightningModule):
             view = view.contiguous(memory_format=torch.channels_last)
         return view
 
+    def make_views(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Two independent random views of a uint8 batch (:meth:`make_view`, twice)."""
+        return self.make_view(images), self.make_view(images)
+
     def project(self, views: Tensor) -> Tensor:
         """Projection-head output (B, projection_dim) of float views."""
         return self.projector(self.backbone(views))

@@ -219,8 +219,7 @@ class MRCL(ContrastiveOptions):
     ) -> tuple[Tensor, dict[str, Any]]:
         from infoclr.functional.masking import masked_patch_mse
 
-        view1 = model.make_view(images)
-        view2 = model.make_view(images)
+        view1, view2 = model.make_views(images)
         z1, z2 = model.project(view1), model.project(view2)
         z1_masked, rec1, mask1 = masked_pass(model, view1)
         z2_masked, rec2, mask2 = masked_pass(model, view2)

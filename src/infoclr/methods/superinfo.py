@@ -226,8 +226,7 @@ class SuperInfo(ContrastiveOptions):
         from infoclr.functional.gaussian import gaussian_kl, weighted_gaussian_kl
         from infoclr.models.stochastic import GaussianHead
 
-        view1 = model.make_view(images)
-        view2 = model.make_view(images)
+        view1, view2 = model.make_views(images)
         inputs1, inputs2 = model.backbone(view1), model.backbone(view2)
         on_projection = self.posterior == "projection"
         if on_projection:
