@@ -18,6 +18,8 @@ from infoclr.functional.masking import (
     random_patch_mask,
     unpatchify,
 )
+from infoclr.functional.partial import partial_sup_con, singleton_ids
+from infoclr.functional.ranking import multiple_negatives_ranking
 
 __all__ = [
     "check_rows",
@@ -26,12 +28,15 @@ __all__ = [
     "gaussian_kl",
     "masked_count",
     "masked_patch_mse",
+    "multiple_negatives_ranking",
     "nt_xent",
+    "partial_sup_con",
     "patch_mask_to_pixels",
     "patchify",
     "random_patch_mask",
     "reparameterize",
     "row_logsumexp",
+    "singleton_ids",
     "sup_con",
     "sup_con_per_anchor",
     "symmetric_gaussian_kl",
