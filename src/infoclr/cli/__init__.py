@@ -42,7 +42,7 @@ _CLICK = _click_exceptions()
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from infoclr.cli import clusters, pretrain, refine  # noqa: F401
+    from infoclr.cli import align, clusters, pretrain, refine  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,6 +1,7 @@
 """Pure tensor math: no state, no I/O. Shapes are in each docstring."""
 
 from infoclr.functional._lse import row_logsumexp
+from infoclr.functional.alignment import least_squares_map, orthogonal_procrustes
 from infoclr.functional.contrastive import (
     check_rows,
     check_temperature,
@@ -26,10 +27,12 @@ __all__ = [
     "check_temperature",
     "cl_info_nce",
     "gaussian_kl",
+    "least_squares_map",
     "masked_count",
     "masked_patch_mse",
     "multiple_negatives_ranking",
     "nt_xent",
+    "orthogonal_procrustes",
     "partial_sup_con",
     "patch_mask_to_pixels",
     "patchify",
