@@ -117,7 +117,8 @@ class AdapterResult:
         reason: one sentence on what the output is and why.
         candidates: ``{"epoch": e, <score>: value, ...}`` for every scored candidate.
         config: the run's settings.
-        split: row (or query) indices of the ``train``, ``select`` and ``guard`` parts.
+        split: row (or query) indices of the ``train``, ``select`` and ``guard`` parts (and
+            ``trained``: every row the loss saw, labelled or not).
         epoch_losses, epoch_seconds: per epoch.
         query_only: the adapter applies to queries only (pairs).
     """
@@ -152,6 +153,10 @@ class AdapterResult:
             finally:
                 self.adapter.load_state_dict(chosen)
         raise ValueError(f"which must be 'output', 'chosen' or 'last', got {which!r}")
+
+    def refine_documents(self, x: np.ndarray, which: str = "output") -> np.ndarray:
+        """Documents for the index: unchanged for a query-only adapter, else :meth:`refine`."""
+        return np.asarray(x, np.float32) if self.query_only else self.refine(x, which)
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly record for a report."""

@@ -121,6 +121,7 @@ def fit_labelled(
     held = np.zeros(num_rows, dtype=bool)
     held[split["select"]] = held[split["guard"]] = True
     train_rows = np.flatnonzero(~held)
+    split["trained"] = train_rows
     supervised = config.objective in ("auto", "supervised")
     positives = np.full(num_rows, -1, dtype=np.int64)
     if supervised:
