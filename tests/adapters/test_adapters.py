@@ -89,3 +89,20 @@ def test_config_checks() -> None:
         AdapterConfig(select_fraction=0.5, guard_fraction=0.5).validate()
     with pytest.raises(ConfigError, match="batch_size must be >= 2"):
         AdapterConfig(batch_size=1).validate()
+
+
+def test_heldout_scores_and_hidden_labels() -> None:
+    from infoclr.adapters.evaluate import heldout_probe_scores, hide_labels
+    from infoclr.evaluation.paired import probe_correctness
+
+    x, labels = hidden_signal(800)
+    hidden = hide_labels(labels[:600], 0.1, seed=0)
+    assert set(np.unique(hidden)) == {-1, 0, 1, 2}
+    assert 30 < (hidden >= 0).sum() < 100
+    assert (hidden[hidden >= 0] == labels[:600][hidden >= 0]).all()
+    result = fit_labelled(x[:600], labels[:600], AdapterConfig(**FAST))
+    scores = heldout_probe_scores(result, x[:600], labels[:600], x[600:], labels[600:])
+    raw = probe_correctness(x[:600], labels[:600], x[600:], labels[600:])
+    assert scores["input"]["knn_top1"] == pytest.approx(raw["knn_top1"].mean())
+    assert scores["output"] == scores["chosen"]  # accepted: the output is the chosen epoch
+    assert scores["output"]["knn_top1"] > scores["input"]["knn_top1"] + 0.1

@@ -73,6 +73,7 @@ class AlignResult:
         scores: ``{kind: {"select": {...}, "guard": {...}}}`` mean Recall@k / MRR.
         split: sizes of the fit / select / guard parts.
         refiner_epochs: the refiner's per-epoch select scores.
+        candidates: every fitted candidate map, by kind.
     """
 
     map: AlignmentMap
@@ -83,6 +84,7 @@ class AlignResult:
     split: dict[str, int]
     config: AlignConfig
     refiner_epochs: list[dict[str, float]] = field(default_factory=list)
+    candidates: dict[str, AlignmentMap] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -274,6 +276,7 @@ def fit_alignment(
         split={part: int(len(rows)) for part, rows in split.items()},
         config=config,
         refiner_epochs=epochs,
+        candidates=maps,
     )
 
 
