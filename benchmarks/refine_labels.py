@@ -25,21 +25,97 @@ SOURCES = {
     "bbc-minilm": ("bbc_minilm", "embeddings"),
     "bbc-minilm-headlines": ("bbc_minilm", "headline_embeddings"),
     "trec-minilm": ("trec_minilm", "embeddings"),
+    "drosophila-gcn": ("graphs", "drosophila"),
+    "digits-simclr": ("digits", "simclr"),
 }
+#: Objectives and ablations: AdapterConfig overrides. Only "supervised" trains on labels.
+OBJECTIVES = {
+    "supervised": {},
+    "simskip": {"objective": "simskip"},
+    "simskip-noskip": {"objective": "simskip", "skip": False},
+}
+
+
+def gcn_embeddings(seed: int, train: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Node embeddings learned with supervision (as in SimSkip's experiments): the hidden layer
+    (32-d) of a 2-layer GCN (Kipf & Welling 2017) on both larval Drosophila hemispheres, one-hot
+    node features, trained on the labels of the ``train`` nodes only."""
+    import scipy.linalg
+    import torch
+
+    graphs = [
+        np.load(rc.DATA / "graphs" / f"drosophila_{s}" / "adjacency.npy") for s in ("left", "right")
+    ]
+    a = np.log1p(scipy.linalg.block_diag(*graphs)) + np.eye(len(y))
+    a = np.maximum(a, a.T) / np.sqrt(np.outer(a.sum(1), a.sum(1)))
+    a = torch.tensor(a, dtype=torch.float32)
+    torch.manual_seed(seed)
+    first, second = torch.nn.Linear(len(y), 32), torch.nn.Linear(32, int(y.max()) + 1)
+    params = [*first.parameters(), *second.parameters()]
+    optimizer = torch.optim.Adam(params, lr=0.01, weight_decay=5e-4)
+    target, rows = torch.from_numpy(y[train]), torch.from_numpy(train)
+    for _ in range(200):
+        hidden = torch.relu(a @ first.weight.T + first.bias)
+        logits = a @ second(torch.nn.functional.dropout(hidden, 0.5))
+        loss = torch.nn.functional.cross_entropy(logits[rows], target)
+        optimizer.zero_grad(), loss.backward(), optimizer.step()
+    return torch.relu(a @ first.weight.T + first.bias).detach().numpy()
+
+
+def digits_features() -> tuple[np.ndarray, np.ndarray]:
+    """All 1,797 sklearn digits through a SmallCNN pretrained by ``infoclr pretrain`` (SimCLR,
+    default recipe, seed 0); cached under runs/refine-sources/."""
+    cache = rc.REPO / "runs" / "refine-sources" / "digits_simclr.npz"
+    if not cache.is_file():
+        import torch
+
+        from infoclr.augment import EvalView
+        from infoclr.data.loaders import OrderedBatches
+        from infoclr.evaluation import extract_features
+        from infoclr.pretrain import PretrainConfig, prepare, pretrain
+
+        config = PretrainConfig(dataset="digits", output_dir=str(cache.parent), name="simclr")
+        run_dir = pretrain(config, progress=False, echo=lambda *a: None).run_dir
+        prepared = prepare(config)
+        state = torch.load(run_dir / "backbone.pt", map_location="cpu", weights_only=True)
+        prepared.model.backbone.load_exported(state)
+        view = EvalView(prepared.view_config)
+        parts = [
+            extract_features(prepared.model.backbone, OrderedBatches(d), view)
+            for d in (prepared.train, prepared.test)
+        ]
+        np.savez(
+            cache,
+            x=torch.cat([p[0] for p in parts]).numpy(),
+            y=torch.cat([p[1] for p in parts]).numpy(),
+        )
+    data = np.load(cache)
+    return data["x"], data["y"]
+
+
+def load(source: str) -> tuple[np.ndarray | None, np.ndarray]:
+    folder, name = SOURCES[source]
+    if source == "digits-simclr":
+        return digits_features()
+    if source == "drosophila-gcn":  # the embeddings depend on the split: made in run()
+        parts = [
+            np.load(rc.DATA / "graphs" / f"drosophila_{s}" / "labels.npy")
+            for s in ("left", "right")
+        ]
+        return None, np.concatenate(parts)
+    return np.load(rc.DATA / folder / f"{name}.npy"), np.load(rc.DATA / folder / "labels.npy")
 
 
 def run(source: str, objective: str, fraction: float, seed: int) -> dict:
     from sklearn.model_selection import train_test_split
 
-    folder, name = SOURCES[source]
-    x = np.load(rc.DATA / folder / f"{name}.npy")
-    y = np.load(rc.DATA / folder / "labels.npy")
-    train, test = train_test_split(np.arange(len(x)), test_size=0.2, stratify=y, random_state=seed)
+    x, y = load(source)
+    train, test = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed)
+    x = gcn_embeddings(seed, train, y) if x is None else x
     labels = hide_labels(y[train], fraction, seed)
     started = time.perf_counter()
-    result = fit_labelled(
-        x[train], labels, AdapterConfig(objective=objective, seed=seed, threads=1)
-    )
+    config = AdapterConfig(seed=seed, threads=1, **OBJECTIVES[objective])
+    result = fit_labelled(x[train], labels, config)
     scores = heldout_probe_scores(result, x[train], y[train], x[test], y[test])
     return dict(
         source=source,
@@ -104,13 +180,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
     parser.add_argument("--fractions", nargs="+", type=float, default=[1.0, 0.1, 0.01])
+    parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES), choices=OBJECTIVES)
     args = parser.parse_args()
     jobs = [
         (f"{s}|{o}|{f:g}|{seed}", lambda s=s, o=o, f=f, seed=seed: run(s, o, f, seed))
         for seed in range(args.seeds)
         for s in args.sources
         for f in args.fractions
-        for o in ("supervised", "simskip")
+        for o in args.objectives
         if o == "supervised" or f == max(args.fractions)
     ]
     results = rc.run_pending("refine_labels", jobs)
