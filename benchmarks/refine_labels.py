@@ -25,6 +25,8 @@ SOURCES = {
     "bbc-minilm": ("bbc_minilm", "embeddings"),
     "bbc-minilm-headlines": ("bbc_minilm", "headline_embeddings"),
     "trec-minilm": ("trec_minilm", "embeddings"),
+    "bbc-glove50": ("bbc_glove50", "embeddings"),
+    "trec-glove50": ("trec_glove50", "embeddings"),
     "drosophila-gcn": ("graphs", "drosophila"),
     "digits-simclr": ("digits", "simclr"),
 }
@@ -103,7 +105,8 @@ def load(source: str) -> tuple[np.ndarray | None, np.ndarray]:
             for s in ("left", "right")
         ]
         return None, np.concatenate(parts)
-    return np.load(rc.DATA / folder / f"{name}.npy"), np.load(rc.DATA / folder / "labels.npy")
+    labels = rc.DATA / folder.replace("glove50", "minilm") / "labels.npy"  # same rows
+    return np.load(rc.DATA / folder / f"{name}.npy"), np.load(labels)
 
 
 def run(source: str, objective: str, fraction: float, seed: int) -> dict:

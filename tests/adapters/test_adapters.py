@@ -58,6 +58,17 @@ def test_simskip_objective_ignores_labels_for_training() -> None:
         fit_labelled(x, None, config)
 
 
+def test_split_with_few_labels_per_class() -> None:
+    from infoclr.adapters.labelled import split_rows
+
+    codes = np.full(400, -1)
+    codes[:40] = np.r_[np.zeros(3), np.ones(3), np.full(3, 2), np.full(31, 3)]
+    split = split_rows(codes, 0.2, 0.2, seed=0, max_rows=1000)
+    parts = [split[name] for name in ("train", "select", "guard")]
+    assert sum(len(p) for p in parts) == 40 and len(np.unique(np.concatenate(parts))) == 40
+    assert (codes[np.concatenate(parts)] >= 0).all()
+
+
 def loud_dimensions(rows: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Documents, and queries whose first 4 dimensions are loud nuisance: raw cosine retrieval
     of a query's own document is poor; shrinking those dimensions fixes it."""

@@ -35,6 +35,11 @@ from infoclr.errors import ConfigError, DataError
 __all__ = ["fit_labelled", "split_rows"]
 
 
+def _min_count(codes: np.ndarray) -> int:
+    counts = np.bincount(codes)
+    return int(counts[counts > 0].min())
+
+
 def split_rows(
     codes: np.ndarray, select_fraction: float, guard_fraction: float, seed: int, max_rows: int
 ) -> dict[str, np.ndarray]:
@@ -52,8 +57,7 @@ def split_rows(
         )
     if len(np.unique(codes[labelled])) < 2:
         raise DataError("the labels have a single class; give at least 2 classes")
-    counts = np.bincount(codes[labelled])
-    stratify = counts[counts > 0].min() >= 3
+    stratify = _min_count(codes[labelled]) >= 3
     num_select = max(2, min(round(select_fraction * labelled.size), max_rows))
     num_guard = max(2, min(round(guard_fraction * labelled.size), max_rows))
     rng = np.random.default_rng(seed)
@@ -67,7 +71,7 @@ def split_rows(
         held,
         test_size=num_guard,
         random_state=int(rng.integers(2**31)),
-        stratify=codes[held] if stratify and np.bincount(codes[held]).max() > 1 else None,
+        stratify=codes[held] if stratify and _min_count(codes[held]) >= 2 else None,
     )
     return {"train": np.sort(train), "select": np.sort(select), "guard": np.sort(guard)}
 
