@@ -64,6 +64,20 @@ def test_cli_end_to_end_with_ids_and_a_pca_truncated_new_space(tmp_path: Path) -
     assert report["kept"] in ("procrustes", "lstsq", "refiner")
     loaded = load_alignment(out)
     assert loaded.apply(new[:5]).shape == (5, 12)
+    # apply-map: NEW rows into OLD's space, ids kept; a wrong dimension is one line, exit 2.
+    mapped = tmp_path / "mapped.parquet"
+    assert main(["apply-map", str(out), str(tmp_path / "n.parquet"), "--out", str(mapped)]) == 0
+    frame_out = pd.read_parquet(mapped)
+    assert frame_out["id"].tolist() == frame["id"].tolist()
+    np.testing.assert_allclose(
+        np.stack(frame_out["embedding"]), loaded.apply(new[order]), rtol=1e-5, atol=1e-6
+    )
+    np.save(tmp_path / "wrong.npy", old[:10])
+    assert (
+        main(["apply-map", str(out), str(tmp_path / "wrong.npy"), "--out", str(tmp_path / "w.npy")])
+        == 2
+    )
+    assert not (tmp_path / "w.npy").exists()
     # Existing outputs are kept unless --overwrite.
     assert main([*args, "--epochs", "0"]) == 2
     assert main([*args, "--epochs", "0", "--overwrite", "--maps", "procrustes"]) == 0

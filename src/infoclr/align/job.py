@@ -22,7 +22,7 @@ import numpy as np
 from infoclr.align.config import AlignConfig
 from infoclr.errors import ConfigError, DataError
 
-__all__ = ["AlignInputs", "prepare_align", "run_align", "write_align"]
+__all__ = ["AlignInputs", "apply_map", "prepare_align", "run_align", "write_align"]
 
 
 def embedding_io() -> Any:
@@ -179,3 +179,37 @@ def write_align(result: Any, inputs: AlignInputs, config: AlignConfig) -> dict[s
         outputs.abort()
         raise
     return report
+
+
+def apply_map(
+    map_path: Path,
+    input_path: Path,
+    out: Path,
+    overwrite: bool = False,
+    id_column: str | None = None,
+    embedding_column: str | None = None,
+) -> tuple[int, int, int]:
+    """Map every row of ``input_path`` with a map written by ``infoclr align`` and write them
+    to ``out`` in ``out``'s format (ids and other columns kept). Every input is checked before
+    anything is written; returns ``(rows, source_dim, target_dim)``."""
+    from infoclr.align.maps import load_alignment
+    from infoclr.runs import check_new_outputs
+
+    io = embedding_io()
+    io.embedding_format(input_path, "input")
+    io.embedding_format(out, "output")
+    if not map_path.is_file():
+        raise DataError(f"map file {map_path} does not exist; write one with infoclr align")
+    io.check_distinct_paths(input_path, out, map_path)
+    check_new_outputs([out], overwrite)
+    table = io.read_embeddings(input_path, id_column, embedding_column)
+    mapping = load_alignment(map_path)
+    if table.dim != mapping.source_dim:
+        raise DataError(
+            f"dimension mismatch: {input_path} has {table.dim}-dimensional rows but the map "
+            f"{map_path} takes {mapping.source_dim}-dimensional ones; use vectors of the "
+            "encoder it was fitted on"
+        )
+    io.scan_embeddings(table.vectors)
+    io.write_embeddings(table, out, mapping.apply)
+    return table.num_rows, mapping.source_dim, mapping.target_dim

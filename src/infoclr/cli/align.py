@@ -67,3 +67,21 @@ def align(
         typer.echo(f"{kind}: guard Recall@{k} {scores['guard'][f'recall@{k}']:.4f}", err=True)
     typer.echo(f"kept {summary['kept']}: {summary['reason']}", err=True)
     typer.echo(f"wrote {inputs.paths['out']} and {inputs.paths['report']}", err=True)
+
+
+@app.command("apply-map")
+def apply_map(
+    map_path: Path = typer.Argument(..., metavar="MAP", help="A map written by infoclr align."),
+    input_path: Path = typer.Argument(..., metavar="INPUT", help="Rows in the map's source space."),
+    out: Path = typer.Option(..., "--out", "-o", help="Mapped rows (same layout as INPUT)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    id_column: str | None = typer.Option(None, "--id-column", help="Id column (default 'id')."),
+    embedding_column: str | None = typer.Option(
+        None, "--embedding-column", help="The list-valued column holding the vectors."
+    ),
+) -> None:
+    """Map rows with a map from infoclr align (e.g. new queries into the old index's space)."""
+    from infoclr.align.job import apply_map as run
+
+    rows, source, target = run(map_path, input_path, out, overwrite, id_column, embedding_column)
+    typer.echo(f"mapped {rows} rows from {source}-d to {target}-d → {out}", err=True)
