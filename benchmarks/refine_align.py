@@ -7,8 +7,9 @@ Upgrades: GloVe-50 → MiniLM and MiniLM → mpnet (real encoders, where their f
 stand-ins for a new MiniLM: a random rotation plus noise (σ = 0.02 per dimension), and a
 PCA-truncated copy (128 dimensions). Per seed, 20 % of the articles (and their headlines) are
 held out; ``infoclr.align.maps.fit_alignment`` (default settings) fits on the other articles,
-embedded by both encoders. Test: each held-out headline, embedded by NEW and mapped, is ranked
-against OLD's whole article index (own article relevant; byte-identical duplicates too).
+embedded by both encoders ("+q": and their headlines). Test: each held-out headline, embedded
+by NEW and mapped, is ranked against OLD's whole article index (own article relevant;
+byte-identical duplicates too).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from infoclr.align.maps import fit_alignment
 from infoclr.evaluation.retrieval import retrieval_scores
 
 UPGRADES = ["glove50→minilm", "minilm→mpnet", "minilm→rotated", "minilm→pca128"]
+# "+q": the rows embedded by both also hold the training articles' headlines (query-like rows).
+UPGRADES += ["glove50→minilm+q", "minilm→mpnet+q"]
 
 
 def encoder(name: str, part: str) -> np.ndarray:
@@ -42,18 +45,24 @@ def encoder(name: str, part: str) -> np.ndarray:
 
 
 def run(upgrade: str, seed: int) -> dict:
-    old_name, new_name = upgrade.split("→")
+    old_name, new_name = upgrade.removesuffix("+q").split("→")
     old, new = encoder(old_name, "embeddings"), encoder(new_name, "embeddings")
     headlines = encoder(new_name, "headline_embeddings")
     test = np.sort(np.random.default_rng(seed).permutation(len(old))[: len(old) // 5])
     shared = np.setdiff1d(np.arange(len(old)), test)
-    result = fit_alignment(new[shared], old, shared, AlignConfig(seed=seed, threads=1))
+    fit_old, fit_new = old, new
+    if upgrade.endswith("+q"):
+        fit_old = np.vstack([old, encoder(old_name, "headline_embeddings")])
+        fit_new = np.vstack([new, headlines])
+        shared = np.concatenate([shared, shared + len(old)])
+    result = fit_alignment(fit_new[shared], fit_old, shared, AlignConfig(seed=seed, threads=1))
     relevant = np.loadtxt(rc.DATA / "bbc_minilm" / "pairs_all_positives.csv", str, delimiter=",")
     ids = {v: i for i, v in enumerate((rc.DATA / "bbc_minilm" / "ids.txt").read_text().split())}
     pairs = np.array([(ids[q[2:]], ids[d]) for q, d in relevant[1:]])
     position = {row: i for i, row in enumerate(test)}
     pairs = np.array([(position[q], d) for q, d in pairs if q in position])
-    maps = {"no map": None, **result.candidates, f"kept ({result.map.kind})": result.map}
+    maps = {"no map": None, **result.candidates, "kept": result.map}
+    maps.pop("identity", None)  # the same as no map
     scores = {}
     for name, mapping in maps.items():
         if mapping is None and old.shape[1] != new.shape[1]:
@@ -68,17 +77,17 @@ def run(upgrade: str, seed: int) -> dict:
 
 
 def tables(results: dict) -> dict[str, str]:
+    columns = ["no map", "procrustes", "lstsq", "refiner", "kept", "old encoder's own headlines"]
     rows = []
     for (upgrade,), group in rc.groups(list(results["runs"].values()), "upgrade"):
-        names = list(dict.fromkeys(n for r in group for n in r["scores"]))
-        for name in names:
-            got = [r["scores"][name] for r in group if name in r["scores"]]
+        cells = []
+        for column in columns:
+            got = [s for r in group for n, s in r["scores"].items() if n.split(" (")[0] == column]
             r10 = 100 * np.array([g["recall@10"] for g in got])
-            mrr = 100 * np.mean([g["mrr"] for g in got])
-            rows.append(
-                [upgrade, name, len(got), f"{r10.mean():.2f} ± {r10.std():.2f}", f"{mrr:.2f}"]
-            )
-    header = ["OLD → NEW", "map", "seeds", "Recall@10 (mean ± sd)", "MRR"]
+            cells.append(f"{r10.mean():.1f} ± {r10.std():.1f}" if len(got) else "—")
+        kept = ", ".join(sorted(r["kept"] for r in group))
+        rows.append([upgrade, len(group), *cells, kept])
+    header = ["OLD → NEW", "seeds", *columns, "maps kept"]
     return {"align": rc.table(header, rows)}
 
 
@@ -92,7 +101,9 @@ def main() -> None:
         u
         for u in args.upgrades
         if all(
-            (rc.DATA / f"bbc_{n}" / "embeddings.npy").is_file() for n in u.split("→") if n in real
+            (rc.DATA / f"bbc_{n}" / "headline_embeddings.npy").is_file()
+            for n in u.removesuffix("+q").split("→")
+            if n in real
         )
     ]
     jobs = [
