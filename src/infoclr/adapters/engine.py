@@ -55,7 +55,7 @@ class VectorAdapter(nn.Module):
 
     * ``refiner``: :class:`~infoclr.models.refiner.Refiner` (SimSkip's skip-connected residual
       MLP on standardised inputs; F starts at zero, so the adapter starts at the identity).
-    * ``projector``: optional :class:`~infoclr.models.refiner.Projector` (d → d → 128); when
+    * ``projector``: optional :class:`~infoclr.models.heads.ProjectionHead` (d → d → 128); when
       absent, the loss sees the refined vectors themselves, in the input's coordinates.
     * ``views``: :class:`~infoclr.augment.embedding.EmbeddingViews` (masking + scaled noise).
 
@@ -65,12 +65,13 @@ class VectorAdapter(nn.Module):
     def __init__(self, dim: int, mean: np.ndarray, std: np.ndarray, config: AdapterConfig) -> None:
         super().__init__()
         from infoclr.augment.embedding import EmbeddingViews
-        from infoclr.models.refiner import Projector, Refiner
+        from infoclr.models.heads import ProjectionHead
+        from infoclr.models.refiner import Refiner
 
         mean_t = torch.as_tensor(np.asarray(mean), dtype=torch.float32)
         std_t = torch.as_tensor(np.asarray(std), dtype=torch.float32)
         self.refiner = Refiner(dim, config.hidden, config.dropout, config.skip, mean_t, std_t)
-        self.projector = Projector(dim) if config.projector else None
+        self.projector = ProjectionHead(dim) if config.projector else None
         self.views = EmbeddingViews(
             config.mask_prob, config.noise_std, feature_std=std_t, mask_value=mean_t
         )

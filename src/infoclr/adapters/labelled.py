@@ -102,7 +102,11 @@ def fit_labelled(
     from infoclr.evaluation.guard import guard
     from infoclr.evaluation.paired import probe_correctness
     from infoclr.losses import PartialSupConLoss
-    from infoclr.refine.io import scan_embeddings
+
+    try:
+        from infoclr.data.embeddings import scan_embeddings
+    except ImportError:  # before refine's I/O moved to infoclr.data.embeddings
+        from infoclr.refine.io import scan_embeddings
 
     config = config or AdapterConfig()
     config.validate()

@@ -93,7 +93,11 @@ def fit_pairs(
     from infoclr.evaluation.guard import guard
     from infoclr.evaluation.retrieval import retrieval_scores
     from infoclr.losses import MultipleNegativesRankingLoss
-    from infoclr.refine.io import scan_embeddings
+
+    try:
+        from infoclr.data.embeddings import scan_embeddings
+    except ImportError:  # before refine's I/O moved to infoclr.data.embeddings
+        from infoclr.refine.io import scan_embeddings
 
     config = config or AdapterConfig(objective="pairs")
     config.validate()
