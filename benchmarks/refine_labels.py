@@ -20,6 +20,7 @@ import refine_common as rc
 
 from infoclr.adapters import AdapterConfig, fit_labelled
 from infoclr.adapters.evaluate import VARIANTS, heldout_probe_scores, hide_labels
+from infoclr.errors import DataError
 
 SOURCES = {
     "bbc-minilm": ("bbc_minilm", "embeddings"),
@@ -118,21 +119,17 @@ def run(source: str, objective: str, fraction: float, seed: int) -> dict:
     labels = hide_labels(y[train], fraction, seed)
     started = time.perf_counter()
     config = AdapterConfig(seed=seed, threads=1, **OBJECTIVES[objective])
-    result = fit_labelled(x[train], labels, config)
+    info = dict(source=source, objective=objective, fraction=fraction, seed=seed)
+    try:
+        result = fit_labelled(x[train], labels, config)
+    except DataError as refused:  # e.g. too few labelled rows for the guard
+        return dict(info, refused=str(refused))
     scores = heldout_probe_scores(result, x[train], y[train], x[test], y[test])
-    return dict(
-        source=source,
-        objective=objective,
-        fraction=fraction,
-        seed=seed,
-        seconds=time.perf_counter() - started,
-        **result.summary(),
-        scores=scores,
-    )
+    return dict(info, seconds=time.perf_counter() - started, **result.summary(), scores=scores)
 
 
 def tables(results: dict) -> dict[str, str]:
-    runs = list(results["runs"].values())
+    runs = [run for run in results["runs"].values() if "refused" not in run]
     rows = []
     for (source, objective, fraction), group in rc.groups(runs, "source", "objective", "fraction"):
         knn, linear = (rc.mean(group, "input", m) for m in ("knn_top1", "linear_top1"))
