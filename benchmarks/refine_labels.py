@@ -36,7 +36,19 @@ OBJECTIVES = {
     "supervised": {},
     "simskip": {"objective": "simskip"},
     "simskip-noskip": {"objective": "simskip", "skip": False},
+    # SimSkip's view forms (reported: zero masking in raw coordinates, fixed-δ noise).
+    "simskip-zero-mask": {"objective": "simskip", "mask_value": "zero"},
+    "simskip-fixed-noise": {"objective": "simskip", "noise_scale": "fixed"},
+    "simskip-one-per-view": {"objective": "simskip", "augment": "one_per_view"},
+    "simskip-paper-views": {
+        "objective": "simskip",
+        "mask_value": "zero",
+        "noise_scale": "fixed",
+        "standardize": False,
+    },
 }
+#: The view-form comparison runs on the sources like SimSkip's experiments.
+SIMSKIP_SOURCES = ("bbc-minilm", "drosophila-gcn", "digits-simclr")
 
 
 def gcn_embeddings(seed: int, train: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -189,6 +201,7 @@ def main() -> None:
         for f in args.fractions
         for o in args.objectives
         if o == "supervised" or f == max(args.fractions)
+        if o in ("supervised", "simskip", "simskip-noskip") or s in SIMSKIP_SOURCES
     ]
     results = rc.run_pending("refine_labels", jobs)
     for text in tables(results).values():

@@ -117,3 +117,24 @@ def test_heldout_scores_and_hidden_labels() -> None:
     assert scores["input"]["knn_top1"] == pytest.approx(raw["knn_top1"].mean())
     assert scores["output"] == scores["chosen"]  # accepted: the output is the chosen epoch
     assert scores["output"]["knn_top1"] > scores["input"]["knn_top1"] + 0.1
+
+
+def test_view_options() -> None:
+    import torch
+
+    from infoclr.adapters.engine import VectorAdapter
+
+    x = torch.randn(200, 6) + 3.0
+    mean, std = np.full(6, 3.0), np.full(6, 2.0)
+    zero = VectorAdapter(
+        6, mean, std, AdapterConfig(mask_prob=0.5, noise_std=0.0, mask_value="zero")
+    )
+    view, _ = zero.view_pair(x)
+    assert ((view == 0) | (view == x)).all() and (view == 0).any()
+    split = AdapterConfig(mask_prob=0.5, noise_std=0.1, augment="one_per_view", noise_scale="fixed")
+    first, second = VectorAdapter(6, mean, std, split).view_pair(x)
+    assert ((first == 3.0) | (first == x)).all()  # masked to the mean, no noise
+    assert (second != x).all()  # noised everywhere, never masked
+    assert float((second - x).std()) == pytest.approx(0.1, rel=0.1)  # fixed δ, not δ·std
+    raw = VectorAdapter(6, mean, std, AdapterConfig(standardize=False))
+    assert float(raw.refiner.feature_std[0]) == 1.0 and float(raw.refiner.feature_mean[0]) == 0.0

@@ -37,6 +37,17 @@ class AdapterConfig:
     noise_std: float = option(
         0.1, "View noise in units of each dimension's standard deviation.", min=0
     )
+    mask_value: Literal["mean", "zero"] = option(
+        "mean", "A masked entry becomes its dimension's mean, or zero (the paper's reported form)."
+    )
+    noise_scale: Literal["per_dim", "fixed"] = option(
+        "per_dim",
+        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the paper's form).",
+    )
+    augment: Literal["both", "one_per_view"] = option(
+        "both", "Each view masked and noised (both), or view 1 masked and view 2 noised."
+    )
+    standardize: bool = option(True, "The refiner sees (x − mean) / std (off: raw x).")
     hidden: int | None = option(None, "Refiner hidden width (default dim / 2).", min=1)
     dropout: float = option(0.1, "Refiner dropout.", min=0, lt=1)
     skip: bool = option(True, "Skip connection h = x + F(x) (off: the no-skip ablation).")

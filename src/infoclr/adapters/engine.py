@@ -57,7 +57,11 @@ class VectorAdapter(nn.Module):
       MLP on standardised inputs; F starts at zero, so the adapter starts at the identity).
     * ``projector``: optional :class:`~infoclr.models.heads.ProjectionHead` (d → d → 128); when
       absent, the loss sees the refined vectors themselves, in the input's coordinates.
-    * ``views``: :class:`~infoclr.augment.embedding.EmbeddingViews` (masking + scaled noise).
+    * ``views``: two :class:`~infoclr.augment.embedding.EmbeddingViews`, one per view (the same
+      one twice unless ``augment="one_per_view"``); masked entries become the dimension's mean
+      or zero, noise is δ·std per dimension or a fixed δ (SimSkip's reported form).
+    * ``standardize=False``: the refiner sees raw x (``h = x + F(x)``) instead of
+      ``(x − mean) / std``.
 
     Shapes: ``forward`` (N, d) → (N, d); ``embed`` (N, d) → (N, 128 or d).
     """
@@ -70,11 +74,24 @@ class VectorAdapter(nn.Module):
 
         mean_t = torch.as_tensor(np.asarray(mean), dtype=torch.float32)
         std_t = torch.as_tensor(np.asarray(std), dtype=torch.float32)
-        self.refiner = Refiner(dim, config.hidden, config.dropout, config.skip, mean_t, std_t)
+        if config.standardize:
+            self.refiner = Refiner(dim, config.hidden, config.dropout, config.skip, mean_t, std_t)
+        else:
+            self.refiner = Refiner(dim, config.hidden, config.dropout, config.skip)
         self.projector = ProjectionHead(dim) if config.projector else None
-        self.views = EmbeddingViews(
-            config.mask_prob, config.noise_std, feature_std=std_t, mask_value=mean_t
-        )
+        fill = mean_t if config.mask_value == "mean" else 0.0
+        scale = std_t if config.noise_scale == "per_dim" else None
+        if config.augment == "both":
+            first = EmbeddingViews(config.mask_prob, config.noise_std, scale, fill)
+            second = first
+        else:  # view 1 masked only, view 2 noised only
+            first = EmbeddingViews(config.mask_prob, 0.0, scale, fill)
+            second = EmbeddingViews(0.0, config.noise_std, scale, fill)
+        self.views = nn.ModuleList([first, second])
+
+    def view_pair(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Two random views of (N, d) rows (see :class:`AdapterConfig`'s view options)."""
+        return self.views[0](x), self.views[1](x)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.refiner(x)

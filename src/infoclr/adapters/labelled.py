@@ -157,7 +157,7 @@ def fit_labelled(
         positions = np.sort(positions)
         x = torch.from_numpy(gather_rows(vectors, train_rows[positions])).to(device)
         ids = torch.from_numpy(train_positives[positions]).to(device)
-        view1, view2 = adapter.views.pair(x)
+        view1, view2 = adapter.view_pair(x)
         return loss_fn(adapter.embed(view1), adapter.embed(view2), ids)
 
     select_x = gather_rows(vectors, np.concatenate([probe_rows, split["select"]]))
