@@ -27,7 +27,6 @@ SOURCES = {
     "bbc-minilm-headlines": ("bbc_minilm", "headline_embeddings"),
     "trec-minilm": ("trec_minilm", "embeddings"),
     "bbc-glove50": ("bbc_glove50", "embeddings"),
-    "trec-glove50": ("trec_glove50", "embeddings"),
     "drosophila-gcn": ("graphs", "drosophila"),
     "digits-simclr": ("digits", "simclr"),
 }
