@@ -7,9 +7,10 @@ Upgrades: GloVe-50 → MiniLM and MiniLM → mpnet (real encoders, where their f
 stand-ins for a new MiniLM: a random rotation plus noise (σ = 0.02 per dimension), and a
 PCA-truncated copy (128 dimensions). Per seed, 20 % of the articles (and their headlines) are
 held out; ``infoclr.align.maps.fit_alignment`` (default settings) fits on the other articles,
-embedded by both encoders ("+q": and their headlines). Test: each held-out headline, embedded
-by NEW and mapped, is ranked against OLD's whole article index (own article relevant;
-byte-identical duplicates too).
+embedded by both encoders; the maps are chosen and guarded by those articles finding
+themselves, or ("+q", ``--pairs``) by the training headlines (NEW) finding their articles
+(OLD). Test: each held-out headline, embedded by NEW and mapped, is ranked against OLD's whole
+article index (own article relevant; byte-identical duplicates too).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from infoclr.align.maps import fit_alignment
 from infoclr.evaluation.retrieval import retrieval_scores
 
 UPGRADES = ["glove50→minilm", "minilm→mpnet", "minilm→rotated", "minilm→pca128"]
-# "+q": the rows embedded by both also hold the training articles' headlines (query-like rows).
+# "+q": the maps are chosen and guarded by the task (training headlines → their articles).
 UPGRADES += ["glove50→minilm+q", "minilm→mpnet+q"]
 
 
@@ -50,17 +51,18 @@ def run(upgrade: str, seed: int) -> dict:
     headlines = encoder(new_name, "headline_embeddings")
     test = np.sort(np.random.default_rng(seed).permutation(len(old))[: len(old) // 5])
     shared = np.setdiff1d(np.arange(len(old)), test)
-    fit_old, fit_new = old, new
-    if upgrade.endswith("+q"):
-        fit_old = np.vstack([old, encoder(old_name, "headline_embeddings")])
-        fit_new = np.vstack([new, headlines])
-        shared = np.concatenate([shared, shared + len(old)])
-    result = fit_alignment(fit_new[shared], fit_old, shared, AlignConfig(seed=seed, threads=1))
     relevant = np.loadtxt(rc.DATA / "bbc_minilm" / "pairs_all_positives.csv", str, delimiter=",")
     ids = {v: i for i, v in enumerate((rc.DATA / "bbc_minilm" / "ids.txt").read_text().split())}
     pairs = np.array([(ids[q[2:]], ids[d]) for q, d in relevant[1:]])
-    position = {row: i for i, row in enumerate(test)}
-    pairs = np.array([(position[q], d) for q, d in pairs if q in position])
+
+    def relevance(rows: np.ndarray) -> np.ndarray:
+        position = {row: i for i, row in enumerate(rows)}
+        return np.array([(position[q], d) for q, d in pairs if q in position])
+
+    # "+q": the training articles' headlines (NEW) → articles (OLD) choose and guard the map.
+    task = (headlines[shared], relevance(shared)) if upgrade.endswith("+q") else None
+    config = AlignConfig(seed=seed, threads=1)
+    result = fit_alignment(new[shared], old, shared, config, task)
     maps = {"no map": None, **result.candidates, "kept": result.map}
     maps.pop("identity", None)  # the same as no map
     scores = {}
@@ -68,9 +70,11 @@ def run(upgrade: str, seed: int) -> dict:
         if mapping is None and old.shape[1] != new.shape[1]:
             continue
         queries = headlines[test] if mapping is None else mapping.apply(headlines[test])
-        scores[name] = retrieval_scores(queries, old, pairs, ks=(1, 10)).means()
+        scores[name] = retrieval_scores(queries, old, relevance(test), ks=(1, 10)).means()
     own = encoder(old_name, "headline_embeddings")[test]
-    scores["old encoder's own headlines"] = retrieval_scores(own, old, pairs, ks=(1, 10)).means()
+    scores["old encoder's own headlines"] = retrieval_scores(
+        own, old, relevance(test), ks=(1, 10)
+    ).means()
     return dict(
         upgrade=upgrade, seed=seed, kept=result.map.kind, reason=result.reason, scores=scores
     )

@@ -137,3 +137,42 @@ def test_config_checks() -> None:
     with pytest.raises(ConfigError, match="below 1"):
         AlignConfig(select_fraction=0.6, guard_fraction=0.5).validate()
     assert AlignConfig(maps="refiner,procrustes").map_kinds() == ["procrustes", "refiner"]
+
+
+def test_task_pairs_choose_the_map(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = clustered()
+    new = rotated(old)
+    queries = rotated(old + 0.05, noise=0.05)[:100]  # "queries": noisy copies, NEW's space
+    config = AlignConfig(maps="identity,procrustes", min_shared=50)
+    pairs = np.stack([np.arange(100), np.arange(100)], 1)
+    result = fit_alignment(new, old, np.arange(len(old)), config, task=(queries, pairs))
+    assert result.split["scored_by"] == "task queries" and result.split["fit"] == len(old)
+    assert result.split["select"] + result.split["guard"] == 100
+    assert result.map.kind == "procrustes"
+    # The CLI: --queries / --pairs, and their mistakes.
+    np.save(tmp_path / "old.npy", old)
+    np.save(tmp_path / "new.npy", new)
+    np.save(tmp_path / "q.npy", queries)
+    (tmp_path / "p.csv").write_text("".join(f"{i},{i}\n" for i in range(100)))
+    base = ["align", str(tmp_path / "old.npy"), str(tmp_path / "new.npy")]
+    task = ["--queries", str(tmp_path / "q.npy"), "--pairs", str(tmp_path / "p.csv")]
+    out = ["--out", str(tmp_path / "m.pt"), "--maps", "procrustes,lstsq"]
+    assert main([*base, *out, *task]) == 0
+    report = json.loads((tmp_path / "m.report.json").read_text())
+    assert report["split"]["scored_by"] == "task queries"
+    capsys.readouterr()
+    (tmp_path / "bad.csv").write_text("0,0\n1,999\n")
+    np.save(tmp_path / "q6.npy", queries[:, :6])
+    bad = [
+        (["--queries", str(tmp_path / "q.npy")], "--queries needs --pairs"),
+        (["--pairs", str(tmp_path / "bad.csv")], "line 2 names '999'"),
+        (
+            ["--queries", str(tmp_path / "q6.npy"), "--pairs", str(tmp_path / "p.csv")],
+            "dimension mismatch: --queries has 6-dimensional rows but NEW has 12",
+        ),
+    ]
+    for extra, message in bad:
+        assert main([*base, "--out", str(tmp_path / "x.pt"), *extra]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+        assert not (tmp_path / "x.pt").exists()

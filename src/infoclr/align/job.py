@@ -44,6 +44,7 @@ class AlignInputs:
         index_rows: (S,) the index row of each shared row.
         paths: ``{"old", "new", "out", "report"}``.
         shared: S; counts: rows of OLD and NEW.
+        task: ``(queries, pairs)`` that choose and guard the map, when ``--pairs`` is given.
     """
 
     source: np.ndarray
@@ -53,6 +54,7 @@ class AlignInputs:
     shared: int
     counts: dict[str, int]
     dims: dict[str, int]
+    task: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _ids(table: Any) -> list[str] | None:
@@ -99,8 +101,15 @@ def prepare_align(
     overwrite: bool = False,
     id_column: str | None = None,
     embedding_column: str | None = None,
+    queries_path: Path | None = None,
+    pairs_path: Path | None = None,
 ) -> AlignInputs:
-    """Check every input and read the tables; nothing is written (see the module docstring)."""
+    """Check every input and read the tables; nothing is written (see the module docstring).
+
+    ``pairs_path`` (with optional ``queries_path``) names the task the map is for: (query id,
+    document id) rows, the queries in the space that is mapped (``queries_path``, default the
+    mapped table itself) and the documents rows of the index table.
+    """
     from infoclr.runs import check_new_outputs
 
     config.validate()
@@ -110,9 +119,12 @@ def prepare_align(
     report = report if report is not None else out.with_name(out.stem + ".report.json")
     if report.suffix.lower() != ".json":
         raise ConfigError(f"--report {report} must end in .json")
+    if queries_path is not None and pairs_path is None:
+        raise ConfigError("--queries needs --pairs (which query finds which document)")
     names = {"old": f"OLD ({old_path})", "new": f"NEW ({new_path})"}
-    for path, role in ((old_path, "OLD"), (new_path, "NEW")):
-        io.embedding_format(path, role)
+    for path, role in ((old_path, "OLD"), (new_path, "NEW"), (queries_path, "--queries")):
+        if path is not None:
+            io.embedding_format(path, role)
     io.check_distinct_paths(old_path, new_path, out, report)
     check_new_outputs([out, report], overwrite)
     old = io.read_embeddings(old_path, id_column, embedding_column)
@@ -133,8 +145,13 @@ def prepare_align(
         io.scan_embeddings(table.vectors)
     if config.direction == "new-to-old":
         source, index, index_rows = new.vectors[new_rows], old.vectors, old_rows
+        mapped_table, index_table, mapped_name = new, old, "NEW"
     else:
         source, index, index_rows = old.vectors[old_rows], new.vectors, new_rows
+        mapped_table, index_table, mapped_name = old, new, "OLD"
+    task = None
+    if pairs_path is not None:
+        task = _task(queries_path, pairs_path, mapped_table, index_table, mapped_name, io)
     return AlignInputs(
         source=np.asarray(source, dtype=np.float32),
         index=np.asarray(index, dtype=np.float32),
@@ -143,14 +160,48 @@ def prepare_align(
         shared=int(old_rows.size),
         counts={"old": old.num_rows, "new": new.num_rows},
         dims={"old": old.dim, "new": new.dim},
+        task=task,
     )
+
+
+def _task(
+    queries_path: Path | None,
+    pairs_path: Path,
+    mapped: Any,
+    index: Any,
+    mapped_name: str,
+    io: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (queries, pairs) of ``--queries`` / ``--pairs``, checked."""
+    from infoclr.data.pairs import read_pairs, table_ids
+
+    queries = mapped if queries_path is None else io.read_embeddings(queries_path)
+    if queries.dim != mapped.dim:
+        raise DataError(
+            f"dimension mismatch: --queries has {queries.dim}-dimensional rows but {mapped_name} "
+            f"has {mapped.dim}; the queries must be embedded by the encoder that is mapped"
+        )
+    if queries_path is not None:
+        io.scan_embeddings(queries.vectors)
+    pairs = read_pairs(
+        pairs_path,
+        table_ids(queries.ids, queries.num_rows),
+        table_ids(index.ids, index.num_rows),
+        "the queries",
+        "the index table",
+    )
+    rows = np.unique(pairs.query_rows)
+    vectors = np.asarray(queries.vectors[rows], dtype=np.float32)
+    position = np.full(queries.num_rows, -1)
+    position[rows] = np.arange(rows.size)
+    return vectors, np.stack([position[pairs.query_rows], pairs.document_rows], 1)
 
 
 def run_align(inputs: AlignInputs, config: AlignConfig) -> Any:
     """Fit the candidate maps and keep one (:func:`infoclr.align.maps.fit_alignment`)."""
     from infoclr.align.maps import fit_alignment
 
-    return fit_alignment(inputs.source, inputs.index, inputs.index_rows, config)
+    return fit_alignment(inputs.source, inputs.index, inputs.index_rows, config, inputs.task)
 
 
 def write_align(result: Any, inputs: AlignInputs, config: AlignConfig) -> dict[str, Any]:

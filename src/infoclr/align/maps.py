@@ -81,7 +81,7 @@ class AlignResult:
     decisions: list[GuardDecision]
     reason: str
     scores: dict[str, dict[str, dict[str, float]]]
-    split: dict[str, int]
+    split: dict[str, Any]
     config: AlignConfig
     refiner_epochs: list[dict[str, float]] = field(default_factory=list)
     candidates: dict[str, AlignmentMap] = field(default_factory=dict)
@@ -110,8 +110,35 @@ def _split(count: int, config: AlignConfig) -> dict[str, np.ndarray]:
     }
 
 
+def _task_parts(
+    queries: np.ndarray, pairs: np.ndarray, config: AlignConfig
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Task queries split into select / guard (by query), with their relevance pairs
+    renumbered to rows of each part."""
+    queries = np.asarray(queries, dtype=np.float32)
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    distinct = np.unique(pairs[:, 0])
+    if distinct.size < 10:
+        raise DataError(f"only {distinct.size} task queries have pairs; give at least 10")
+    order = np.random.default_rng(config.seed).permutation(distinct)
+    cut = round(
+        distinct.size * config.select_fraction / (config.select_fraction + config.guard_fraction)
+    )
+    out = {}
+    for part, rows in (("select", np.sort(order[:cut])), ("guard", np.sort(order[cut:]))):
+        position = np.full(len(queries), -1)
+        position[rows] = np.arange(len(rows))
+        kept = pairs[np.isin(pairs[:, 0], rows)]
+        out[part] = (queries[rows], np.stack([position[kept[:, 0]], kept[:, 1]], 1))
+    return out
+
+
 def fit_alignment(
-    source: np.ndarray, index: np.ndarray, index_rows: np.ndarray, config: AlignConfig
+    source: np.ndarray,
+    index: np.ndarray,
+    index_rows: np.ndarray,
+    config: AlignConfig,
+    task: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> AlignResult:
     """Fit the candidate maps and keep one (see the module docstring).
 
@@ -120,6 +147,10 @@ def fit_alignment(
         index: (N, d_t) the target index (all rows of the target table).
         index_rows: (S,) the row of ``index`` that holds shared row i in the target space.
         config: the settings.
+        task: optional ``(queries, pairs)``: (Q, d_s) queries in the source space and (P, 2)
+            ``(query row, index row)`` relevance pairs. Then the maps are chosen and guarded
+            by Recall@k of these queries (split into select / guard halves) instead of the
+            shared rows finding themselves, and every shared row is fitted on.
     """
     from infoclr.adapters.config import AdapterConfig
     from infoclr.adapters.engine import VectorAdapter, train_with_selection
@@ -151,20 +182,25 @@ def fit_alignment(
     split = _split(len(source), config)
     target = index[index_rows]
     k = config.recall_k
+    if task is None:
+        parts = {
+            part: (source[split[part]], np.stack([np.arange(len(rows)), index_rows[rows]], 1))
+            for part, rows in split.items()
+        }
+    else:
+        split["fit"] = np.arange(len(source))
+        parts = _task_parts(*task, config)
     previous = torch.get_num_threads()
     if config.threads is not None:
         torch.set_num_threads(config.threads)
 
     def per_query(mapped: np.ndarray, part: str) -> dict[str, np.ndarray]:
-        rows = split[part]
-        pairs = np.stack([np.arange(len(rows)), index_rows[rows]], axis=1)
-        scores = retrieval_scores(mapped, index, pairs, ks=(k,)).per_query()
+        scores = retrieval_scores(mapped, index, parts[part][1], ks=(k,)).per_query()
         return {f"recall@{k}": scores[f"recall@{k}"], "mrr": scores["mrr"]}
 
     def evaluate(candidate: AlignmentMap) -> dict[str, dict[str, np.ndarray]]:
         return {
-            part: per_query(candidate.apply(source[split[part]]), part)
-            for part in ("select", "guard")
+            part: per_query(candidate.apply(parts[part][0]), part) for part in ("select", "guard")
         }
 
     try:
@@ -195,7 +231,7 @@ def fit_alignment(
             base_kind = max(linear, key=lambda kind: per[kind]["select"][f"recall@{k}"].mean())
             base = linear[base_kind]
             mapped_fit = base.apply(source[split["fit"]])
-            mapped_select = base.apply(source[split["select"]])
+            mapped_select = base.apply(parts["select"][0])
             adapter_config = AdapterConfig(
                 objective="pairs",
                 epochs=config.epochs,
@@ -273,7 +309,12 @@ def fit_alignment(
         decisions=decisions,
         reason=reason,
         scores=scores,
-        split={part: int(len(rows)) for part, rows in split.items()},
+        split={
+            "fit": int(len(split["fit"])),
+            "select": int(len(parts["select"][0])),
+            "guard": int(len(parts["guard"][0])),
+            "scored_by": "task queries" if task is not None else "shared rows",
+        },
         config=config,
         refiner_epochs=epochs,
         candidates=maps,

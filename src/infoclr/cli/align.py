@@ -39,6 +39,15 @@ def align(
         None, "--report", help="Report JSON (default: MAP stem + .report.json)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    pairs: Path | None = typer.Option(
+        None,
+        "--pairs",
+        help="(query id, document id) rows of the task the map is for: they choose and guard "
+        "the map instead of the shared rows finding themselves.",
+    ),
+    queries: Path | None = typer.Option(
+        None, "--queries", help="The --pairs queries, embedded by NEW (default: NEW itself)."
+    ),
     id_column: str | None = typer.Option(None, "--id-column", help="Id column (default 'id')."),
     embedding_column: str | None = typer.Option(
         None, "--embedding-column", help="The list-valued column holding the vectors."
@@ -54,7 +63,9 @@ def align(
 
     overrides.update(parse_overrides(set_))
     cfg = load_config(AlignConfig, config, overrides)
-    inputs = prepare_align(old, new, out, cfg, report, overwrite, id_column, embedding_column)
+    inputs = prepare_align(
+        old, new, out, cfg, report, overwrite, id_column, embedding_column, queries, pairs
+    )
     typer.echo(
         f"{inputs.shared} rows embedded by both ({inputs.dims['old']}-d OLD, "
         f"{inputs.dims['new']}-d NEW); fitting {cfg.maps}",
