@@ -7,7 +7,8 @@ the guard hands back something worse than the input.
 Per source and seed: a stratified 20 % of the rows is the test split, never shown to the
 refinement; the other 80 % are refined with labels for a random fraction of them
 (``infoclr.adapters.fit_labelled``, default settings). Probes (k-NN k=200 T=0.1, linear) are
-trained on the 80 % with all their labels and scored on the test rows.
+trained on the labelled rows of the 80 % (the labels the refinement had) and scored on the test
+rows.
 """
 
 from __future__ import annotations
@@ -135,7 +136,9 @@ def run(source: str, objective: str, fraction: float, seed: int) -> dict:
         result = fit_labelled(x[train], labels, config)
     except DataError as refused:  # e.g. too few labelled rows for the guard
         return dict(info, refused=str(refused))
-    scores = heldout_probe_scores(result, x[train], y[train], x[test], y[test])
+    # The probes use the labels the refinement was given (all of them at fraction 1).
+    known = train[labels >= 0]
+    scores = heldout_probe_scores(result, x[known], y[known], x[test], y[test])
     return dict(info, seconds=time.perf_counter() - started, **result.summary(), scores=scores)
 
 
