@@ -142,49 +142,69 @@ def run(source: str, objective: str, fraction: float, seed: int) -> dict:
     return dict(info, seconds=time.perf_counter() - started, **result.summary(), scores=scores)
 
 
+KNN, LINEAR = "knn_top1", "linear_top1"
+
+
+def _row(group: list[dict], variants: tuple[str, ...]) -> list[str]:
+    cells = [f"{rc.mean(group, 'input', KNN):.2f} / {rc.mean(group, 'input', LINEAR):.2f}"]
+    cells += [
+        rc.paired(rc.values(group, v, m), rc.values(group, "input", m))
+        for v in variants
+        for m in (KNN, LINEAR)
+    ]
+    return [*cells, f"{sum(r['accepted'] for r in group)}/{len(group)}"]
+
+
 def tables(results: dict) -> dict[str, str]:
     runs = [run for run in results["runs"].values() if "refused" not in run]
-    rows = []
-    for (source, objective, fraction), group in rc.groups(runs, "source", "objective", "fraction"):
-        knn, linear = (rc.mean(group, "input", m) for m in ("knn_top1", "linear_top1"))
-        cells = [
-            rc.paired(rc.values(group, v, m), rc.values(group, "input", m))
-            for v in ("output", "last")
-            for m in ("knn_top1", "linear_top1")
-        ]
-        accepted = f"{sum(r['accepted'] for r in group)}/{len(group)}"
-        rows.append(
-            [
-                source,
-                objective,
-                f"{fraction:g}",
-                len(group),
-                f"{knn:.2f} / {linear:.2f}",
-                *cells,
-                accepted,
-            ]
-        )
+    keys = ("source", "objective", "fraction")
+    main_rows = [
+        [s, o, f"{f:g}", len(g), *_row(g, ("output", "last"))]
+        for (s, o, f), g in rc.groups(runs, *keys)
+        if o in ("supervised", "simskip")
+    ]
+    order = {name: i for i, name in enumerate(OBJECTIVES)}
+    simskip = sorted(
+        (k, g)
+        for k, g in rc.groups(runs, *keys)
+        if k[1].startswith("simskip") and k[0] in SIMSKIP_SOURCES
+    )
+    simskip.sort(key=lambda item: (SIMSKIP_SOURCES.index(item[0][0]), order[item[0][1]]))
+    sim_rows = [[s, o, len(g), *_row(g, ("last", "output"))] for (s, o, _), g in simskip]
+    pooled = rc.groups([r for _, g in simskip for r in g], "objective")
+    view_rows = [[o, len(g), *_row(g, ("last",))[1:3]] for (o,), g in pooled]
+    deltas = ["Δk-NN", "Δlinear"]
     header = [
         "source",
         "objective",
         "labels",
         "seeds",
         "input k-NN / linear",
-        "output Δk-NN",
-        "output Δlinear",
-        "last epoch Δk-NN",
-        "last epoch Δlinear",
-        "guard accepted",
+        *[f"output {d}" for d in deltas],
+        *[f"last epoch {d}" for d in deltas],
+        "accepted",
     ]
-    worse = [rc.count_worse(runs, v, ("knn_top1", "linear_top1")) for v in VARIANTS[1:]]
+    sim_header = [
+        "source",
+        "SimSkip variant",
+        "seeds",
+        "input k-NN / linear",
+        *[f"last epoch {d}" for d in deltas],
+        *[f"output {d}" for d in deltas],
+        "accepted",
+    ]
+    worse = [rc.count_worse(runs, v, (KNN, LINEAR)) for v in VARIANTS[1:]]
     guard_header = [
         "runs",
         "guarded output worse by > 0.5",
         "chosen epoch worse (no guard)",
         "last epoch worse (no selection)",
     ]
+    view_header = ["SimSkip variant", "runs", "last epoch Δk-NN", "last epoch Δlinear"]
     return {
-        "labels": rc.table(header, rows),
+        "labels": rc.table(header, main_rows),
+        "simskip": rc.table(sim_header, sim_rows),
+        "views": rc.table(view_header, view_rows),
         "guard": rc.table(guard_header, [[len(runs), *worse]]),
     }
 
