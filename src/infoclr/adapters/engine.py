@@ -28,7 +28,14 @@ from infoclr.adapters.config import AdapterConfig
 from infoclr.errors import DataError
 from infoclr.evaluation.guard import GuardDecision
 
-__all__ = ["AdapterResult", "VectorAdapter", "gather_rows", "row_batches", "train_with_selection"]
+__all__ = [
+    "AdapterResult",
+    "Training",
+    "VectorAdapter",
+    "gather_rows",
+    "row_batches",
+    "train_with_selection",
+]
 
 
 def gather_rows(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -137,7 +144,9 @@ class AdapterResult:
         config: the run's settings.
         split: row (or query) indices of the ``train``, ``select`` and ``guard`` parts (and
             ``trained``: every row the loss saw, labelled or not).
-        epoch_losses, epoch_seconds: per epoch.
+        epoch_losses, epoch_seconds, epoch_cpu_seconds: per epoch (wall-clock and this
+            process's CPU time of the training steps; on a shared machine the CPU time is the
+            steadier measure of cost).
         query_only: the adapter applies to queries only (pairs).
     """
 
@@ -152,6 +161,7 @@ class AdapterResult:
     split: dict[str, np.ndarray]
     epoch_losses: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    epoch_cpu_seconds: list[float] = field(default_factory=list)
     query_only: bool = False
 
     def refine(self, x: np.ndarray, which: str = "output") -> np.ndarray:
@@ -187,7 +197,21 @@ class AdapterResult:
             "split": {k: int(len(v)) for k, v in self.split.items()},
             "epoch_losses": self.epoch_losses,
             "epoch_seconds": self.epoch_seconds,
+            "epoch_cpu_seconds": self.epoch_cpu_seconds,
         }
+
+
+@dataclass
+class Training:
+    """What :func:`train_with_selection` did: the chosen epoch (0 = the input), every scored
+    candidate, per-epoch losses and times, and the weights after the last epoch."""
+
+    chosen_epoch: int
+    candidates: list[dict[str, float]]
+    losses: list[float]
+    seconds: list[float]
+    cpu_seconds: list[float]
+    last_state: dict[str, Tensor]
 
 
 def _check_rows(count: int, batch_size: int) -> None:
@@ -202,7 +226,7 @@ def train_with_selection(
     batch_loss: Callable[[np.ndarray], Tensor],
     select_score: Callable[[VectorAdapter | None], float],
     on_epoch: Callable[[int, float, float | None], None] | None = None,
-) -> tuple[int, list[dict[str, float]], list[float], list[float], dict[str, Tensor]]:
+) -> Training:
     """Train for ``config.epochs`` epochs and keep the candidate the select rows prefer.
 
     Args:
@@ -214,8 +238,8 @@ def train_with_selection(
         on_epoch: called as ``on_epoch(epoch, mean_loss, score or None)``.
 
     Returns:
-        ``(chosen_epoch, candidates, epoch_losses, epoch_seconds, last_state)``; the adapter
-        holds the chosen candidate's weights when this returns (epoch 0: the initial ones).
+        A :class:`Training`; the adapter holds the chosen candidate's weights when this
+        returns (epoch 0: the initial ones).
     """
     _check_rows(train_count, config.batch_size)
     device = torch.device(config.device)
@@ -226,10 +250,10 @@ def train_with_selection(
     rng = np.random.default_rng(config.seed)
     candidates = [{"epoch": 0, "score": select_score(None)}]
     best, best_state = candidates[0]["score"], copy.deepcopy(adapter.state_dict())
-    chosen, losses, seconds = 0, [], []
+    chosen, losses, seconds, cpu_seconds = 0, [], [], []
     for epoch in range(1, config.epochs + 1):
         adapter.train()
-        started, total, steps = time.perf_counter(), 0.0, 0
+        started, cpu, total, steps = time.perf_counter(), time.process_time(), 0.0, 0
         for positions in row_batches(train_count, config.batch_size, rng):
             loss = batch_loss(positions)
             value = float(loss.detach())
@@ -240,6 +264,7 @@ def train_with_selection(
             optimizer.step()
             total, steps = total + value, steps + 1
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu)
         losses.append(total / max(steps, 1))
         diverged = steps == 0 or not math.isfinite(losses[-1])
         score = None
@@ -256,4 +281,5 @@ def train_with_selection(
     last_state = copy.deepcopy(adapter.state_dict())
     adapter.load_state_dict(best_state)
     adapter.cpu().eval()
-    return chosen, candidates, losses, seconds, {k: v.cpu() for k, v in last_state.items()}
+    last = {k: v.cpu() for k, v in last_state.items()}
+    return Training(chosen, candidates, losses, seconds, cpu_seconds, last)

@@ -167,9 +167,10 @@ def fit_pairs(
     if config.threads is not None:
         torch.set_num_threads(config.threads)
     try:
-        chosen, candidates, losses, seconds, last_state = train_with_selection(
+        training = train_with_selection(
             adapter, config, len(train), batch_loss, select_score, on_epoch
         )
+        chosen = training.chosen_epoch
         decision, accepted = None, False
         if chosen == 0:
             reason = (
@@ -194,15 +195,16 @@ def fit_pairs(
         torch.set_num_threads(previous)
     return AdapterResult(
         adapter=adapter,
-        last_state=last_state,
+        last_state=training.last_state,
         chosen_epoch=chosen,
         accepted=accepted,
         decision=decision,
         reason=reason,
-        candidates=candidates,
+        candidates=training.candidates,
         config=config,
         split=split,
-        epoch_losses=losses,
-        epoch_seconds=seconds,
+        epoch_losses=training.losses,
+        epoch_seconds=training.seconds,
+        epoch_cpu_seconds=training.cpu_seconds,
         query_only=config.query_only,
     )

@@ -261,9 +261,10 @@ def fit_alignment(
                     return float("-inf")
                 return float(per_query(mapped, "select")[f"recall@{k}"].mean())
 
-            chosen_epoch, epochs, _, _, _ = train_with_selection(
+            training = train_with_selection(
                 adapter, adapter_config, len(fit_rows), batch_loss, select_score
             )
+            chosen_epoch, epochs = training.chosen_epoch, training.candidates
             epochs = [dict(c, base=base_kind) for c in epochs]
             if chosen_epoch > 0:
                 maps["refiner"] = AlignmentMap(
