@@ -1,87 +1,75 @@
 """The README's main job, measured: `infoclr pretrain` with no arguments, over seeds.
 
-Runs the default (SimCLR, small CNN, digits, affine views) for each seed through the same code
-path as the CLI, plus the view ablation that chose the default (crops instead of affine), and
-prints a markdown table of linear / k-NN top-1 beside the two baselines, with wall time.
+Runs the default (SimCLR, small CNN, digits, affine views) for each seed through the CLI's code
+path, and the view ablation that chose the default (crops instead of affine). Each run is a row
+of docs/results/main_job.json (a rerun skips the runs it holds); the table gives linear and
+k-NN top-1 beside the two baselines, and the wall time.
 
-    python benchmarks/main_job.py              # 3 seeds × 2 settings, ~5 minutes on 2 cores
-    python benchmarks/main_job.py --seeds 0    # one run of each
+    python benchmarks/main_job.py                        # 3 seeds × 2 settings
+    python benchmarks/main_job.py --seeds 0 1 2 3 4 --default-only
+    python benchmarks/main_job.py --seeds 0 --default-only --results /tmp/main_job.json
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import tempfile
-import time
+import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from infoclr.pretrain import PretrainConfig, pretrain  # noqa: E402
+import common  # noqa: E402
+import pandas as pd  # noqa: E402
 
-SETTINGS = {
-    "default (affine views)": {},
-    "crop views (0.5-1), no affine": {
-        "view_options": {
-            "crop_scale": (0.5, 1.0),
-            "crop_ratio": (0.75, 4 / 3),
-            "rotation": 0.0,
-            "translate": 0.0,
-            "shear": 0.0,
-            "affine_scale": (1.0, 1.0),
-        }
-    },
+from infoclr.sweeps import run_pending  # noqa: E402
+
+CROPS = dict(crop_scale=(0.5, 1.0), crop_ratio=(0.75, 4 / 3), rotation=0.0, translate=0.0)
+CROPS.update(shear=0.0, affine_scale=(1.0, 1.0))
+SETTINGS = {"default (affine views)": {}, "crop views (0.5-1), no affine": dict(view_options=CROPS)}
+COLUMNS = {
+    "linear_top1": "linear top-1",
+    "knn_top1": "k-NN top-1",
+    "baseline_raw_pixels_linear_top1": "raw pixels (linear)",
+    "baseline_random_init_linear_top1": "random-init CNN (linear)",
+    "train_seconds": "train s",
+    "wall_seconds": "whole job s",
 }
 
 
-def _fmt(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{values[0]:.4f}"
-    return f"{statistics.mean(values):.4f} ± {statistics.stdev(values):.4f}"
+def run(job: dict) -> dict:
+    return common.pretrain_run(job)[0]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def tables(results: dict) -> dict[str, str]:
+    """``digits``: mean ± std over seeds per setting. A row holding ``summary`` (``{metric:
+    [mean, std]}``) stands for runs whose per-seed values were not kept."""
+    rows = []
+    for setting, runs in pd.DataFrame(results["rows"]).groupby("setting", sort=False):
+        if "summary" in runs and isinstance(runs["summary"].iloc[0], dict):
+            summary, seeds = runs["summary"].iloc[0], len(runs["seeds"].iloc[0])
+        else:
+            summary, seeds = {k: [runs[k].mean(), runs[k].std()] for k in COLUMNS}, len(runs)
+        spread = {k: f" ± {summary[k][1]:.4f}" if seeds > 1 else "" for k in list(COLUMNS)[:4]}
+        cells = [f"{summary[k][0]:.4f}{extra}" for k, extra in spread.items()]
+        times = [f"{summary[k][0]:.1f}" for k in ("train_seconds", "wall_seconds")]
+        rows.append([setting, *cells, *times])
+    return {"digits": common.markdown(["setting", *COLUMNS.values()], rows)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--default-only", action="store_true", help="skip the crop-view ablation")
-    args = parser.parse_args()
-    rows = []
-    with tempfile.TemporaryDirectory() as out:
-        settings = list(SETTINGS.items())[:1] if args.default_only else SETTINGS.items()
-        for label, overrides in settings:
-            results: dict[str, list[float]] = {}
-            for seed in args.seeds:
-                started = time.perf_counter()
-                config = PretrainConfig(seed=seed, output_dir=out, name=f"s{seed}", **overrides)
-                metrics = pretrain(config, progress=False, echo=lambda *_: None).metrics
-                metrics["command_seconds"] = time.perf_counter() - started
-                for key in (
-                    "linear_top1",
-                    "knn_top1",
-                    "baseline_raw_pixels_linear_top1",
-                    "baseline_random_init_linear_top1",
-                    "train_seconds",
-                    "command_seconds",
-                ):
-                    results.setdefault(key, []).append(metrics[key])
-                print(label, seed, {k: round(v[-1], 4) for k, v in results.items()}, flush=True)
-            rows.append((label, results))
-    print(f"\n## `infoclr pretrain` on digits, seeds {args.seeds}\n")
-    print(
-        "| setting | linear top-1 | k-NN top-1 | raw pixels (linear) | random-init CNN (linear) "
-        "| train s | whole job s |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    for label, r in rows:
-        print(
-            f"| {label} | {_fmt(r['linear_top1'])} | {_fmt(r['knn_top1'])} | "
-            f"{_fmt(r['baseline_raw_pixels_linear_top1'])} | "
-            f"{_fmt(r['baseline_random_init_linear_top1'])} | "
-            f"{statistics.mean(r['train_seconds']):.1f} | "
-            f"{statistics.mean(r['command_seconds']):.1f} |"
-        )
+    parser.add_argument("--work-dir", default=str(common.REPO / "runs" / "bench-main-job"))
+    parser.add_argument("--results", default=str(common.RESULTS / "main_job.json"))
+    args = parser.parse_args(argv)
+    jobs = []
+    for setting, overrides in list(SETTINGS.items())[: 1 if args.default_only else None]:
+        for seed in args.seeds:
+            config = dict(seed=seed, output_dir=args.work_dir, name=f"s{seed}", **overrides)
+            jobs.append(dict(key=f"{setting}|{seed}", setting=setting, config=config, cost=1))
+    return run_pending(jobs, run, common.results_file(args.results, argv))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

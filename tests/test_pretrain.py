@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -84,44 +85,94 @@ def test_resume_continues_from_last_checkpoint(tmp_path: Path) -> None:
     assert (run / "logs" / "csv-part2" / "metrics.csv").is_file()
 
 
+def _cli(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "infoclr", "pretrain", "--epochs", "5", "--batch-size", "64",
+        "--seed", "3", "--no-progress", "--output", str(tmp_path),
+        "--set", "backbone_width=8", "--set", "projection_dim=16", "--set", "knn_every=1",
+        "--set", "baselines=false", "--set", "probe_epochs=10", *extra,
+    ]  # fmt: skip
+
+
+def _wait_for(path: Path, proc: subprocess.Popen, seconds: float = 240) -> None:
+    deadline = time.time() + seconds
+    while not path.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    assert path.exists(), proc.stderr.read().decode() if proc.poll() is not None else "timeout"
+
+
 @pytest.mark.slow
-def test_kill_mid_epoch_then_resume(tmp_path: Path) -> None:
-    args = [
-        sys.executable,
-        "-m",
-        "infoclr",
-        "pretrain",
-        "--epochs",
-        "6",
-        "--output",
-        str(tmp_path),
-        "--batch-size",
-        "32",
-        "--no-progress",
-        "--set",
-        "backbone_width=8",
-        "--set",
-        "knn_every=0",
-        "--set",
-        "baselines=false",
-        "--set",
-        "probe_epochs=5",
-    ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    ckpt = tmp_path / "simclr-digits" / "checkpoints" / "last.ckpt"
-    deadline = time.time() + 240
-    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert ckpt.exists(), proc.stderr.read().decode() if proc.poll() is not None else "timeout"
-    time.sleep(0.3)  # into the next epoch
+def test_kill_9_at_a_random_point_then_resume_equals_the_uninterrupted_run(
+    tmp_path: Path,
+) -> None:
+    reference = subprocess.run(_cli(tmp_path / "ref"), capture_output=True, text=True, timeout=300)
+    assert reference.returncode == 0, reference.stderr
+    cut = tmp_path / "cut"
+    proc = subprocess.Popen(_cli(cut), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ckpt = cut / "simclr-digits" / "checkpoints" / "last.ckpt"
+    _wait_for(ckpt, proc)
+    # A random point after the first epoch's checkpoint: mid-epoch, mid-k-NN or mid-write.
+    time.sleep(random.Random().uniform(0.0, 0.8))
+    assert proc.poll() is None, "the run finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert not (tmp_path / "simclr-digits" / "metrics.json").exists()
-    # Never a truncated checkpoint: it loads, and no temporary file is left as the checkpoint.
-    saved = torch.load(ckpt, weights_only=False)
-    assert saved["epoch"] >= 0
-    done = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=300)
+    run = cut / "simclr-digits"
+    assert not (run / "metrics.json").exists()
+    assert torch.load(ckpt, weights_only=False)["epoch"] in range(5)  # loads: never truncated
+    done = subprocess.run(_cli(cut, "--resume"), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "resuming" in done.stdout
-    metrics = json.loads((tmp_path / "simclr-digits" / "metrics.json").read_text())
-    assert metrics["epochs"] == 6
+    ours = json.loads((run / "metrics.json").read_text())
+    theirs = json.loads((tmp_path / "ref" / "simclr-digits" / "metrics.json").read_text())
+    assert ours["run_parts"] == 2 and theirs["run_parts"] == 1
+    for key in ("linear_top1", "knn_top1"):
+        assert ours[key] == pytest.approx(theirs[key], abs=1e-6), key
+    # The whole run's k-NN history survives the kill (the monitor's state is checkpointed).
+    assert [h["epoch"] for h in ours["knn_history"]] == [1, 2, 3, 4, 5]
+    for mine, reference_row in zip(ours["knn_history"], theirs["knn_history"], strict=True):
+        assert mine["knn_top1"] == pytest.approx(reference_row["knn_top1"], abs=1e-6)
+    weights = torch.load(run / "backbone.pt", weights_only=True)
+    expected = torch.load(tmp_path / "ref" / "simclr-digits" / "backbone.pt", weights_only=True)
+    for name, tensor in expected.items():
+        torch.testing.assert_close(weights[name], tensor, atol=1e-6, rtol=0)
+
+
+def test_claims_are_atomic_under_a_race(tmp_path: Path) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from infoclr.runs import claim_run_dir
+
+    with ProcessPoolExecutor(8) as pool:
+        claimed = list(pool.map(claim_run_dir, [tmp_path] * 16, ["run"] * 16))
+    assert len(set(claimed)) == 16  # sixteen claims, sixteen folders
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["run", *(f"run-{n}" for n in range(2, 17))]
+    )
+
+
+@pytest.mark.slow
+def test_four_runs_started_together_get_four_folders(tmp_path: Path) -> None:
+    args = _cli(tmp_path, "--epochs", "1", "--set", "knn_every=0")
+    procs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(4)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.stderr.read().decode()
+    runs = sorted(p for p in tmp_path.iterdir() if p.is_dir())
+    assert [p.name for p in runs] == ["simclr-digits", *(f"simclr-digits-{n}" for n in (2, 3, 4))]
+    for run in runs:  # each has its own complete set: no interleaved logs or foreign weights
+        assert (run / "metrics.json").is_file() and (run / "backbone.pt").is_file()
+        rows = (run / "logs" / "csv" / "metrics.csv").read_text().splitlines()
+        assert rows[0].startswith("epoch") and len(rows) == 1 + len(set(rows[1:]))
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_with_one_line_naming_the_resume_command(tmp_path: Path) -> None:
+    proc = subprocess.Popen(_cli(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _wait_for(tmp_path / "simclr-digits" / "checkpoints" / "last.ckpt", proc)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    lines = [line for line in proc.stderr.read().decode().splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in lines[0], lines
+    assert lines[0].startswith("interrupted; continue with: infoclr pretrain ")
+    assert lines[0].endswith("--resume")

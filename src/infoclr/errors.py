@@ -21,6 +21,10 @@ class DataError(InfoclrError):
     """A missing, corrupt or malformed data file or table."""
 
 
+class TrainingDiverged(InfoclrError):
+    """The training loss became NaN or inf; the message says what to change."""
+
+
 class InfoclrWarning(UserWarning):
     """Something the user should know about their input that is not an error (for example a
     near tie in the attribute ranking). ``infoclr pretrain`` prints these as ``note:`` lines."""

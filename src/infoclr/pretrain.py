@@ -14,19 +14,41 @@ checked before torch is even imported. A run folder holds:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from infoclr.config import check_fields, from_dict, option, save_config, unknown_key_error
+from infoclr.config import (
+    check_fields,
+    from_dict,
+    option,
+    save_config,
+    to_dict,
+    unknown_key_error,
+)
 from infoclr.errors import ConfigError, InfoclrWarning
 
 _RUN_DIR_ENV = "INFOCLR_RUN_DIR"
+#: Settings a resumed run may change: more epochs, and how the result is evaluated or logged.
+_MAY_CHANGE_ON_RESUME = frozenset(
+    {
+        "epochs",
+        "name",
+        "probe_epochs",
+        "probe_weight_decay",
+        "baselines",
+        "knn_every",
+        "knn_k",
+        "knn_temperature",
+        "log_every_n_steps",
+        "num_workers",
+    }
+)
 
 __all__ = [
     "PretrainConfig",
@@ -286,13 +308,26 @@ def prepare(config: PretrainConfig) -> Prepared:
         "channels": train.channels,
         "train_images": len(train),
         "test_images": len(test),
+        "split": test.split_note or train.split_note or "the data set's own train/test split",
     }
     return Prepared(train, test, view_config, model, precision, resolved)
 
 
-def _notes(echo: Callable[[str], Any], caught: list[warnings.WarningMessage]) -> None:
+def _data_line(prepared: Prepared) -> str:
+    resolved = prepared.resolved
+    size, kind = resolved["image_size"], "grey" if resolved["channels"] == 1 else "RGB"
+    return (
+        f"data: {resolved['train_images']} train / {resolved['test_images']} test images, "
+        f"{size}×{size} {kind}; split: {resolved['split']}"
+    )
+
+
+def _notes(echo: Callable[[str], Any], caught: list[warnings.WarningMessage]) -> list[str]:
+    """Print infoclr's warnings as ``note:`` lines (and return them for metrics.json)."""
+    notes: list[str] = []
     for caught_warning in caught:
         if issubclass(caught_warning.category, InfoclrWarning):
+            notes.append(str(caught_warning.message))
             echo(f"note: {caught_warning.message}")
         else:  # not ours: hand it back to the warnings machinery unchanged
             warnings.warn_explicit(
@@ -301,9 +336,46 @@ def _notes(echo: Callable[[str], Any], caught: list[warnings.WarningMessage]) ->
                 caught_warning.filename,
                 caught_warning.lineno,
             )
+    return notes
 
 
-def _run_folder(config: PretrainConfig, resume: bool, echo: Callable[[str], Any]) -> tuple:
+def _check_resume(config: PretrainConfig, run_dir: Path, ckpt: Path, model: Any) -> None:
+    """The resumed run must be the same run: same settings (only ``epochs`` may change) and a
+    readable checkpoint of the same model. Checked before anything is written."""
+    import torch
+
+    from infoclr.config import read_yaml_mapping
+    from infoclr.errors import DataError
+
+    saved = to_dict(PretrainConfig.from_mapping(read_yaml_mapping(run_dir / "config.yaml")))
+    wanted = to_dict(config)
+    for key in wanted:
+        if key not in _MAY_CHANGE_ON_RESUME and saved.get(key) != wanted[key]:
+            raise ConfigError(
+                f"--resume: the run in {str(run_dir)!r} was started with {key}={saved.get(key)!r}, "
+                f"not {wanted[key]!r}; resume with its own settings (-c {run_dir}/config.yaml)"
+            )
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)["state_dict"]
+    except Exception:  # noqa: BLE001 - a truncated or foreign file fails in many ways
+        raise DataError(
+            f"checkpoint {ckpt} cannot be read (truncated or not an infoclr checkpoint); "
+            "delete it and start a new run"
+        ) from None
+    missing, unexpected = (
+        model.state_dict().keys() - state.keys(),
+        state.keys() - model.state_dict().keys(),
+    )
+    if missing or unexpected:
+        raise ConfigError(
+            f"checkpoint {ckpt} holds another model ({len(missing)} missing, {len(unexpected)} "
+            "unexpected weights); resume with the run's own settings or start a new run"
+        )
+
+
+def _run_folder(
+    config: PretrainConfig, resume: bool, model: Any, resolved: dict[str, Any]
+) -> tuple[Path, Path | None]:
     """Claim a new run folder (or find the one to resume) and record the config in it."""
     from infoclr.runs import claim_run_dir, find_resumable
 
@@ -314,12 +386,80 @@ def _run_folder(config: PretrainConfig, resume: bool, echo: Callable[[str], Any]
         return run_dir, ckpt if resume and ckpt.is_file() else None
     if resume:
         run_dir, ckpt = find_resumable(Path(config.output_dir), config.run_name())
+        _check_resume(config, run_dir, ckpt, model)
     else:
         run_dir, ckpt = claim_run_dir(Path(config.output_dir), config.run_name()), None
-        save_config(config, run_dir / "config.yaml")
+        save_config({**to_dict(config), "resolved": resolved}, run_dir / "config.yaml")
     os.environ[_RUN_DIR_ENV] = str(run_dir)
-    echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt.name})" if ckpt else ""))
     return run_dir, ckpt
+
+
+def _callbacks(config: PretrainConfig, prepared: Prepared) -> dict[str, Any]:
+    """The callbacks of a run by role: k-NN monitor, clock, the method's own, the rest."""
+    from infoclr.augment import EvalView
+    from infoclr.data.loaders import OrderedBatches
+    from infoclr.methods.callbacks import (
+        EpochSeeds,
+        KNNMonitor,
+        RunClock,
+        StopOnNonFinite,
+        TrainContext,
+    )
+
+    eval_view = EvalView(prepared.view_config)
+    train_batches = OrderedBatches(prepared.train)
+    knn = KNNMonitor(
+        train_batches,
+        OrderedBatches(prepared.test),
+        eval_view,
+        every_n_epochs=config.knn_every,
+        k=config.knn_k,
+        temperature=config.knn_temperature,
+    )
+    context = TrainContext(train_batches, eval_view, config.seed)
+    return {
+        "knn": knn,
+        "clock": RunClock(config.batch_size * config.devices),
+        "method": prepared.model.method.callbacks(context),
+        "other": [EpochSeeds(config.seed), StopOnNonFinite(config.log_every_n_steps or 50)],
+    }
+
+
+def _fit(config: PretrainConfig, prepared: Prepared, run_dir: Path, ckpt: Path | None, **kw: Any):
+    """Build the Trainer and train; returns (trainer, callbacks by role)."""
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from infoclr.methods.trainer import TrainData, build_trainer
+    from infoclr.runs import csv_log_version
+
+    callbacks = _callbacks(config, prepared)
+    loggers = [
+        TensorBoardLogger(run_dir, name="logs", version="tensorboard", default_hp_metric=False),
+        CSVLogger(run_dir, name="logs", version=csv_log_version(run_dir, ckpt is not None)),
+    ]
+    steps_per_epoch = max(1, len(prepared.train) // (config.batch_size * config.devices))
+    trainer = build_trainer(
+        config,
+        run_dir,
+        [callbacks["knn"], callbacks["clock"], *callbacks["method"], *callbacks["other"]],
+        loggers,
+        prepared.precision,
+        kw.get("progress", True),
+        steps_per_epoch,
+    )
+    data = TrainData(
+        prepared.train, config.batch_size, config.seed, config.devices > 1, config.num_workers
+    )
+    try:
+        trainer.fit(prepared.model, datamodule=data, ckpt_path=str(ckpt) if ckpt else None)
+    except SystemExit:
+        # Lightning answers Ctrl-C with sys.exit(1); the CLI wants to say how to resume.
+        if trainer.interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    if trainer.interrupted:
+        raise KeyboardInterrupt
+    return trainer, callbacks
 
 
 def pretrain(
@@ -328,81 +468,43 @@ def pretrain(
     progress: bool = True,
     echo: Callable[[str], Any] = print,
 ) -> PretrainResult:
-    """Train ``config.method`` on ``config.dataset``, evaluate, and write the run folder."""
-    import lightning as L
-    import torch
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+    """Train ``config.method`` on ``config.dataset``, evaluate, and write the run folder.
 
-    from infoclr.augment import EvalView
-    from infoclr.data.loaders import OrderedBatches
-    from infoclr.methods.callbacks import KNNMonitor, TrainContext
-    from infoclr.methods.trainer import TrainData, build_trainer, quiet_lightning
-    from infoclr.runs import csv_log_version
+    Everything is checked before the run folder is claimed. ``resume=True`` continues the
+    newest unfinished run of the same name; the result equals an uninterrupted run's.
+    """
+    import lightning as L
+
+    from infoclr.io import atomic_write_json
+    from infoclr.methods.trainer import quiet_lightning
+    from infoclr.runs import RunLock
 
     quiet_lightning()
-    started = time.perf_counter()
     L.seed_everything(config.seed, verbose=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InfoclrWarning)
         prepared = prepare(config)
-    _notes(echo, caught)
-    run_dir, ckpt_path = _run_folder(config, resume, echo)
-    train, test, model = prepared.train, prepared.test, prepared.model
-    eval_view = EvalView(prepared.view_config)
-    knn = KNNMonitor(
-        OrderedBatches(train),
-        OrderedBatches(test),
-        eval_view,
-        every_n_epochs=config.knn_every,
-        k=config.knn_k,
-        temperature=config.knn_temperature,
-    )
-    context = TrainContext(OrderedBatches(train), eval_view, config.seed)
-    method_callbacks = model.method.callbacks(context)
-    loggers = [
-        TensorBoardLogger(run_dir, name="logs", version="tensorboard", default_hp_metric=False),
-        CSVLogger(run_dir, name="logs", version=csv_log_version(run_dir, ckpt_path is not None)),
-    ]
-    steps_per_epoch = max(1, len(train) // (config.batch_size * config.devices))
-    trainer = build_trainer(
-        config,
-        run_dir,
-        [knn, *method_callbacks],
-        loggers,
-        prepared.precision,
-        progress,
-        steps_per_epoch,
-    )
-    distributed = config.devices > 1
-    loader = TrainData(train, config.batch_size, config.seed, distributed, config.num_workers)
-    start_step = 0
-    if ckpt_path is not None:
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        start_step = int(saved.get("global_step", 0))
-    train_started = time.perf_counter()
-    trainer.fit(model, datamodule=loader, ckpt_path=str(ckpt_path) if ckpt_path else None)
-    train_seconds = time.perf_counter() - train_started
-    if trainer.interrupted:
-        raise KeyboardInterrupt
-    if trainer.global_rank != 0:
-        return PretrainResult(run_dir, {})
-    history = {"knn_history": [{"epoch": e, "knn_top1": v} for e, v in knn.history]}
-    for callback in method_callbacks:
-        if getattr(callback, "history", None):
-            history["cluster_history"] = callback.history
-    steps_run = trainer.global_step - start_step
-    timing = {
-        "epochs": trainer.current_epoch,
-        "train_seconds": round(train_seconds, 3),
-        "images_per_second": round(
-            steps_run * config.batch_size * config.devices / max(train_seconds, 1e-9), 1
-        ),
-    }
-    metrics = _finish(config, prepared, run_dir, {**timing, **history})
-    metrics["wall_seconds"] = round(time.perf_counter() - started, 3)
-    from infoclr.io import atomic_write_json
-
-    atomic_write_json(run_dir / "metrics.json", metrics)
+    notes = _notes(echo, caught)
+    run_dir, ckpt = _run_folder(config, resume, prepared.model, prepared.resolved)
+    # A DDP worker started by Lightning's launcher trains in the folder rank 0 holds.
+    worker = int(os.environ.get("LOCAL_RANK", "0")) > 0
+    with contextlib.nullcontext() if worker else RunLock(run_dir):
+        echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt.name})" if ckpt else ""))
+        echo(_data_line(prepared))
+        trainer, callbacks = _fit(config, prepared, run_dir, ckpt, progress=progress)
+        if trainer.global_rank != 0:
+            return PretrainResult(run_dir, {})
+        clock = callbacks["clock"]
+        extra = {"epochs": trainer.current_epoch, **clock.summary()}
+        extra["knn_history"] = [{"epoch": e, "knn_top1": v} for e, v in callbacks["knn"].history]
+        for callback in callbacks["method"]:
+            if getattr(callback, "history", None):
+                extra["cluster_history"] = callback.history
+        metrics = _finish(config, prepared, run_dir, extra)
+        metrics["wall_seconds"] = round(clock.wall_seconds(), 3)
+        if notes:
+            metrics["notes"] = notes
+        atomic_write_json(run_dir / "metrics.json", metrics)
     return PretrainResult(run_dir, metrics)
 
 
@@ -446,8 +548,30 @@ def _finish(
     device = device_for(config.accelerator) if config.devices == 1 else torch.device("cpu")
     metrics = _evaluate(config, prepared, config.baselines, device)
     metrics.update(method=config.method, dataset=config.dataset, **extra)
+    metrics["settings"] = {
+        "seed": config.seed,
+        **config.method_spec().settings(),
+        **{key: prepared.resolved[key] for key in ("lr", "precision", "backbone")},
+        "batch_size": config.batch_size,
+        "epochs": config.epochs,
+    }
+    stats = _cluster_statistics(prepared)
+    if stats is not None:
+        metrics["clusters"] = stats
     atomic_torch_save(prepared.model.backbone.export_state_dict(), run_dir / "backbone.pt")
     return metrics
+
+
+def _cluster_statistics(prepared: Prepared) -> dict[str, Any] | None:
+    """H(Z), H(Z|T), I(Z;T), ... (bits) of the clusters the method trained on, against the
+    labels (Tsai et al. 2021); None for methods without clusters or sets without labels."""
+    ids = getattr(prepared.model, "cluster_ids", None)
+    labels = prepared.train.labels
+    if ids is None or labels is None:
+        return None
+    from infoclr.clusters.stats import cluster_statistics
+
+    return cluster_statistics(ids.cpu().numpy(), labels).as_json()
 
 
 def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig, dict]:

@@ -57,6 +57,12 @@ def _numbered(root: Path, base: str) -> list[Path]:
     return [root / base, *numbered]
 
 
+def _writable(path: Path) -> bool:
+    """Whether this process may create files in / write ``path`` (tests replace it to act out
+    a read-only folder, which root cannot otherwise see)."""
+    return os.access(path, os.W_OK | os.X_OK if Path(path).is_dir() else os.W_OK)
+
+
 def check_writable(folder: Path, what: str = "output folder") -> None:
     """ConfigError unless ``folder`` can be created or written: checked before any work."""
     folder = Path(folder)
@@ -69,7 +75,7 @@ def check_writable(folder: Path, what: str = "output folder") -> None:
         probe = probe.parent
     if not probe.is_dir():
         raise ConfigError(f"{what} {str(folder)!r} lies under the file {str(probe)!r}")
-    if not os.access(probe, os.W_OK | os.X_OK):
+    if not _writable(probe):
         raise ConfigError(
             f"{what} {str(folder)!r} is not writable (no write permission on {str(probe)!r}); "
             "choose another folder"
@@ -88,7 +94,7 @@ def check_new_outputs(paths: Iterable[Path], overwrite: bool) -> None:
                 f"output {str(path)!r} already exists; choose another path or pass --overwrite"
             )
         check_writable(path.parent)
-        if path.exists() and not os.access(path, os.W_OK):
+        if path.exists() and not _writable(path):
             raise ConfigError(f"output {str(path)!r} is read-only; choose another path")
 
 

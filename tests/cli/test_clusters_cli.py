@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
+import infoclr.runs
 from infoclr.cli import main
 from infoclr.clusters.attributes import attribute_clusters
 from infoclr.clusters.stats import cluster_statistics
@@ -134,10 +136,18 @@ def test_stats_json_matches_the_library(birds: Path, capsys, tmp_path) -> None:
     records = json.loads(stdout)
     assert [r["column"] for r in records] == ["species", "cluster_attr_k2", "instance_id"]
     table = read_table(out)
-    expected = cluster_statistics(table["cluster_attr_k2"], table["species"]).as_dict()
-    for key, value in expected.items():
-        assert records[1][key] == pytest.approx(value, abs=1e-12, nan_ok=True), key
-    assert {"H(Y|T)", "H(T|Y)", "I(Y;T)", "H(Y)", "H(Z|T)", "I(Z;T)"} <= set(records[1])
+    stats = cluster_statistics(table["cluster_attr_k2"], table["species"])
+    expected = stats.as_dict()
+    for ours, theirs in records[1]["published_names"].items():
+        value = records[1][ours]
+        if ours == "published_score":
+            assert value is None and not math.isfinite(stats.published_score)
+        else:
+            assert value == pytest.approx(expected[ours], abs=1e-12), ours
+            assert expected[theirs] == expected[ours]
+    assert {"H(Z)", "H(Z|T)", "H(T|Z)", "I(Z;T)", "published_score"} <= set(records[1])
+    # Strict JSON: the label reference row has H(Z|T) = 0, whose score is -inf -> null.
+    assert records[0]["published_score"] is None and "Infinity" not in stdout
 
 
 def test_stats_table_output_and_explicit_columns(birds: Path, capsys) -> None:
@@ -165,11 +175,12 @@ def test_stats_reproduce_published_cub_values(shared_dir: Path, capsys) -> None:
     published = pd.read_csv(folder / "meta_data_train_stats.csv", index_col=0)
     assert list(records) == list(published.index)
     for row in published.index:
+        ours_for = {theirs: ours for ours, theirs in records[row]["published_names"].items()}
         for column in published.columns:
             expected = float(published.loc[row, column])
-            value = records[row][column]
-            if math.isinf(expected):
-                assert value == expected
+            value = records[row][ours_for[column]]
+            if math.isinf(expected) or math.isnan(expected):
+                assert value is None, (row, column)  # strict JSON: undefined is null
             else:
                 assert value == pytest.approx(expected, abs=1e-6), (row, column)
 
@@ -247,3 +258,39 @@ def test_module_entry_exits_2_without_traceback(birds: Path, tmp_path: Path) -> 
         "error: attribute column 'colour' is not binary: it holds 'brown', 'red', 'white'; "
         "attributes must be 0/1 (one-hot encode categorical columns first)"
     ]
+
+
+def test_build_saves_its_config_and_never_overwrites_without_asking(
+    birds: Path, capsys, tmp_path
+) -> None:
+    out = tmp_path / "new" / "out.csv"  # a missing folder is created, as refine does
+    args = ["clusters", "build", str(birds), "--attributes", "is_red,can_swim", "--top-k", "1",
+            "--top-k", "2", "--out", str(out)]  # fmt: skip
+    code, stdout, err = run_cli(capsys, *args)
+    assert code == 0, err
+    saved = yaml.safe_load((tmp_path / "new" / "out.clusters.yaml").read_text())
+    assert saved["attributes"] == "is_red,can_swim" and saved["top_k"] == [1, 2]
+    before = out.read_bytes()
+    code, _, err = run_cli(capsys, *args)
+    assert_one_line_error(code, err, "--overwrite")
+    assert out.read_bytes() == before
+    code, _, err = run_cli(capsys, *args, "--overwrite")
+    assert code == 0, err
+
+
+def test_build_into_a_read_only_folder_or_onto_a_folder(
+    birds: Path, capsys, tmp_path, monkeypatch
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = infoclr.runs._writable
+    # Root can write anywhere, so the read-only folder is acted out at the permission check.
+    monkeypatch.setattr("infoclr.runs._writable", lambda path: Path(path) != locked and real(path))
+    code, _, err = run_cli(capsys, "clusters", "build", str(birds), "--attributes", "is_red",
+                           "--top-k", "1", "--out", str(locked / "out.csv"))  # fmt: skip
+    assert_one_line_error(code, err, "not writable")
+    assert not list(locked.iterdir())
+    (tmp_path / "dir.csv").mkdir()
+    code, _, err = run_cli(capsys, "clusters", "build", str(birds), "--attributes", "is_red",
+                           "--top-k", "1", "--out", str(tmp_path / "dir.csv"))  # fmt: skip
+    assert_one_line_error(code, err, "is a folder")

@@ -107,8 +107,8 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> Non
     target = tmp_path / "out.csv"
     target.write_text("old contents\n")
 
-    def half_write(self, path, **kwargs) -> None:
-        Path(path).write_text("a,b\n1,")
+    def half_write(self, handle, **kwargs) -> None:
+        handle.write(b"a,b\n1,")
         raise OSError("disk full")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", half_write)
@@ -121,5 +121,9 @@ def test_failed_write_leaves_no_partial_file(tmp_path: Path, monkeypatch) -> Non
 def test_write_errors(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unsupported table format"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.xlsx")
-    with pytest.raises(ConfigError, match="does not exist"):
-        write_table(pd.DataFrame({"a": [1]}), tmp_path / "absent" / "t.csv")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="is a file, not a folder"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "file" / "t.csv")
+    # A missing folder is created, as every infoclr output does.
+    write_table(pd.DataFrame({"a": [1]}), tmp_path / "absent" / "t.csv")
+    assert (tmp_path / "absent" / "t.csv").is_file()

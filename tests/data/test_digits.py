@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import numpy as np
@@ -71,9 +70,7 @@ def test_loaded_sets_do_not_share_writable_memory() -> None:
     assert not torch.equal(load_dataset("digits").tensors()[0], first.tensors()[0])
 
 
-def test_loads_fast_from_a_cold_cache() -> None:
+def test_loads_from_a_cold_cache() -> None:
+    # (How fast is measured in benchmarks/, never in a test.)
     _digits_split.cache_clear()
-    start = time.perf_counter()
-    load_dataset("digits", split="train")
-    load_dataset("digits", split="test")
-    assert time.perf_counter() - start < 0.5
+    assert len(load_dataset("digits", split="train")) + len(load_dataset("digits", "test")) == 1797

@@ -11,7 +11,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 
 from infoclr.data import FileImageData, decode_image, load_dataset
-from infoclr.errors import ConfigError, DataError
+from infoclr.errors import ConfigError, DataError, InfoclrWarning
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
@@ -121,7 +121,9 @@ def test_image_folder_split_folders_share_class_ids(tmp_path: Path) -> None:
     train = load_dataset("image-folder", split="train", root=tmp_path)
     test = load_dataset("image-folder", split="test", root=tmp_path, grayscale=True)
     assert train.classes == test.classes == ["cat", "dog"]
-    assert test.labels.tolist() == [1] and test.channels == 1 and test[0][0].shape == (1, 32, 32)
+    # The size is read off the images (12 px) when not given; grey because it was asked for.
+    assert test.labels.tolist() == [1] and test.channels == 1 and test[0][0].shape == (1, 12, 12)
+    assert train.channels == 3 and train.image_size == test.image_size == 12
 
 
 def test_image_folder_with_only_a_train_folder_refuses_the_test_split(tmp_path: Path) -> None:
@@ -130,13 +132,12 @@ def test_image_folder_with_only_a_train_folder_refuses_the_test_split(tmp_path: 
         load_dataset("image-folder", split="test", root=tmp_path)
 
 
-def test_image_folder_corrupt_image_names_the_file(tmp_path: Path) -> None:
+def test_image_folder_corrupt_image_is_refused_when_the_set_loads(tmp_path: Path) -> None:
     _png(tmp_path / "a" / "ok.png", RED)
     (tmp_path / "a" / "bad.png").write_bytes(b"\x89PNG garbage")
-    data = load_dataset("image-folder", root=tmp_path)
-    assert data[1][0].shape == (3, 32, 32)  # ok.png sorts after bad.png
+    # Checked up front, so training never starts on a set that fails in its middle.
     with pytest.raises(DataError, match="bad.png"):
-        data[0]
+        load_dataset("image-folder", root=tmp_path)
 
 
 def test_image_folder_path_errors(tmp_path: Path) -> None:
@@ -203,14 +204,16 @@ def test_csv_reads_paths_labels_attributes_and_split(tmp_path: Path) -> None:
 
 def test_csv_integer_labels_are_kept_and_columns_may_be_a_comma_string(tmp_path: Path) -> None:
     manifest = _manifest(tmp_path, "path,y,a,b\n../img/r.png,3,0,1\n../img/b.png,1,1,1\n")
-    data = load_dataset("csv", path=manifest, label_column="y", attribute_columns="a, b")
+    data = load_dataset(
+        "csv", path=manifest, label_column="y", attribute_columns="a, b", evaluate_on_train=True
+    )
     assert data.labels.tolist() == [3, 1] and data.classes == ["0", "1", "2", "3"]
     assert data.aux["a"].tolist() == [0, 1] and data.aux["b"].tolist() == [1, 1]
 
 
 def test_csv_without_label_column_is_unlabelled(tmp_path: Path) -> None:
     manifest = _manifest(tmp_path, f"path\n{tmp_path / 'img' / 'b.png'}\n")  # absolute path
-    data = load_dataset("csv", root=manifest, grayscale=True)
+    data = load_dataset("csv", root=manifest, grayscale=True, evaluate_on_train=True)
     assert data.labels is None and data[0][1] == -1 and data.channels == 1
 
 
@@ -238,7 +241,7 @@ def test_csv_missing_values_list_the_rows(tmp_path: Path) -> None:
 def test_csv_path_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         load_dataset("csv", path=tmp_path / "missing.csv")
-    with pytest.raises(ConfigError, match="path="):
+    with pytest.raises(ConfigError, match="data_options.path"):
         load_dataset("csv")
     manifest = _manifest(tmp_path, "path\n../img/r.png\n../img/nope.png\n")
     with pytest.raises(DataError, match=r"rows 2;.*nope.png"):
@@ -252,3 +255,50 @@ def test_csv_non_integer_numbers_are_refused(tmp_path: Path) -> None:
     manifest = _manifest(tmp_path, "path,score\n../img/r.png,0.5\n")
     with pytest.raises(DataError, match="non-integer"):
         load_dataset("csv", path=manifest, label_column="score")
+
+
+def test_csv_without_a_split_holds_out_a_stratified_test_split(tmp_path: Path) -> None:
+    rows = []
+    for i in range(30):
+        _png(tmp_path / "img" / f"{i}.png", RED)
+        rows.append(f"img/{i}.png,{'abc'[i % 3]}")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label\n" + "\n".join(rows) + "\n")
+    options = dict(path=manifest, label_column="label", test_fraction=0.2, split_seed=3)
+    train = load_dataset("csv", split="train", **options)
+    test = load_dataset("csv", split="test", **options)
+    assert len(train) == 24 and len(test) == 6  # 2 of the 10 rows of each class
+    assert sorted(test.labels.tolist()) == [0, 0, 1, 1, 2, 2]
+    assert not set(train.paths) & set(test.paths)  # disjoint, and together the whole manifest
+    assert len(set(train.paths) | set(test.paths)) == 30
+    assert "held-out stratified 0.2" in test.split_note and "split_seed 3" in test.split_note
+    assert load_dataset("csv", split="test", **options).paths == test.paths  # reproducible
+    other = load_dataset("csv", split="test", **{**options, "split_seed": 4})
+    assert other.paths != test.paths
+
+
+def test_csv_test_manifest_and_evaluate_on_train(tmp_path: Path) -> None:
+    manifest = _manifest(tmp_path, "path,label\n../img/r.png,rose\n../img/g.png,fern\n")
+    test_manifest = tmp_path / "meta" / "test.csv"
+    test_manifest.write_text("path,label\n../img/b.png,iris\n../img/g.png,fern\n")
+    options = dict(path=manifest, label_column="label", test_path=test_manifest)
+    train = load_dataset("csv", split="train", **options)
+    test = load_dataset("csv", split="test", **options)
+    # Class ids agree between the two files: sorted over both (fern, iris, rose).
+    assert train.labels.tolist() == [2, 0] and test.labels.tolist() == [1, 0]
+    assert train.classes == test.classes == ["fern", "iris", "rose"]
+    with pytest.warns(InfoclrWarning, match="training accuracy"):
+        same = load_dataset("csv", split="test", path=manifest, evaluate_on_train=True)
+    assert len(same) == 2
+
+
+def test_csv_grey_images_and_size_are_detected(tmp_path: Path) -> None:
+    (tmp_path / "img").mkdir()
+    for name in ("a", "b"):
+        Image.new("L", (28, 28), 128).save(tmp_path / "img" / f"{name}.png")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,label\nimg/a.png,0\nimg/b.png,1\n")
+    data = load_dataset("csv", path=manifest, label_column="label")
+    assert data.channels == 1 and data.image_size == 28 and data[0][0].shape == (1, 28, 28)
+    forced = load_dataset("csv", path=manifest, label_column="label", grayscale=False)
+    assert forced.channels == 3

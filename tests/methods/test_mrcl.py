@@ -310,9 +310,10 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     assert 0.0 <= result.metrics["linear_top1"] <= 1.0
     second = torch.load(checkpoint, map_location="cpu", weights_only=False)
     assert second["global_step"] == 2 * steps_per_epoch
-    # it continued: only the second epoch's images were trained on in this call
+    # it continued (global step above), and metrics.json covers the whole run: both parts
+    assert result.metrics["run_parts"] == 2
     images_trained = result.metrics["images_per_second"] * result.metrics["train_seconds"]
-    assert round(images_trained / 256) == steps_per_epoch
+    assert round(images_trained / 256) == 2 * steps_per_epoch
     assert "masking.fill_value" in second["state_dict"]
     log = (run_dir / "logs" / "csv" / "metrics.csv").read_text()
     assert "train/contrastive" in log and "train/reconstruction" in log

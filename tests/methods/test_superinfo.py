@@ -319,8 +319,9 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     state = torch.load(checkpoint, map_location="cpu", weights_only=False)
     assert state["global_step"] == 2 * steps_per_epoch
     assert "gaussian_head.logvar.weight" in state["state_dict"]
+    assert result.metrics["run_parts"] == 2  # metrics.json covers both parts of the run
     images_trained = result.metrics["images_per_second"] * result.metrics["train_seconds"]
-    assert round(images_trained / 256) == steps_per_epoch  # continued, did not restart
+    assert round(images_trained / 256) == 2 * steps_per_epoch
     # The resumed part logs beside the first part's CSV.
     with open(run_dir / "logs" / "csv-part2" / "metrics.csv") as handle:
         rows = [row for row in csv.DictReader(handle) if row.get("train/lambda_superfluous")]

@@ -50,18 +50,21 @@ def _cli_type(annotation: Any) -> tuple[Any, str]:
         return str | None, ""
     if annotation in (int, float, str, bool):
         return annotation | None, ""
+    if origin is list and len(args) == 1 and args[0] in (int, float, str):
+        return list[args[0]] | None, " Repeat the flag for several values."
     raise TypeError(f"a {annotation!r} field cannot be a flag; set it with --set")
 
 
 def _parameter(spec: FlagSpec) -> inspect.Parameter:
     item = next(f for f in dataclasses.fields(spec.owner) if f.name == spec.field)
     annotation = typing.get_type_hints(spec.owner)[spec.field]
-    cli_type, _ = _cli_type(annotation)
+    cli_type, extra = _cli_type(annotation)
     dashed = "--" + spec.field.replace("_", "-")
     names = spec.names or (dashed,)
     if cli_type == bool | None:
         names = (f"{names[0]}/--no-{names[0][2:]}", *names[1:])
-    default = typer.Option(None, *names, help=spec.help or field_help(item), show_default=False)
+    text = spec.help or field_help(item)
+    default = typer.Option(None, *names, help=text, show_default=False)
     return inspect.Parameter(
         spec.field, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=cli_type
     )

@@ -176,6 +176,24 @@ class ClusterStats:
         del values["published_score"]
         return values
 
+    def as_json(self) -> dict[str, Any]:
+        """The statistics as strict JSON values: our names (bits), ``published_score`` (null
+        where it is undefined: H(Z|T) < 1 gives −inf or NaN) and the published aliases.
+
+        Keys: ``n_samples``, ``n_clusters``, ``n_labels``, ``largest_cluster_share``, ``H(Z)``,
+        ``H(T)``, ``H(Z,T)``, ``H(Z|T)``, ``H(T|Z)``, ``I(Z;T)``, ``published_score`` and
+        ``published_names`` (the authors' column name of each of ours).
+        """
+        values: dict[str, Any] = {
+            key: value
+            for key, value in self.as_dict().items()
+            if key not in PUBLISHED_NAMES.values()
+        }
+        score = self.published_score
+        values["published_score"] = score if np.isfinite(score) else None
+        values["published_names"] = dict(PUBLISHED_NAMES)
+        return values
+
 
 def cluster_statistics(cluster_ids: Any, labels: Any) -> ClusterStats:
     """Information statistics of ``cluster_ids`` (Z) against ``labels`` (T).
@@ -266,6 +284,29 @@ def table_statistics(
     if include_references and INSTANCE_ID not in cluster_columns:
         results[INSTANCE_ID] = cluster_statistics(np.arange(len(table)), labels)
     return results
+
+
+def statistics_report(
+    path: str | Any,
+    label_column: str,
+    cluster_columns: Sequence[str] | None = None,
+    include_references: bool = True,
+) -> dict[str, ClusterStats]:
+    """:func:`table_statistics` of the table at ``path`` (what ``infoclr clusters stats``
+    prints), with a one-line error that names ``--clusters`` when no column was found."""
+    from infoclr.clusters.tables import read_table
+
+    data = read_table(path)
+    if cluster_columns is None:
+        require_columns(data, [label_column], source=str(path))
+        if not [c for c in default_cluster_columns(data) if c != label_column]:
+            raise ConfigError(
+                f"{path} has no column named label_gran_* or cluster_*; name the cluster "
+                "columns with --clusters"
+            )
+    return table_statistics(
+        data, label_column, cluster_columns, include_references=include_references
+    )
 
 
 def statistics_frame(

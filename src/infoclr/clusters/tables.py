@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Hashable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -207,60 +206,52 @@ def require_columns(
             )
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def check_output_path(path: str | os.PathLike[str]) -> tuple[str, str | None]:
-    """Check that ``path`` can take a table: known extension, existing folder.
+    """Check that ``path`` can take a table: a known extension, a writable (or creatable)
+    folder.
 
     Returns:
         ``(format suffix, compression)``, e.g. ``('.csv', None)``.
 
     Raises:
-        ConfigError: unsupported extension or missing folder.
+        ConfigError: unsupported extension or an unwritable folder.
     """
+    from infoclr.runs import check_writable
+
     path = Path(path)
     try:
         format_and_compression = _check_format(path)
     except DataError as err:
         raise ConfigError(str(err)) from None
-    if not path.parent.is_dir():
-        raise ConfigError(f"output folder {path.parent} does not exist; create it first")
+    check_writable(path.parent)
     return format_and_compression
 
 
-def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write ``table`` as CSV/TSV/parquet (by extension) atomically.
+def serialize_table(table: pd.DataFrame, handle: IO[bytes], path: str | os.PathLike[str]) -> None:
+    """Write ``table`` to an open binary ``handle`` in the format of ``path``'s extension.
 
-    The table goes to a temporary file beside ``path`` that is then renamed over ``path`` with
-    :func:`os.replace`, so a failure leaves no half-written output. A non-default index (the
-    stored index that :func:`read_table` found) is written as an unnamed first column, as in the
-    input; a default ``0..N-1`` index is not written.
-
-    Raises:
-        ConfigError: unsupported extension or missing output folder.
+    A non-default index (the stored index that :func:`read_table` found) is written as an
+    unnamed first column, as in the input; a default ``0..N-1`` index is not written.
     """
-    path = Path(path)
     suffix, compression = check_output_path(path)
     default_index = isinstance(table.index, pd.RangeIndex) and table.index.equals(
         pd.RangeIndex(len(table))
     )
     write_index = table.index.name is not None or not default_index
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        if suffix in _PARQUET:
-            table.to_parquet(temporary, index=write_index)
-        else:
-            table.to_csv(
-                temporary, sep=_DELIMITED[suffix], index=write_index, compression=compression
-            )
-        # mkstemp creates the file private (0600); give the output the usual umask permissions.
-        os.chmod(temporary, 0o666 & ~_current_umask())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    if suffix in _PARQUET:
+        table.to_parquet(handle, index=write_index)
+    else:
+        table.to_csv(handle, sep=_DELIMITED[suffix], index=write_index, compression=compression)
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write ``table`` as CSV/TSV/parquet (by extension) atomically: a failure leaves no
+    half-written output (see :func:`serialize_table` for the layout).
+
+    Raises:
+        ConfigError: unsupported extension or unwritable output folder.
+    """
+    from infoclr.io import atomic_write
+
+    check_output_path(path)
+    atomic_write(path, lambda handle: serialize_table(table, handle, path))

@@ -51,7 +51,11 @@ class ImageData(Dataset[tuple[torch.Tensor, int, int]]):
         aux: auxiliary columns, each ``(N,)`` int64; binary attributes are 0/1.
         aux_classes: for categorical auxiliary columns, the name of each value (position =
             value); columns without names are absent.
+        split_note: how the train/test split of this set was made (printed by the jobs and
+            recorded in the run's config), or None.
     """
+
+    split_note: str | None = None
 
     def __init__(
         self,

@@ -77,9 +77,11 @@ def digits(split: str = "train", root: Path | None = None) -> TensorImageData:
     """
     images, labels, split_index = _digits_split()
     index = split_index[split]
-    return TensorImageData(
+    data = TensorImageData(
         torch.from_numpy(images[index].copy()).unsqueeze(1),
         name="digits",
         classes=[str(digit) for digit in range(10)],
         labels=labels[index].copy(),
     )
+    data.split_note = f"fixed stratified {TEST_FRACTION:g} of the 1,797 images (seed {SPLIT_SEED})"
+    return data

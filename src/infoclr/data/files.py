@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ from PIL import Image, ImageOps
 
 from infoclr.data.base import ImageData
 from infoclr.data.registry import register_dataset
-from infoclr.errors import ConfigError, DataError
+from infoclr.errors import ConfigError, DataError, InfoclrWarning
 
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
@@ -64,9 +65,49 @@ def decode_image(path: Path, image_size: int, grayscale: bool = False) -> torch.
         raise DataError(
             f"cannot decode image {path} ({_one_line(error)}); replace or remove that file"
         ) from error
-    array = np.asarray(image, dtype=np.uint8)
+    # np.array copies: PIL's buffer is read-only, and torch warns about wrapping one.
+    array = np.array(image, dtype=np.uint8)
     array = array[None] if grayscale else array.transpose(2, 0, 1)
     return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def check_images(paths: Sequence[Path], what: str) -> None:
+    """Open every image once, cheaply (PIL ``verify``: headers and checksums, no pixel
+    decode), so that an undecodable file is refused before training starts."""
+    for path in paths:
+        try:
+            with Image.open(path) as opened:
+                opened.verify()
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+            raise DataError(
+                f"cannot decode image {path} listed in {what} ({_one_line(error)}); replace or "
+                "remove that file"
+            ) from None
+
+
+_GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "F", "P;L"})
+
+
+def infer_format(
+    paths: Sequence[Path], image_size: int | None, grayscale: bool | None, sample: int = 32
+) -> tuple[int, bool]:
+    """``image_size`` and ``grayscale`` with ``None`` resolved from the first images: the
+    shorter side of the first image, and grey when every sampled image is single-channel."""
+    if image_size is not None and grayscale is not None:
+        return image_size, grayscale
+    modes, sides = set(), []
+    for path in list(paths)[:sample]:
+        try:
+            with Image.open(path) as opened:
+                modes.add(opened.mode)
+                sides.append(min(opened.size))
+        except (OSError, SyntaxError, ValueError):
+            continue  # an unreadable file is reported by check_images, which names it
+    if image_size is None:
+        image_size = sides[0] if sides else 32
+    if grayscale is None:
+        grayscale = bool(modes) and modes <= _GREY_MODES
+    return image_size, grayscale
 
 
 class FileImageData(ImageData):
@@ -140,8 +181,8 @@ def _image_files(folder: Path) -> list[Path]:
 def image_folder(
     split: str = "train",
     root: Path | None = None,
-    image_size: int = 32,
-    grayscale: bool = False,
+    image_size: int | None = None,
+    grayscale: bool | None = None,
 ) -> FileImageData:
     """Images in class sub-folders, ``root/<class>/**/<image>``, streamed from disk.
 
@@ -151,9 +192,13 @@ def image_folder(
     names, taken over both split folders so that the ids agree between splits. Image files are
     recognised by extension (png, jpg, jpeg, bmp, gif, tif, tiff, webp, ppm, pgm, pbm); hidden
     files and folders are skipped.
+
+    ``image_size`` (default: the first image's shorter side) and ``grayscale`` (default: true
+    when the images are single-channel) are read from the images when not given. Every image is
+    checked to open before training starts.
     """
-    image_size = _check_image_size(image_size)
-    grayscale = _check_flag(grayscale, "grayscale")
+    image_size = None if image_size is None else _check_image_size(image_size)
+    grayscale = None if grayscale is None else _check_flag(grayscale, "grayscale")
     if root is None:
         raise ConfigError(
             "image-folder needs root: pass --root (root=...) pointing at a folder of class "
@@ -201,7 +246,14 @@ def image_folder(
             f"no image files under {folder}/<class>/ (looked for "
             f"{', '.join(sorted(IMAGE_EXTENSIONS))}); check root"
         )
-    return FileImageData(
+    check_images(paths, str(folder))
+    # Both splits read the format off the same images (the training folder's first class).
+    sample_root = split_folders.get("train", root)
+    sample = next(
+        (_image_files(sample_root / c) for c in class_names if (sample_root / c).is_dir()), paths
+    )
+    image_size, grayscale = infer_format(sample or paths, image_size, grayscale)
+    data = FileImageData(
         paths,
         name="image-folder",
         image_size=image_size,
@@ -209,6 +261,10 @@ def image_folder(
         classes=class_names,
         labels=np.asarray(labels, dtype=np.int64),
     )
+    data.split_note = (
+        f"the {split}/ sub-folder" if split_folders else "root itself (test = train: no split)"
+    )
+    return data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,6 +328,93 @@ def _parse_columns(columns: Sequence[str] | str | None) -> list[str]:
     return [str(column) for column in columns]
 
 
+def _manifest_path(path: str | Path | None, root: Path | None) -> Path:
+    if path is None and root is None:
+        raise ConfigError("csv needs the manifest: set data_options.path (or --data-root FILE.csv)")
+    if path is None:
+        return Path(root)  # type: ignore[arg-type]
+    csv_path = Path(path).expanduser()
+    if not csv_path.is_absolute() and root is not None and root.is_dir():
+        csv_path = root / csv_path
+    return csv_path
+
+
+def _read_manifest(csv_path: Path, columns: dict[str, str | None]) -> Any:
+    import pandas as pd
+
+    if csv_path.is_dir():
+        raise DataError(f"CSV manifest {csv_path} is a folder; give the .csv file")
+    if not csv_path.is_file():
+        raise DataError(f"CSV manifest {csv_path} does not exist; check the path")
+    try:
+        frame = pd.read_csv(csv_path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
+        raise DataError(
+            f"cannot parse CSV manifest {csv_path} ({_one_line(error)}); fix the file"
+        ) from error
+    frame.columns = [str(column).strip() for column in frame.columns]
+    missing = [c for c in columns.values() if c is not None and c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"CSV manifest {csv_path} has no column {', '.join(map(repr, missing))}; "
+            f"its columns are: {', '.join(frame.columns)}"
+        )
+    if frame.empty:
+        raise DataError(f"CSV manifest {csv_path} has no rows; add one row per image")
+    return frame
+
+
+def _held_out(groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Boolean (N,) mask of a stratified random test split: round(fraction · n_g) rows of
+    every group g (at least one row in all, never every row)."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(groups), dtype=bool)
+    for group in np.unique(groups):
+        members = rng.permutation(np.flatnonzero(groups == group))
+        test[members[: int(round(fraction * len(members)))]] = True
+    if not test.any():
+        test[rng.integers(len(groups))] = True
+    if test.all():
+        test[rng.integers(len(groups))] = False
+    return test
+
+
+def _split_rows(frame: Any, split: str, options: dict[str, Any], groups: np.ndarray) -> tuple:
+    """(rows of ``frame`` in ``split``, a sentence saying how the split was made)."""
+    column, fraction, seed = options["split_column"], options["test_fraction"], options["seed"]
+    if options["evaluate_on_train"]:
+        if split == "test":
+            warnings.warn(
+                "evaluate_on_train=true: the test split repeats the training rows, so "
+                "linear_top1 and knn_top1 are training accuracy",
+                InfoclrWarning,
+                stacklevel=3,
+            )
+        return np.arange(len(frame)), "evaluate_on_train: test = the training rows"
+    if column is not None:
+        keep = (frame[column].astype(str).str.strip() == split).to_numpy()
+        if not keep.any():
+            found = sorted(frame[column].dropna().astype(str).str.strip().unique())[:10]
+            raise DataError(
+                f"no rows of the manifest have {column} == {split!r} (values there: "
+                f"{', '.join(found)}); use 'train' and 'test' in that column"
+            )
+        return np.flatnonzero(keep), f"split column {column!r}"
+    if options["test_path"] is not None:
+        return np.arange(len(frame)), "test rows from test_path"
+    if len(frame) < 2:
+        raise DataError(
+            "a manifest of one row cannot hold out a test split; add rows, a split_column or "
+            "a test_path"
+        )
+    test = _held_out(groups, fraction, seed)
+    note = (
+        f"held-out stratified {fraction:g} of {len(frame)} rows (test_fraction, split_seed "
+        f"{seed}): {int((~test).sum())} train / {int(test.sum())} test"
+    )
+    return np.flatnonzero(test if split == "test" else ~test), note
+
+
 @register_dataset("csv")
 def csv_manifest(
     split: str = "train",
@@ -280,9 +423,13 @@ def csv_manifest(
     path_column: str = "path",
     label_column: str | None = None,
     attribute_columns: Sequence[str] | str | None = None,
-    image_size: int = 32,
-    grayscale: bool = False,
+    image_size: int | None = None,
+    grayscale: bool | None = None,
     split_column: str | None = None,
+    test_path: str | Path | None = None,
+    test_fraction: float = 0.2,
+    split_seed: int = 0,
+    evaluate_on_train: bool = False,
 ) -> FileImageData:
     """Images listed in a CSV manifest, one row per image, streamed from disk.
 
@@ -295,109 +442,126 @@ def csv_manifest(
             by sorted value), or ``None`` for an unlabelled set.
         attribute_columns: columns copied into ``aux`` (a list, or one comma-separated string),
             encoded like the label column; use 0/1 or true/false for binary attributes.
-        image_size: the square side the images are resized and centre-cropped to.
-        grayscale: decode to 1 channel instead of 3.
+        image_size: the square side the images are resized and centre-cropped to (default: the
+            first image's shorter side).
+        grayscale: decode to 1 channel instead of 3 (default: true when the images are grey).
         split_column: when given, only rows whose value in this column equals ``split`` are
             kept.
+        test_path: a second manifest whose rows are the test split (same columns).
+        test_fraction, split_seed: without a split column or a test manifest, this fraction of
+            the rows (stratified by label) is held out for testing, chosen with this seed.
+        evaluate_on_train: evaluate on the training rows instead (a warning says so).
 
     Raises :class:`DataError` for a missing file or column (listing the columns there are), a
     missing value in the label or an attribute column (listing the rows), or a listed image
-    that does not exist.
+    that does not exist or cannot be decoded.
     """
     import pandas as pd
 
-    image_size = _check_image_size(image_size)
-    grayscale = _check_flag(grayscale, "grayscale")
-    if path is None and root is None:
-        raise ConfigError(
-            "csv needs the manifest: pass path=... (--option path=FILE.csv) or --root FILE.csv"
-        )
-    if path is None:
-        csv_path = Path(root)  # type: ignore[arg-type]
-    else:
-        csv_path = Path(path).expanduser()
-        if not csv_path.is_absolute() and root is not None and root.is_dir():
-            csv_path = root / csv_path
-    if not csv_path.is_file():
-        raise DataError(f"CSV manifest {csv_path} does not exist; check path")
-    try:
-        frame = pd.read_csv(csv_path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as error:
-        raise DataError(
-            f"cannot parse CSV manifest {csv_path} ({_one_line(error)}); fix the file"
-        ) from error
-    frame.columns = [str(column).strip() for column in frame.columns]
-
+    image_size = None if image_size is None else _check_image_size(image_size)
+    grayscale = None if grayscale is None else _check_flag(grayscale, "grayscale")
+    evaluate_on_train = _check_flag(evaluate_on_train, "evaluate_on_train")
+    if not 0.0 < float(test_fraction) < 1.0:
+        raise ConfigError(f"test_fraction must be in (0, 1), got {test_fraction}")
     attributes = _parse_columns(attribute_columns)
-    wanted = {
-        "path_column": path_column,
-        "label_column": label_column,
-        "split_column": split_column,
-    }
-    wanted.update({f"attribute column {column!r}": column for column in attributes})
-    missing = [
-        column for column in wanted.values() if column is not None and column not in frame.columns
-    ]
-    if missing:
-        raise DataError(
-            f"CSV manifest {csv_path} has no column {', '.join(map(repr, missing))}; "
-            f"its columns are: {', '.join(frame.columns)}"
+    columns = {"path": path_column, "label": label_column, "split": split_column}
+    columns.update({f"attribute {column!r}": column for column in attributes})
+    csv_path = _manifest_path(path, root)
+    frame = _read_manifest(csv_path, columns)
+    if test_path is not None and split_column is None and not evaluate_on_train:
+        test_csv = _manifest_path(test_path, root if root is not None else csv_path.parent)
+        test_frame = _read_manifest(test_csv, columns)
+        # Codes over both files, so that class and attribute ids agree between the splits.
+        frame = pd.concat(
+            [
+                frame.assign(_file=0, _base=str(csv_path.parent)),
+                test_frame.assign(_file=1, _base=str(test_csv.parent)),
+            ],
+            ignore_index=True,
         )
-
-    if split_column is not None:
-        keep = (frame[split_column].astype(str).str.strip() == split).to_numpy()
-        if not keep.any():
-            found = sorted(frame[split_column].dropna().astype(str).str.strip().unique())[:10]
-            raise DataError(
-                f"no rows of {csv_path} have {split_column} == {split!r} (values there: "
-                f"{', '.join(found)}); use 'train' and 'test' in that column"
-            )
+        keep_file = 1 if split == "test" else 0
     else:
-        keep = np.ones(len(frame), dtype=bool)
-    rows = np.flatnonzero(keep)
-    if rows.size == 0:
-        raise DataError(f"CSV manifest {csv_path} has no rows; add one row per image")
-
-    def encoded(column: str) -> tuple[np.ndarray, list[str] | None]:
-        codes, names = _encode_column(frame[column], column, csv_path)
-        missing_rows = rows[codes[rows] < 0]
-        if missing_rows.size:
+        frame = frame.assign(_file=0, _base=str(csv_path.parent))
+        keep_file = 0
+    codes = {c: _encode_column(frame[c], c, csv_path) for c in [label_column, *attributes] if c}
+    for column, (values, _) in codes.items():
+        missing_rows = np.flatnonzero(values < 0)
+        if missing_rows.size:  # checked over every row, whichever split is being loaded
             raise DataError(
                 f"column {column!r} of {csv_path} has missing values on data rows "
                 f"{_row_list(missing_rows)} (1 = first row after the header); fill or drop them"
             )
-        return codes[rows], names
+    groups = codes[label_column][0] if label_column else np.zeros(len(frame), dtype=np.int64)
+    in_file = np.flatnonzero(frame["_file"].to_numpy() == keep_file)
+    options = dict(
+        split_column=split_column,
+        test_fraction=float(test_fraction),
+        seed=int(split_seed),
+        evaluate_on_train=evaluate_on_train,
+        test_path=test_path,
+    )
+    picked, note = _split_rows(frame.iloc[in_file], split, options, groups[in_file])
+    rows = in_file[picked]
+    if image_size is None or grayscale is None:
+        # Both splits read the format off the same images: the first rows of the manifest.
+        first = [Path(frame["_base"].iat[i]) / str(frame[path_column].iat[i]).strip()
+                 for i in range(min(32, len(frame)))]  # fmt: skip
+        image_size, grayscale = infer_format(
+            [p for p in first if p.is_file()], image_size, grayscale
+        )
+    return _manifest_images(frame, rows, csv_path, codes, path_column, label_column,
+                            attributes, image_size, grayscale, note)  # fmt: skip
+
+
+def _manifest_images(
+    frame: Any,
+    rows: np.ndarray,
+    csv_path: Path,
+    codes: dict[str, tuple[np.ndarray, list[str] | None]],
+    path_column: str,
+    label_column: str | None,
+    attributes: list[str],
+    image_size: int | None,
+    grayscale: bool | None,
+    note: str,
+) -> FileImageData:
+    def selected(column: str) -> tuple[np.ndarray, list[str] | None]:
+        values, names = codes[column]
+        return values[rows], names
 
     labels: np.ndarray | None = None
     classes: list[str] | None = None
     if label_column is not None:
-        labels, names = encoded(label_column)
+        labels, names = selected(label_column)
         classes = names if names is not None else [str(i) for i in range(int(labels.max()) + 1)]
     aux: dict[str, np.ndarray] = {}
     aux_classes: dict[str, list[str]] = {}
     for column in attributes:
-        aux[column], names = encoded(column)
+        aux[column], names = selected(column)
         if names is not None:
             aux_classes[column] = names
-
     path_values = frame[path_column]
-    missing_paths = rows[path_values.isna().to_numpy()[rows]]
+    missing_paths = np.flatnonzero(path_values.isna().to_numpy())
     if missing_paths.size:
         raise DataError(
             f"column {path_column!r} of {csv_path} is empty on data rows "
             f"{_row_list(missing_paths)}; fill or drop them"
         )
-    base = csv_path.parent
-    paths = [base / Path(str(path_values.iat[row]).strip()).expanduser() for row in rows]
-    absent = [position for position, file in enumerate(paths) if not file.is_file()]
-    if absent:
-        first = paths[absent[0]]
+    bases = frame["_base"].to_numpy()
+    every = [
+        Path(b) / Path(str(v).strip()).expanduser() for b, v in zip(bases, path_values, strict=True)
+    ]
+    absent = [row for row, file in enumerate(every) if not file.is_file()]
+    if absent:  # checked over every row, whichever split is being loaded
         raise DataError(
             f"{len(absent)} image(s) listed in {csv_path} do not exist (data rows "
-            f"{_row_list(rows[absent])}; first: {first}); fix {path_column!r}, which resolves "
-            "against the CSV's folder"
+            f"{_row_list(np.asarray(absent))}; first: {every[absent[0]]}); fix {path_column!r}, "
+            "which resolves against the CSV's folder"
         )
-    return FileImageData(
+    paths = [every[row] for row in rows]
+    check_images(paths, str(csv_path))
+    image_size, grayscale = infer_format(paths, image_size, grayscale)
+    data = FileImageData(
         paths,
         name="csv",
         image_size=image_size,
@@ -407,3 +571,5 @@ def csv_manifest(
         aux=aux,
         aux_classes=aux_classes,
     )
+    data.split_note = note
+    return data

@@ -18,7 +18,14 @@ import torch
 
 from infoclr.data.base import ImageData
 
-__all__ = ["InMemoryBatches", "OrderedBatches", "labels_tensor", "train_loader"]
+__all__ = [
+    "EpochBatches",
+    "EpochShuffle",
+    "InMemoryBatches",
+    "OrderedBatches",
+    "labels_tensor",
+    "train_loader",
+]
 
 
 class InMemoryBatches(torch.utils.data.Dataset):
@@ -35,11 +42,59 @@ class InMemoryBatches(torch.utils.data.Dataset):
         return self.images[idx], self.labels[idx], idx
 
 
+class EpochShuffle(torch.utils.data.Sampler[int]):
+    """A random permutation of ``range(n)`` that depends only on ``(seed, epoch)``.
+
+    Lightning calls :meth:`set_epoch` before every epoch, so a run resumed at epoch e sees the
+    same order as an uninterrupted one (a sampler with one generator seeded at start would
+    replay epoch 0's order after a resume).
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n, self.seed, self.epoch = n, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        return iter(torch.randperm(self.n, generator=generator).tolist())
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class EpochBatches(torch.utils.data.Sampler[list[int]]):
+    """Whole batches of indices from an inner sampler (``drop_last``), forwarding
+    :meth:`set_epoch` to it so that per-epoch shuffling (also a DistributedSampler's) works
+    when the batches are gathered from an in-memory tensor."""
+
+    def __init__(self, sampler: Any, batch_size: int) -> None:
+        self.sampler, self.batch_size = sampler, batch_size
+
+    def set_epoch(self, epoch: int) -> None:
+        if hasattr(self.sampler, "set_epoch"):
+            self.sampler.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(torch.utils.data.BatchSampler(self.sampler, self.batch_size, drop_last=True))
+
+    def __len__(self) -> int:
+        return len(self.sampler) // self.batch_size
+
+
 def labels_tensor(data: ImageData) -> torch.Tensor:
     """(N,) int64 labels, −1 everywhere for an unlabelled set."""
     if data.labels is None:
         return torch.full((len(data),), -1, dtype=torch.long)
     return torch.as_tensor(np.asarray(data.labels), dtype=torch.long)
+
+
+def _own_rng(seed: int) -> torch.Generator:
+    # Every new iterator of a DataLoader draws a seed from its generator; from the global RNG
+    # that draw would shift the views' random stream by however many iterators were made,
+    # which differs between an uninterrupted and a resumed run.
+    return torch.Generator().manual_seed(seed)
 
 
 def train_loader(
@@ -60,7 +115,6 @@ def train_loader(
         num_workers: loader workers for file-backed sets (in-memory sets need none).
     """
     images = data.tensors()
-    generator = torch.Generator().manual_seed(seed)
     if images is not None:
         dataset: Any = InMemoryBatches(images, labels_tensor(data))
         if distributed:
@@ -68,13 +122,15 @@ def train_loader(
                 dataset, shuffle=True, seed=seed, drop_last=True
             )
         else:
-            base = torch.utils.data.RandomSampler(dataset, generator=generator)
-        sampler = torch.utils.data.BatchSampler(base, batch_size, drop_last=True)
-        return torch.utils.data.DataLoader(dataset, sampler=sampler, batch_size=None, num_workers=0)
+            base = EpochShuffle(len(dataset), seed)
+        batches = EpochBatches(base, batch_size)
+        return torch.utils.data.DataLoader(
+            dataset, sampler=batches, batch_size=None, num_workers=0, generator=_own_rng(seed)
+        )
     sampler = (
         torch.utils.data.DistributedSampler(data, shuffle=True, seed=seed, drop_last=True)
         if distributed
-        else torch.utils.data.RandomSampler(data, generator=generator)
+        else EpochShuffle(len(data), seed)
     )
     return torch.utils.data.DataLoader(
         data,
@@ -83,6 +139,7 @@ def train_loader(
         drop_last=True,
         num_workers=num_workers,
         persistent_workers=num_workers > 0,
+        generator=_own_rng(seed),
     )
 
 

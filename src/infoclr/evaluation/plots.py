@@ -251,6 +251,27 @@ def plot_metric_vs(
     """
     if path is None:
         raise ConfigError("plot_metric_vs needs path=...; pass the PNG file to write")
+    figure = Figure(figsize=(5.5, 4.2), layout="constrained")
+    _draw_metric_vs(
+        figure.subplots(), xs, ys, yerr, labels, xlabel, ylabel, title, show_correlation
+    )
+    return _save_atomically(figure, path)
+
+
+def _draw_metric_vs(
+    axis: Any,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    yerr: ArrayLike | None,
+    labels: Sequence[str] | None,
+    xlabel: str,
+    ylabel: str,
+    title: str | None,
+    show_correlation: bool,
+) -> None:
+    """One :func:`plot_metric_vs` panel on ``axis``, after checking the inputs."""
+    from infoclr.evaluation.stats import spearman
+
     x_values = _as_float_vector(xs, "xs")
     y_values = _as_float_vector(ys, "ys")
     if len(x_values) == 0 or len(x_values) != len(y_values):
@@ -262,32 +283,70 @@ def plot_metric_vs(
         raise DataError(f"yerr has {len(errors)} values for {len(x_values)} points")
     if labels is not None and len(labels) != len(x_values):
         raise DataError(f"labels has {len(labels)} names for {len(x_values)} points")
-
-    figure = Figure(figsize=(5.5, 4.2), layout="constrained")
-    axis = figure.subplots()
     axis.errorbar(x_values, y_values, yerr=errors, fmt="o", capsize=3, color="tab:blue")
     if labels is not None:
         for x_value, y_value, name in zip(x_values, y_values, labels, strict=True):
             axis.annotate(
                 str(name), (x_value, y_value), textcoords="offset points", xytext=(4, 4), fontsize=8
             )
-    if show_correlation and len(x_values) >= 3 and np.ptp(x_values) > 0 and np.ptp(y_values) > 0:
-        x_ranks = pd.Series(x_values).rank().to_numpy()
-        y_ranks = pd.Series(y_values).rank().to_numpy()
-        spearman = float(np.corrcoef(x_ranks, y_ranks)[0, 1])
+    rho = spearman(x_values, y_values) if show_correlation else float("nan")
+    if not np.isnan(rho):
         axis.text(
-            0.02,
-            0.98,
-            f"Spearman ρ = {spearman:+.2f}",
-            transform=axis.transAxes,
-            va="top",
-            fontsize=9,
+            0.02, 0.98, f"Spearman ρ = {rho:+.2f}", transform=axis.transAxes, va="top", fontsize=9
         )
     axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
     axis.grid(alpha=0.3)
     if title:
         axis.set_title(title)
+
+
+def plot_metric_grid(
+    table: pd.DataFrame,
+    xs: Sequence[str],
+    ys: Sequence[str],
+    path: str | os.PathLike[str],
+    labels: str | None = None,
+    errors: Mapping[str, str] | None = None,
+    title: str | None = None,
+) -> Path:
+    """A grid of :func:`plot_metric_vs` panels: one row per metric, one column per statistic.
+
+    Made for Cl-InfoNCE's analysis: linear and k-NN top-1 (rows) against I(Z;T) and H(Z|T)
+    (columns), one annotated point per cluster set, Spearman's ρ in each panel.
+
+    Args:
+        table: one row per point.
+        xs: the columns plotted along x (one grid column each).
+        ys: the columns plotted along y (one grid row each; panels in a row share y).
+        path: PNG file to write.
+        labels: the column that names each point, if any.
+        errors: ``{y column: column of its symmetric error bars}`` (e.g. std over seeds).
+        title: the figure's title.
+
+    Returns:
+        The path written.
+
+    Raises:
+        DataError: for a missing column, or empty or non-finite values.
+    """
+    errors = dict(errors or {})
+    wanted = [*xs, *ys, *errors.values(), *([labels] if labels else [])]
+    missing = [column for column in wanted if column not in table]
+    if missing or not xs or not ys:
+        raise DataError(
+            f"plot_metric_grid needs columns {missing or 'in xs and ys'}; the table has "
+            f"{', '.join(map(str, table.columns))}"
+        )
+    figure = Figure(figsize=(5 * len(xs), 3.8 * len(ys)), layout="constrained")
+    axes = np.asarray(figure.subplots(len(ys), len(xs), sharey="row", squeeze=False))
+    names = None if labels is None else [str(name) for name in table[labels]]
+    for row, y in enumerate(ys):
+        for column, x in enumerate(xs):
+            yerr = table[errors[y]] if y in errors else None
+            _draw_metric_vs(axes[row, column], table[x], table[y], yerr, names, x, y, None, True)
+    if title:
+        figure.suptitle(title)
     return _save_atomically(figure, path)
 
 

@@ -20,7 +20,16 @@ from infoclr.evaluation.features import extract_features
 #: A source of un-augmented batches for evaluation: a callable that yields (images, labels).
 BatchSource = Callable[[], Iterator[tuple[Tensor, Tensor]]]
 
-__all__ = ["BatchSource", "KMeansReclustering", "KNNMonitor", "TrainContext"]
+__all__ = [
+    "BatchSource",
+    "EpochSeeds",
+    "KMeansReclustering",
+    "KNNMonitor",
+    "RunClock",
+    "StopOnNonFinite",
+    "TrainContext",
+    "epoch_seed",
+]
 
 
 @dataclass
@@ -141,3 +150,130 @@ class KMeansReclustering(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = list(state_dict["history"])
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of epoch ``epoch``: every epoch's random draws (views, masks, noise) depend
+    only on the run's seed and the epoch, so a resumed run replays them exactly."""
+    return (seed * 1_000_003 + epoch * 7_919 + 12_345) % (2**31 - 1)
+
+
+class EpochSeeds(L.Callback):
+    """Re-seed torch, numpy and random at the start of every epoch (see :func:`epoch_seed`).
+
+    Together with the per-epoch shuffling of :func:`~infoclr.data.loaders.train_loader` and the
+    callbacks' saved state, this makes ``--resume`` after a kill give the same weights and
+    metrics as an uninterrupted run with the same seed.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import random
+
+        import numpy as np
+
+        value = epoch_seed(self.seed, trainer.current_epoch)
+        random.seed(value)
+        np.random.seed(value)
+        torch.manual_seed(value)
+
+
+class RunClock(L.Callback):
+    """Training time, images seen and wall time of the whole run, across resumed parts.
+
+    Its state is saved in every checkpoint, so ``metrics.json`` of a resumed run covers the
+    whole run, not only the part after the resume.
+    """
+
+    def __init__(self, images_per_step: int) -> None:
+        import time
+
+        self.images_per_step = images_per_step
+        self.train_seconds = 0.0
+        self.steps = 0
+        self.parts = 1
+        self.wall_before = 0.0
+        self._part_started = time.perf_counter()
+        self._epoch_started: float | None = None
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import time
+
+        self._epoch_started = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        self.steps += 1
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import time
+
+        if self._epoch_started is not None:
+            self.train_seconds += time.perf_counter() - self._epoch_started
+            self._epoch_started = None
+
+    def wall_seconds(self) -> float:
+        import time
+
+        return self.wall_before + (time.perf_counter() - self._part_started)
+
+    def summary(self) -> dict[str, Any]:
+        images = self.steps * self.images_per_step
+        return {
+            "train_seconds": round(self.train_seconds, 3),
+            "images_per_second": round(images / max(self.train_seconds, 1e-9), 1),
+            "run_parts": self.parts,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "train_seconds": self.train_seconds,
+            "steps": self.steps,
+            "parts": self.parts,
+            "wall_seconds": self.wall_seconds(),
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.train_seconds = float(state_dict["train_seconds"])
+        self.steps = int(state_dict["steps"])
+        self.parts = int(state_dict["parts"]) + 1
+        self.wall_before = float(state_dict["wall_seconds"])
+
+
+class StopOnNonFinite(L.Callback):
+    """Stop with a one-line error when the training loss becomes NaN or inf.
+
+    The loss is checked every ``every_n_steps`` steps and at each epoch's end, not at every
+    step: on a GPU each check waits for the device, and the loss modules no longer check
+    their inputs inside training.
+    """
+
+    def __init__(self, every_n_steps: int = 50) -> None:
+        self.every_n_steps = max(1, every_n_steps)
+        self._finite: Tensor | None = None
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, *args: Any
+    ) -> None:
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if loss is None:
+            return
+        finite = torch.isfinite(loss.detach()).all()
+        self._finite = finite if self._finite is None else self._finite & finite
+        if (trainer.global_step % self.every_n_steps) == 0:
+            self._check(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._check(trainer)
+
+    def _check(self, trainer: L.Trainer) -> None:
+        if self._finite is None or bool(self._finite):
+            return
+        from infoclr.errors import TrainingDiverged
+
+        raise TrainingDiverged(
+            f"the training loss became non-finite by epoch {trainer.current_epoch + 1} "
+            f"(step {trainer.global_step}); lower the learning rate (--lr) or raise the "
+            "temperature, then start a new run"
+        )
