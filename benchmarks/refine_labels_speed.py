@@ -1,7 +1,7 @@
 """Speed of a supervised refinement epoch against the unsupervised (SimSkip) one, over
 100,000 × 384 memory-mapped rows, and the memory the runs add (issue 13).
 
-    python benchmarks/refine_speed.py [--rows 100000] [--repeats 3]
+    python benchmarks/refine_labels_speed.py [--rows 100000] [--repeats 3]
 
 The two objectives alternate in one process (best of ``--repeats`` each, 1 torch thread); an
 epoch's cost is ``AdapterResult.epoch_cpu_seconds`` (this process's CPU time, steadier than
@@ -76,7 +76,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     job = (f"{args.rows}|{args.repeats}", lambda: measure(args.rows, args.repeats))
-    for text in tables(rc.run_pending("refine_speed", [job])).values():
+    for text in tables(rc.run_pending("refine_labels_speed", [job])).values():
         print(text)
 
 
