@@ -20,9 +20,7 @@ import argparse
 import numpy as np
 import refine_common as rc
 
-from infoclr.align.config import AlignConfig
-from infoclr.align.maps import fit_alignment
-from infoclr.evaluation.retrieval import retrieval_scores
+from infoclr.adapters.experiments import alignment_experiment
 
 UPGRADES = ["glove50→minilm", "minilm→mpnet", "minilm→rotated", "minilm→pca128"]
 # "+q": the maps are chosen and guarded by the task (training headlines → their articles).
@@ -45,45 +43,27 @@ def encoder(name: str, part: str) -> np.ndarray:
     return x
 
 
-def run(upgrade: str, seed: int) -> dict:
-    old_name, new_name = upgrade.removesuffix("+q").split("→")
-    old, new = encoder(old_name, "embeddings"), encoder(new_name, "embeddings")
-    headlines = encoder(new_name, "headline_embeddings")
-    test = np.sort(np.random.default_rng(seed).permutation(len(old))[: len(old) // 5])
-    shared = np.setdiff1d(np.arange(len(old)), test)
-    relevant = np.loadtxt(rc.DATA / "bbc_minilm" / "pairs_all_positives.csv", str, delimiter=",")
-    ids = {v: i for i, v in enumerate((rc.DATA / "bbc_minilm" / "ids.txt").read_text().split())}
-    pairs = np.array([(ids[q[2:]], ids[d]) for q, d in relevant[1:]])
-
-    def relevance(rows: np.ndarray) -> np.ndarray:
-        position = {row: i for i, row in enumerate(rows)}
-        return np.array([(position[q], d) for q, d in pairs if q in position])
-
-    # "+q": the training articles' headlines (NEW) → articles (OLD) choose and guard the map.
-    task = (headlines[shared], relevance(shared)) if upgrade.endswith("+q") else None
-    config = AlignConfig(seed=seed, threads=1)
-    result = fit_alignment(new[shared], old, shared, config, task)
-    maps = {"no map": None, **result.candidates, "kept": result.map}
-    maps.pop("identity", None)  # the same as no map
-    scores = {}
-    for name, mapping in maps.items():
-        if mapping is None and old.shape[1] != new.shape[1]:
-            continue
-        queries = headlines[test] if mapping is None else mapping.apply(headlines[test])
-        scores[name] = retrieval_scores(queries, old, relevance(test), ks=(1, 10)).means()
-    own = encoder(old_name, "headline_embeddings")[test]
-    scores["old encoder's own headlines"] = retrieval_scores(
-        own, old, relevance(test), ks=(1, 10)
-    ).means()
+def run(job: dict) -> dict:
+    old_name, new_name = job["upgrade"].removesuffix("+q").split("→")
+    articles = [encoder(name, "embeddings") for name in (old_name, new_name)]
+    headlines = [encoder(name, "headline_embeddings") for name in (old_name, new_name)]
+    folder = rc.DATA / "bbc_minilm"
+    ids = {v: i for i, v in enumerate((folder / "ids.txt").read_text().split())}
+    lines = (folder / "pairs_all_positives.csv").read_text().split()[1:]
+    relevance = np.array([[ids[q[2:]], ids[d]] for q, d in (line.split(",") for line in lines)])
+    by_task = job["upgrade"].endswith("+q")
     return dict(
-        upgrade=upgrade, seed=seed, kept=result.map.kind, reason=result.reason, scores=scores
+        job,
+        **alignment_experiment(
+            *articles, headlines[1], relevance, job["seed"], by_task, old_queries=headlines[0]
+        ),
     )
 
 
 def tables(results: dict) -> dict[str, str]:
-    columns = ["no map", "procrustes", "lstsq", "refiner", "kept", "old encoder's own headlines"]
+    columns = ["no map", "procrustes", "lstsq", "refiner", "kept", "old encoder's own queries"]
     rows = []
-    for (upgrade,), group in rc.groups(list(results["runs"].values()), "upgrade"):
+    for (upgrade,), group in rc.groups(results["rows"], "upgrade"):
         cells = []
         for column in columns:
             got = [s for r in group for n, s in r["scores"].items() if n.split(" (")[0] == column]
@@ -111,11 +91,9 @@ def main() -> None:
         )
     ]
     jobs = [
-        (f"{u}|{seed}", lambda u=u, seed=seed: run(u, seed))
-        for seed in range(args.seeds)
-        for u in ready
+        dict(key=f"{u}|{seed}", upgrade=u, seed=seed) for seed in range(args.seeds) for u in ready
     ]
-    for text in tables(rc.run_pending("refine_align", jobs)).values():
+    for text in tables(rc.sweep("refine_align", jobs, run)).values():
         print(text)
 
 

@@ -1,47 +1,27 @@
-"""What the refine_* experiments share: the data folder, a resumable results file, paired
-statistics over seeds and markdown tables. Imported as ``refine_common`` by the scripts."""
+"""What the refine_* experiments share: the data folder, their sweep, paired statistics over
+seeds and table cells. Imported as ``refine_common``; results are ``infoclr.sweeps`` files."""
 
 from __future__ import annotations
 
-import json
 import os
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import common
 import numpy as np
 
-from infoclr.io import atomic_write_text
+from infoclr.evaluation import stats
+from infoclr.sweeps import run_pending
 
-REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("INFOCLR_DATA", "/work/data"))
+table = common.markdown
 
 
-def run_pending(name: str, jobs: Iterable[tuple[str, Callable[[], dict[str, Any]]]]) -> dict:
-    """Run every job whose key is not yet in ``docs/results/<name>.json``; each finished job is
-    saved at once, so a killed sweep resumes where it stopped."""
-    path = REPO / "docs" / "results" / f"{name}.json"
-    results = json.loads(path.read_text()) if path.is_file() else {"command": "", "runs": {}}
-    results["command"] = " ".join(["python", f"benchmarks/{name}.py", *sys.argv[1:]])
-    for key, job in jobs:
-        if key in results["runs"]:
-            continue
-        print(f"[{name}] {key}", flush=True)
-        results["runs"][key] = job()
-        atomic_write_text(path, json.dumps(results, indent=1) + "\n")
-    return results
-
-
-def paired(values: list[float], baseline: list[float], scale: float = 100.0) -> str:
-    """Mean ± standard error of paired differences (in points), marked ``**`` when more than two
-    standard errors from zero ("clearly" better or worse)."""
-    diff = scale * (np.asarray(values, float) - np.asarray(baseline, float))
-    if diff.size < 2:
-        return f"{diff.mean():+.2f}" if diff.size else ""
-    se = diff.std(ddof=1) / np.sqrt(diff.size)
-    clear = abs(diff.mean()) > 2 * se and diff.any()
-    return f"{'**' if clear else ''}{diff.mean():+.2f} ± {se:.2f}{'**' if clear else ''}"
+def sweep(name: str, jobs: list[dict], worker: Callable[[dict], dict]) -> dict:
+    """Run the jobs not yet in ``docs/results/<name>.json`` (resumable); returns its content."""
+    results = common.results_file(common.RESULTS / f"{name}.json", None)
+    run_pending(jobs, worker, results)
+    return {"meta": results.meta, "rows": list(results.rows.values())}
 
 
 def groups(runs: list[dict], *keys: str) -> list[tuple[tuple, list[dict]]]:
@@ -61,10 +41,20 @@ def mean(runs: list[dict], variant: str, metric: str) -> float:
     return 100 * float(np.mean(values(runs, variant, metric)))
 
 
+def paired(runs: list[dict], variant: str, metric: str, base: str = "input") -> str:
+    """Mean ± standard error of the paired differences to ``base`` in points; **bold** when
+    more than two standard errors from zero (``infoclr.evaluation.stats.verdict``)."""
+    diff = 100 * (np.array(values(runs, variant, metric)) - values(runs, base, metric))
+    if diff.size < 2:
+        return f"{diff.mean():+.2f}" if diff.size else ""
+    clear = stats.verdict(diff) in (stats.CLEARLY_ABOVE, stats.CLEARLY_BELOW)
+    text = f"{diff.mean():+.2f} ± {stats.standard_error(diff):.2f}"
+    return f"**{text}**" if clear else text
+
+
 def cell(runs: list[dict], variant: str, metric: str) -> str:
     """Mean in points, with the paired difference to the input."""
-    change = paired(values(runs, variant, metric), values(runs, "input", metric))
-    return f"{mean(runs, variant, metric):.2f} ({change})"
+    return f"{mean(runs, variant, metric):.2f} ({paired(runs, variant, metric)})"
 
 
 def count_worse(runs: list[dict], variant: str, metrics: tuple[str, ...], points=0.5) -> int:
@@ -73,9 +63,3 @@ def count_worse(runs: list[dict], variant: str, metrics: tuple[str, ...], points
         min(r["scores"][variant][m] - r["scores"]["input"][m] for m in metrics) < -points / 100
         for r in runs
     )
-
-
-def table(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"

@@ -4,24 +4,20 @@ the guard hands back something worse than the input.
 
     python benchmarks/refine_labels.py [--seeds 3] [--sources ...] [--fractions 1 0.1 0.01]
 
-Per source and seed: a stratified 20 % of the rows is the test split, never shown to the
-refinement; the other 80 % are refined with labels for a random fraction of them
-(``infoclr.adapters.fit_labelled``, default settings). Probes (k-NN k=200 T=0.1, linear) are
-trained on the labelled rows of the 80 % (the labels the refinement had) and scored on the test
-rows.
+The protocol is ``infoclr.adapters.experiments.label_experiment`` (see docs/benchmarks-refine.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
+import common
 import numpy as np
 import refine_common as rc
+import scipy.linalg
 
-from infoclr.adapters import AdapterConfig, fit_labelled
-from infoclr.adapters.evaluate import VARIANTS, heldout_probe_scores, hide_labels
-from infoclr.errors import DataError
+from infoclr.adapters.evaluate import VARIANTS
+from infoclr.adapters.experiments import holdout_split, label_experiment, node_embeddings
 
 SOURCES = {
     "bbc-minilm": ("bbc_minilm", "embeddings"),
@@ -51,36 +47,10 @@ OBJECTIVES = {
 SIMSKIP_SOURCES = ("bbc-minilm", "drosophila-gcn", "digits-simclr")
 
 
-def gcn_embeddings(seed: int, train: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Node embeddings learned with supervision (as in SimSkip's experiments): the hidden layer
-    (32-d) of a 2-layer GCN (Kipf & Welling 2017) on both larval Drosophila hemispheres, one-hot
-    node features, trained on the labels of the ``train`` nodes only."""
-    import scipy.linalg
-    import torch
-
-    graphs = [
-        np.load(rc.DATA / "graphs" / f"drosophila_{s}" / "adjacency.npy") for s in ("left", "right")
-    ]
-    a = np.log1p(scipy.linalg.block_diag(*graphs)) + np.eye(len(y))
-    a = np.maximum(a, a.T) / np.sqrt(np.outer(a.sum(1), a.sum(1)))
-    a = torch.tensor(a, dtype=torch.float32)
-    torch.manual_seed(seed)
-    first, second = torch.nn.Linear(len(y), 32), torch.nn.Linear(32, int(y.max()) + 1)
-    params = [*first.parameters(), *second.parameters()]
-    optimizer = torch.optim.Adam(params, lr=0.01, weight_decay=5e-4)
-    target, rows = torch.from_numpy(y[train]), torch.from_numpy(train)
-    for _ in range(200):
-        hidden = torch.relu(a @ first.weight.T + first.bias)
-        logits = a @ second(torch.nn.functional.dropout(hidden, 0.5))
-        loss = torch.nn.functional.cross_entropy(logits[rows], target)
-        optimizer.zero_grad(), loss.backward(), optimizer.step()
-    return torch.relu(a @ first.weight.T + first.bias).detach().numpy()
-
-
 def digits_features() -> tuple[np.ndarray, np.ndarray]:
     """All 1,797 sklearn digits through a SmallCNN pretrained by ``infoclr pretrain`` (SimCLR,
     default recipe, seed 0); cached under runs/refine-sources/."""
-    cache = rc.REPO / "runs" / "refine-sources" / "digits_simclr.npz"
+    cache = common.REPO / "runs" / "refine-sources" / "digits_simclr.npz"
     if not cache.is_file():
         import torch
 
@@ -94,52 +64,32 @@ def digits_features() -> tuple[np.ndarray, np.ndarray]:
         prepared = prepare(config)
         state = torch.load(run_dir / "backbone.pt", map_location="cpu", weights_only=True)
         prepared.model.backbone.load_exported(state)
-        view = EvalView(prepared.view_config)
+        view, backbone = EvalView(prepared.view_config), prepared.model.backbone
         parts = [
-            extract_features(prepared.model.backbone, OrderedBatches(d), view)
+            extract_features(backbone, OrderedBatches(d), view)
             for d in (prepared.train, prepared.test)
         ]
-        np.savez(
-            cache,
-            x=torch.cat([p[0] for p in parts]).numpy(),
-            y=torch.cat([p[1] for p in parts]).numpy(),
-        )
+        np.savez(cache, **{k: torch.cat([p[i] for p in parts]).numpy() for i, k in enumerate("xy")})
     data = np.load(cache)
     return data["x"], data["y"]
 
 
-def load(source: str) -> tuple[np.ndarray | None, np.ndarray]:
+def run(job: dict) -> dict:
+    source, seed = job["source"], job["seed"]
     folder, name = SOURCES[source]
     if source == "digits-simclr":
-        return digits_features()
-    if source == "drosophila-gcn":  # the embeddings depend on the split: made in run()
-        parts = [
-            np.load(rc.DATA / "graphs" / f"drosophila_{s}" / "labels.npy")
-            for s in ("left", "right")
-        ]
-        return None, np.concatenate(parts)
-    labels = rc.DATA / folder.replace("glove50", "minilm") / "labels.npy"  # same rows
-    return np.load(rc.DATA / folder / f"{name}.npy"), np.load(labels)
-
-
-def run(source: str, objective: str, fraction: float, seed: int) -> dict:
-    from sklearn.model_selection import train_test_split
-
-    x, y = load(source)
-    train, test = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed)
-    x = gcn_embeddings(seed, train, y) if x is None else x
-    labels = hide_labels(y[train], fraction, seed)
-    started = time.perf_counter()
-    config = AdapterConfig(seed=seed, threads=1, **OBJECTIVES[objective])
-    info = dict(source=source, objective=objective, fraction=fraction, seed=seed)
-    try:
-        result = fit_labelled(x[train], labels, config)
-    except DataError as refused:  # e.g. too few labelled rows for the guard
-        return dict(info, refused=str(refused))
-    # The probes use the labels the refinement was given (all of them at fraction 1).
-    known = train[labels >= 0]
-    scores = heldout_probe_scores(result, x[known], y[known], x[test], y[test])
-    return dict(info, seconds=time.perf_counter() - started, **result.summary(), scores=scores)
+        x, y = digits_features()
+    elif source == "drosophila-gcn":  # both hemispheres; GCN trained on training labels only
+        parts = [rc.DATA / "graphs" / f"drosophila_{side}" for side in ("left", "right")]
+        y = np.concatenate([np.load(p / "labels.npy") for p in parts])
+        train, _ = holdout_split(y, seed)
+        adjacency = scipy.linalg.block_diag(*[np.load(p / "adjacency.npy") for p in parts])
+        x = node_embeddings(adjacency, y, train, seed)
+    else:
+        x = np.load(rc.DATA / folder / f"{name}.npy")
+        y = np.load(rc.DATA / folder.replace("glove50", "minilm") / "labels.npy")  # same rows
+    settings = OBJECTIVES[job["objective"]]
+    return dict(job, **label_experiment(x, y, job["fraction"], seed, settings))
 
 
 KNN, LINEAR = "knn_top1", "linear_top1"
@@ -147,16 +97,12 @@ KNN, LINEAR = "knn_top1", "linear_top1"
 
 def _row(group: list[dict], variants: tuple[str, ...]) -> list[str]:
     cells = [f"{rc.mean(group, 'input', KNN):.2f} / {rc.mean(group, 'input', LINEAR):.2f}"]
-    cells += [
-        rc.paired(rc.values(group, v, m), rc.values(group, "input", m))
-        for v in variants
-        for m in (KNN, LINEAR)
-    ]
+    cells += [rc.paired(group, v, m) for v in variants for m in (KNN, LINEAR)]
     return [*cells, f"{sum(r['accepted'] for r in group)}/{len(group)}"]
 
 
 def tables(results: dict) -> dict[str, str]:
-    runs = [run for run in results["runs"].values() if "refused" not in run]
+    runs = [run for run in results["rows"] if "refused" not in run]
     keys = ("source", "objective", "fraction")
     main_rows = [
         [s, o, f"{f:g}", len(g), *_row(g, ("output", "last"))]
@@ -217,7 +163,7 @@ def main() -> None:
     parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES), choices=OBJECTIVES)
     args = parser.parse_args()
     jobs = [
-        (f"{s}|{o}|{f:g}|{seed}", lambda s=s, o=o, f=f, seed=seed: run(s, o, f, seed))
+        dict(key=f"{s}|{o}|{f:g}|{seed}", source=s, objective=o, fraction=f, seed=seed)
         for seed in range(args.seeds)
         for s in args.sources
         for f in args.fractions
@@ -225,8 +171,7 @@ def main() -> None:
         if o == "supervised" or f == max(args.fractions)
         if o in ("supervised", "simskip", "simskip-noskip") or s in SIMSKIP_SOURCES
     ]
-    results = rc.run_pending("refine_labels", jobs)
-    for text in tables(results).values():
+    for text in tables(rc.sweep("refine_labels", jobs, run)).values():
         print(text)
 
 

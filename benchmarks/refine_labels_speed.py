@@ -22,7 +22,8 @@ import refine_common as rc
 from infoclr.adapters import AdapterConfig, fit_labelled
 
 
-def measure(rows: int, repeats: int) -> dict:
+def measure(job: dict) -> dict:
+    rows, repeats = job["rows"], job["repeats"]
     folder = Path(tempfile.mkdtemp())
     rng = np.random.default_rng(0)
     memmap = np.lib.format.open_memmap(folder / "x.npy", "w+", np.float32, (rows, 384))
@@ -43,7 +44,7 @@ def measure(rows: int, repeats: int) -> dict:
             cpu[objective] += result.epoch_cpu_seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     return dict(
-        rows=rows,
+        job,
         input_mib=x.nbytes / 2**20,
         seconds=seconds,
         cpu_seconds=cpu,
@@ -53,7 +54,7 @@ def measure(rows: int, repeats: int) -> dict:
 
 def tables(results: dict) -> dict[str, str]:
     rows = []
-    for run in results["runs"].values():
+    for run in results["rows"]:
         cells = []
         for kind in ("cpu_seconds", "seconds"):
             best = {k: min(v) for k, v in run[kind].items()}
@@ -75,8 +76,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    job = (f"{args.rows}|{args.repeats}", lambda: measure(args.rows, args.repeats))
-    for text in tables(rc.run_pending("refine_labels_speed", [job])).values():
+    job = dict(key=f"{args.rows}|{args.repeats}", rows=args.rows, repeats=args.repeats)
+    for text in tables(rc.sweep("refine_labels_speed", [job], measure)).values():
         print(text)
 
 
