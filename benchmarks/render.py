@@ -31,6 +31,7 @@ def all_tables() -> dict[tuple[str, str], str]:
             sys.exit(f"error: {path} has no script {script}")
         spec = importlib.util.spec_from_file_location(f"_bench_{path.stem}", script)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up while defined
         spec.loader.exec_module(module)
         for table, text in module.tables(json.loads(path.read_text())).items():
             out[path.stem, table] = text

@@ -3,6 +3,7 @@
 from infoclr.functional._lse import row_logsumexp
 from infoclr.functional.alignment import least_squares_map, orthogonal_procrustes
 from infoclr.functional.contrastive import (
+    check_pair,
     check_rows,
     check_temperature,
     cl_info_nce,
@@ -23,6 +24,7 @@ from infoclr.functional.partial import partial_sup_con, singleton_ids
 from infoclr.functional.ranking import multiple_negatives_ranking
 
 __all__ = [
+    "check_pair",
     "check_rows",
     "check_temperature",
     "cl_info_nce",

@@ -28,8 +28,9 @@ from infoclr.errors import InfoclrError
 from infoclr.functional._lse import row_logsumexp
 
 __all__ = [
-    "check_temperature",
+    "check_pair",
     "check_rows",
+    "check_temperature",
     "cl_info_nce",
     "nt_xent",
     "sup_con",
@@ -178,7 +179,8 @@ def sup_con(
     return loss
 
 
-def _check_pair(z1: Tensor, z2: Tensor, check_finite: bool) -> None:
+def check_pair(z1: Tensor, z2: Tensor, check_finite: bool = True) -> None:
+    """Validate two (B, D) views of the same batch: each as :func:`check_rows`, equal shapes."""
     check_rows("z1", z1, check_finite, min_rows=1)
     check_rows("z2", z2, check_finite, min_rows=1)
     if z1.shape != z2.shape:
@@ -210,7 +212,7 @@ def nt_xent(
     Returns:
         Scalar loss (float32).
     """
-    _check_pair(z1, z2, check_finite)
+    check_pair(z1, z2, check_finite)
     check_temperature(temperature)
     _check_chunk(chunk_size)
     with torch.autocast(device_type=z1.device.type, enabled=False):
@@ -256,7 +258,7 @@ def cl_info_nce(
     Returns:
         Scalar loss (float32).
     """
-    _check_pair(z1, z2, check_finite)
+    check_pair(z1, z2, check_finite)
     if not isinstance(cluster_ids, Tensor) or cluster_ids.dim() != 1:
         raise InfoclrError("cluster_ids must be a 1-D integer tensor with one id per input")
     if cluster_ids.shape[0] != z1.shape[0]:

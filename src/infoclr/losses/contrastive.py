@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from infoclr import distributed
 from infoclr.errors import InfoclrError
 from infoclr.functional import (
+    check_pair,
     check_rows,
     check_temperature,
     cl_info_nce,
@@ -94,7 +95,9 @@ class NTXentLoss(_GroupContrastive):
         temperature: t > 0; 0.5 is usual on small images, 0.1-0.2 on ImageNet.
         chunk_size: evaluate this many anchors at a time (memory O(chunk·B) instead of O(B²)).
         gather_distributed: under DDP, take negatives from every rank (see module docstring).
-        check_finite: raise on NaN/inf inputs (a GPU sync per step).
+        check_finite: raise on NaN/inf inputs. Off by default: inside training it would wait
+            for the device at every step; training checks its inputs when they are loaded
+            and stops on a non-finite loss instead (``StopOnNonFinite``).
     """
 
     def __init__(
@@ -102,14 +105,14 @@ class NTXentLoss(_GroupContrastive):
         temperature: float = 0.5,
         chunk_size: int | None = None,
         gather_distributed: bool = True,
-        check_finite: bool = True,
+        check_finite: bool = False,
     ) -> None:
         super().__init__(temperature, None, chunk_size, gather_distributed, check_finite)
 
     def forward(self, z1: Tensor, z2: Tensor) -> Tensor:
         if not self._use_gather():
             return nt_xent(z1, z2, self.temperature, self.chunk_size, self.check_finite)
-        _check_views(z1, z2, self.check_finite)
+        check_pair(z1, z2, self.check_finite)
         instance = torch.arange(z1.shape[0], device=z1.device) + distributed.rank() * _RANK_STRIDE
         return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([instance, instance]))
 
@@ -133,7 +136,7 @@ class SupConLoss(_GroupContrastive):
         base_temperature: float | None = None,
         chunk_size: int | None = None,
         gather_distributed: bool = True,
-        check_finite: bool = True,
+        check_finite: bool = False,
     ) -> None:
         super().__init__(
             temperature, base_temperature, chunk_size, gather_distributed, check_finite
@@ -180,7 +183,7 @@ class ClInfoNCELoss(_GroupContrastive):
         base_temperature: float | None = None,
         chunk_size: int | None = None,
         gather_distributed: bool = True,
-        check_finite: bool = True,
+        check_finite: bool = False,
     ) -> None:
         super().__init__(
             temperature, base_temperature, chunk_size, gather_distributed, check_finite
@@ -201,7 +204,7 @@ class ClInfoNCELoss(_GroupContrastive):
                 chunk_size=self.chunk_size,
                 check_finite=self.check_finite,
             )
-        _check_views(z1, z2, self.check_finite)
+        check_pair(z1, z2, self.check_finite)
         if cluster_ids.shape[0] != z1.shape[0]:
             raise InfoclrError(
                 f"cluster_ids has {cluster_ids.shape[0]} entries but z1 has {z1.shape[0]} rows; "
@@ -210,11 +213,3 @@ class ClInfoNCELoss(_GroupContrastive):
         ids = cluster_ids.to(z1.device)
         return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([ids, ids]))
 
-
-def _check_views(z1: Tensor, z2: Tensor, check_finite: bool) -> None:
-    check_rows("z1", z1, check_finite, min_rows=1)
-    check_rows("z2", z2, check_finite, min_rows=1)
-    if z1.shape != z2.shape:
-        raise InfoclrError(
-            f"z1 and z2 must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}"
-        )
