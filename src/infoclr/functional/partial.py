@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from infoclr.errors import InfoclrError
-from infoclr.functional.contrastive import _check_pair, sup_con
+from infoclr.functional.contrastive import check_pair, sup_con
 
 __all__ = ["partial_sup_con", "singleton_ids"]
 
@@ -60,7 +60,7 @@ def partial_sup_con(
     Returns:
         Scalar loss (float32), the mean over the 2B view anchors.
     """
-    _check_pair(z1, z2, check_finite)
+    check_pair(z1, z2, check_finite)
     if not isinstance(labels, Tensor) or labels.shape != (z1.shape[0],):
         raise InfoclrError(
             f"labels must be a ({z1.shape[0]},) integer tensor, one per row (not per view)"
