@@ -212,4 +212,3 @@ class ClInfoNCELoss(_GroupContrastive):
             )
         ids = cluster_ids.to(z1.device)
         return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([ids, ids]))
-
