@@ -138,3 +138,10 @@ def test_view_options() -> None:
     assert float((second - x).std()) == pytest.approx(0.1, rel=0.1)  # fixed δ, not δ·std
     raw = VectorAdapter(6, mean, std, AdapterConfig(standardize=False))
     assert float(raw.refiner.feature_std[0]) == 1.0 and float(raw.refiner.feature_mean[0]) == 0.0
+
+
+def test_view_defaults_follow_the_objective() -> None:
+    assert AdapterConfig(objective="simskip").views() == ("zero", "fixed", False)
+    assert AdapterConfig().views() == ("mean", "per_dim", True)
+    explicit = AdapterConfig(objective="simskip", mask_value="mean", standardize=True)
+    assert explicit.views() == ("mean", "fixed", True)

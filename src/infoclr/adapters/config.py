@@ -37,17 +37,24 @@ class AdapterConfig:
     noise_std: float = option(
         0.1, "View noise in units of each dimension's standard deviation.", min=0
     )
-    mask_value: Literal["mean", "zero"] = option(
-        "mean", "A masked entry becomes its dimension's mean, or zero (the paper's reported form)."
+    mask_value: Literal["mean", "zero"] | None = option(
+        None,
+        "A masked entry becomes its dimension's mean, or zero (SimSkip's reported form); "
+        "none: zero for the simskip objective (measured best), mean otherwise.",
     )
-    noise_scale: Literal["per_dim", "fixed"] = option(
-        "per_dim",
-        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the paper's form).",
+    noise_scale: Literal["per_dim", "fixed"] | None = option(
+        None,
+        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the reported form); "
+        "none: fixed for the simskip objective (measured best), per_dim otherwise.",
     )
     augment: Literal["both", "one_per_view"] = option(
         "both", "Each view masked and noised (both), or view 1 masked and view 2 noised."
     )
-    standardize: bool = option(True, "The refiner sees (x − mean) / std (off: raw x).")
+    standardize: bool | None = option(
+        None,
+        "The refiner sees (x − mean) / std (off: raw x); none: off for the simskip objective "
+        "(measured best), on otherwise.",
+    )
     hidden: int | None = option(None, "Refiner hidden width (default dim / 2).", min=1)
     dropout: float = option(0.1, "Refiner dropout.", min=0, lt=1)
     skip: bool = option(True, "Skip connection h = x + F(x) (off: the no-skip ablation).")
@@ -80,6 +87,18 @@ class AdapterConfig:
     )
     threads: int | None = option(None, "torch CPU threads during the run.", min=1)
     device: str = option("cpu", "cpu | cuda[:i] | mps.")
+
+    def views(self) -> tuple[str, str, bool]:
+        """``(mask_value, noise_scale, standardize)`` with the objective's defaults filled in:
+        SimSkip's reported form for the simskip objective, where it measured best on the
+        SimSkip-like sources (docs/benchmarks-refine.md §5), infoclr's form otherwise (what
+        the supervised results were measured with)."""
+        paper = self.objective == "simskip"
+        return (
+            self.mask_value or ("zero" if paper else "mean"),
+            self.noise_scale or ("fixed" if paper else "per_dim"),
+            (not paper) if self.standardize is None else self.standardize,
+        )
 
     def validate(self) -> None:
         """Ranges from the declarations, then the cross-field rules."""

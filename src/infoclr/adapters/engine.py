@@ -81,13 +81,14 @@ class VectorAdapter(nn.Module):
 
         mean_t = torch.as_tensor(np.asarray(mean), dtype=torch.float32)
         std_t = torch.as_tensor(np.asarray(std), dtype=torch.float32)
-        if config.standardize:
+        mask_value, noise_scale, standardize = config.views()
+        if standardize:
             self.refiner = Refiner(dim, config.hidden, config.dropout, config.skip, mean_t, std_t)
         else:
             self.refiner = Refiner(dim, config.hidden, config.dropout, config.skip)
         self.projector = ProjectionHead(dim) if config.projector else None
-        fill = mean_t if config.mask_value == "mean" else 0.0
-        scale = std_t if config.noise_scale == "per_dim" else None
+        fill = mean_t if mask_value == "mean" else 0.0
+        scale = std_t if noise_scale == "per_dim" else None
         if config.augment == "both":
             first = EmbeddingViews(config.mask_prob, config.noise_std, scale, fill)
             second = first
