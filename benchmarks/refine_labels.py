@@ -3,6 +3,7 @@ source and label fraction, the unselected last epoch beside the guarded output, 
 the guard hands back something worse than the input.
 
     python benchmarks/refine_labels.py [--seeds 3] [--sources ...] [--fractions 1 0.1 0.01]
+    python benchmarks/refine_labels.py --speed 100000    # a supervised vs a SimSkip epoch
 
 The protocol is ``infoclr.adapters.experiments.label_experiment`` (see docs/benchmarks-refine.md).
 """
@@ -10,12 +11,16 @@ The protocol is ``infoclr.adapters.experiments.label_experiment`` (see docs/benc
 from __future__ import annotations
 
 import argparse
+import resource
+import tempfile
+from pathlib import Path
 
 import common
 import numpy as np
 import refine_common as rc
 import scipy.linalg
 
+from infoclr.adapters import AdapterConfig, fit_labelled
 from infoclr.adapters.evaluate import VARIANTS
 from infoclr.adapters.experiments import holdout_split, label_experiment, node_embeddings
 
@@ -71,7 +76,42 @@ def digits_features() -> tuple[np.ndarray, np.ndarray]:
     return data["x"], data["y"]
 
 
+def measure(job: dict) -> dict:
+    """One epoch of the supervised and the SimSkip objective over (rows, 384) memmapped random
+    rows (10 classes), alternating, ``repeats`` times each (1 torch thread): CPU and wall time
+    of the training steps, and the peak RSS growth over all runs."""
+    rows, repeats = job["rows"], job["repeats"]
+    folder = Path(tempfile.mkdtemp())
+    rng = np.random.default_rng(0)
+    memmap = np.lib.format.open_memmap(folder / "x.npy", "w+", np.float32, (rows, 384))
+    for start in range(0, rows, 10000):
+        memmap[start : start + 10000] = rng.normal(size=(min(10000, rows - start), 384))
+    memmap.flush()
+    del memmap
+    x = np.load(folder / "x.npy", mmap_mode="r")
+    labels = rng.integers(10, size=rows)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    seconds: dict[str, list[float]] = {"supervised": [], "simskip": []}
+    cpu: dict[str, list[float]] = {"supervised": [], "simskip": []}
+    for _ in range(repeats):
+        for objective in seconds:
+            config = AdapterConfig(objective=objective, epochs=1, threads=1)
+            result = fit_labelled(x, labels, config, max_eval_rows=2000)
+            seconds[objective] += result.epoch_seconds
+            cpu[objective] += result.epoch_cpu_seconds
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    return dict(
+        job,
+        input_mib=x.nbytes / 2**20,
+        seconds=seconds,
+        cpu_seconds=cpu,
+        rss_growth_mib=peak / 1024,
+    )
+
+
 def run(job: dict) -> dict:
+    if job.get("kind") == "speed":
+        return measure(job)
     source, seed = job["source"], job["seed"]
     folder, name = SOURCES[source]
     if source == "digits-simclr":
@@ -99,7 +139,16 @@ def _row(group: list[dict], variants: tuple[str, ...]) -> list[str]:
 
 
 def tables(results: dict) -> dict[str, str]:
-    runs = [run for run in results["rows"] if "refused" not in run]
+    runs = [run for run in results["rows"] if "refused" not in run and "kind" not in run]
+    speed = []
+    for run in (run for run in results["rows"] if run.get("kind") == "speed"):
+        cells = []
+        for kind in ("cpu_seconds", "seconds"):
+            best = {k: min(v) for k, v in run[kind].items()}
+            ratio = best["supervised"] / best["simskip"]
+            cells.append(f"{best['supervised']:.1f} / {best['simskip']:.1f} = {ratio:.2f}")
+        memory = f"{run['rss_growth_mib']:.0f} (input {run['input_mib']:.0f})"
+        speed.append([f"{run['rows']:,} × 384", *cells, memory])
     keys = ("source", "objective", "fraction")
     main_rows = [
         [s, o, f"{f:g}", len(g), *_row(g, ("output", "last"))]
@@ -144,7 +193,14 @@ def tables(results: dict) -> dict[str, str]:
         "last epoch worse (no selection)",
     ]
     view_header = ["SimSkip variant", "runs", "last epoch Δk-NN", "last epoch Δlinear"]
+    speed_header = [
+        "rows",
+        "CPU s: supervised / SimSkip = ratio",
+        "wall s: supervised / SimSkip",
+        "peak RSS growth MiB",
+    ]
     return {
+        "speed": rc.table(speed_header, speed),
         "labels": rc.table(header, main_rows),
         "simskip": rc.table(sim_header, sim_rows),
         "views": rc.table(view_header, view_rows),
@@ -158,6 +214,7 @@ def main() -> None:
     parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES))
     parser.add_argument("--fractions", nargs="+", type=float, default=[1.0, 0.1, 0.01])
     parser.add_argument("--objectives", nargs="+", default=list(OBJECTIVES), choices=OBJECTIVES)
+    parser.add_argument("--speed", type=int, metavar="ROWS", help="only the speed run (ROWS × 384)")
     args = parser.parse_args()
     jobs = [
         dict(key=f"{s}|{o}|{f:g}|{seed}", source=s, objective=o, fraction=f, seed=seed)
@@ -168,6 +225,8 @@ def main() -> None:
         if o == "supervised" or f == max(args.fractions)
         if o in ("supervised", "simskip", "simskip-noskip") or s in SIMSKIP_SOURCES
     ]
+    if args.speed:
+        jobs = [dict(key=f"speed|{args.speed}|3", kind="speed", rows=args.speed, repeats=3)]
     for text in tables(rc.sweep("refine_labels", jobs, run)).values():
         print(text)
 
