@@ -25,3 +25,22 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present beside the repository")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny digits run (1 epoch, small CNN of width 8), shared by the tests that
+    only read a run folder (embed, export)."""
+    from infoclr.pretrain import PretrainConfig, pretrain
+
+    config = PretrainConfig(
+        epochs=1,
+        backbone_width=8,
+        batch_size=128,
+        knn_every=0,
+        probe_epochs=5,
+        baselines=False,
+        projection_dim=16,
+        output_dir=str(tmp_path_factory.mktemp("runs")),
+    )
+    return pretrain(config, progress=False, echo=lambda *_: None).run_dir

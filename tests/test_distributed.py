@@ -20,7 +20,13 @@ from torch.multiprocessing.spawn import ProcessException
 from torch.nn.parallel import DistributedDataParallel
 
 from infoclr import distributed
-from infoclr.losses import ClInfoNCELoss, NTXentLoss, PartialSupConLoss, SupConLoss
+from infoclr.losses import (
+    ClInfoNCELoss,
+    MemoryBankLoss,
+    NTXentLoss,
+    PartialSupConLoss,
+    SupConLoss,
+)
 
 WORLD = 2
 
@@ -36,6 +42,14 @@ def _make_data() -> dict[str, torch.Tensor]:
     }
 
 
+def _memory_bank_loss() -> MemoryBankLoss:
+    """A bank already holding 9 rows (the same on every rank, as gathering keeps it)."""
+    loss = MemoryBankLoss(memory_size=40, dim=6, temperature=0.2)
+    gen = torch.Generator().manual_seed(3)
+    loss.memory.push(torch.randn(9, 6, generator=gen), torch.randint(0, 5, (9,), generator=gen))
+    return loss
+
+
 def _losses() -> dict[str, torch.nn.Module]:
     return {
         "ntxent": NTXentLoss(temperature=0.3),
@@ -43,6 +57,7 @@ def _losses() -> dict[str, torch.nn.Module]:
         "supcon": SupConLoss(temperature=0.2, base_temperature=0.07),
         "clinfonce": ClInfoNCELoss(temperature=0.1),
         "partial": PartialSupConLoss(temperature=0.2),
+        "memory_bank": _memory_bank_loss(),
     }
 
 
@@ -50,7 +65,7 @@ def _run(name: str, loss_fn, model, x1, x2, clusters) -> torch.Tensor:
     z1, z2 = model(x1), model(x2)
     if name.startswith("ntxent"):
         return loss_fn(z1, z2)
-    if name == "supcon":
+    if name in ("supcon", "memory_bank"):
         return loss_fn(torch.cat([z1, z2]), torch.cat([clusters, clusters]))
     if name == "partial":
         # Cluster 0 plays "unknown": those rows pair only with their own other view.
@@ -66,8 +81,18 @@ def _single_process() -> dict[str, tuple[float, torch.Tensor]]:
         model.weight.data.copy_(data["weight"])
         loss = _run(name, loss_fn, model, data["x1"], data["x2"], data["clusters"])
         loss.backward()
-        out[name] = (loss.item(), model.weight.grad.clone())
+        out[name] = (loss.item(), model.weight.grad.clone(), _bank(loss_fn))
     return out
+
+
+def _bank(loss_fn: torch.nn.Module) -> list[tuple[int, list[float]]]:
+    """The bank's rows with their ids, in a canonical order (empty for other losses)."""
+    if not isinstance(loss_fn, MemoryBankLoss):
+        return []
+    rows, ids = loss_fn.memory.contents()
+    return sorted(
+        (int(i), [round(v, 6) for v in r.tolist()]) for r, i in zip(rows, ids, strict=True)
+    )
 
 
 def _worker(rank: int, init_file: str, out_dir: str) -> None:
@@ -86,7 +111,7 @@ def _worker(rank: int, init_file: str, out_dir: str) -> None:
                 name, loss_fn, ddp, data["x1"][rows], data["x2"][rows], data["clusters"][rows]
             )
             loss.backward()
-            results[name] = (loss.item(), model.weight.grad.clone())
+            results[name] = (loss.item(), model.weight.grad.clone(), _bank(loss_fn))
             del ddp, loss
         torch.save(results, Path(out_dir) / f"rank{rank}.pt")
         # Both ranks finish their collectives before either tears gloo down; without this a
@@ -123,6 +148,9 @@ def test_ddp_two_ranks_equal_single_process(tmp_path: Path) -> None:
     expected = _single_process()
     for rank in range(WORLD):
         got = torch.load(out / f"rank{rank}.pt")
-        for name, (loss, grad) in expected.items():
+        for name, (loss, grad, bank) in expected.items():
             assert got[name][0] == pytest.approx(loss, abs=1e-6), (rank, name)
             torch.testing.assert_close(got[name][1], grad, atol=1e-6, rtol=1e-6)
+            # Every rank enqueued the whole global batch: one bank, as in one process.
+            assert got[name][2] == bank, (rank, name)
+    assert len(expected["memory_bank"][2]) == 9 + 24

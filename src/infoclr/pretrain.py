@@ -84,7 +84,16 @@ class PretrainConfig:
         help="The data set's own options, e.g. {image_size: 32}.", factory=dict, cli=False
     )
     # model
-    backbone: str = option("auto", "auto | smallcnn | resnet18 | resnet50 | vit-tiny.")
+    backbone: str = option(
+        "auto",
+        "auto | smallcnn | resnet18 | resnet50 | vit-tiny | timm:NAME | torchvision:NAME | "
+        "package.module:factory.",
+    )
+    init: str | None = option(
+        None,
+        "Start from these weights: a state dict (torchvision/timm checkpoint, backbone.pt) or "
+        "an infoclr run folder.",
+    )
     cifar_stem: bool | None = option(None, "ResNet 3x3 stem without max-pool.", cli=False)
     backbone_width: int | None = option(None, "Channel width of the small CNN.", min=1, cli=False)
     patch_size: int | None = option(None, "ViT patch size (and MRCL's mask patch).", min=1)
@@ -99,6 +108,11 @@ class PretrainConfig:
     lr: float | None = option(
         None, "Learning rate (default 1e-3 for AdamW, 0.3·batch/256 for SGD/LARS).", gt=0
     )
+    lr_scaling: Literal["none", "linear", "sqrt"] = option(
+        "none",
+        "Scale lr with the global batch B (batch·devices·nodes): linear lr·B/256, "
+        "sqrt lr·sqrt(B/256).",
+    )
     weight_decay: float | None = option(None, "Weight decay (default per optimiser).", min=0)
     warmup_epochs: float = option(0.0, "Linear warm-up before the cosine decay.", min=0)
     # views
@@ -109,7 +123,8 @@ class PretrainConfig:
     )
     # hardware
     accelerator: Literal["auto", "cpu", "gpu", "cuda", "mps"] = option("auto", "auto | cpu | gpu.")
-    devices: int = option(1, "Number of devices (DDP when > 1).", min=1)
+    devices: int = option(1, "Number of devices per node (DDP when > 1).", min=1)
+    num_nodes: int = option(1, "Number of machines; launch with torchrun or srun.", min=1)
     strategy: str = option("auto", "Lightning strategy, e.g. ddp.")
     precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = option(
         "auto", "auto | 32 | bf16-mixed | 16-mixed.", cli=False
@@ -129,6 +144,15 @@ class PretrainConfig:
     )
     # bookkeeping
     log_every_n_steps: int | None = option(None, "Log every this many steps.", min=1, cli=False)
+    logger: str = option(
+        "tensorboard,csv", "Loggers, comma-separated: tensorboard, csv, mlflow, wandb."
+    )
+    logger_options: dict[str, Any] = option(
+        help="Per-logger settings, e.g. {mlflow: {tracking_uri: file:./mlruns}, wandb: "
+        "{project: infoclr, offline: true}}.",
+        factory=dict,
+        cli=False,
+    )
     seed: int = option(0, "Random seed.")
     output_dir: str = option("runs", "Parent folder of run folders.")
     name: str | None = option(None, "Run folder name (default METHOD-DATASET).")
@@ -179,6 +203,7 @@ class PretrainConfig:
         """Raise a one-line ConfigError for any value that cannot work (no torch needed)."""
         from infoclr.augment import ViewConfig
         from infoclr.data import check_dataset_name
+        from infoclr.methods.loggers import check_loggers
         from infoclr.models import check_backbone_name
         from infoclr.runs import check_writable
 
@@ -189,6 +214,11 @@ class PretrainConfig:
             )
         check_dataset_name(self.dataset)
         check_backbone_name(self.backbone)
+        check_loggers(self.logger, self.logger_options)
+        if self.init is not None and not Path(self.init).expanduser().exists():
+            raise ConfigError(
+                f"--init {self.init!r} does not exist; give a weights file or run folder"
+            )
         spec = self.method_spec()
         self.method_options = dataclasses.asdict(spec)
         known = {item.name for item in dataclasses.fields(ViewConfig)} - {"image_size"}
@@ -226,9 +256,10 @@ def _load_data(config: PretrainConfig) -> tuple[Any, Any]:
     common = dict(root=config.data_root, download=config.download, seed=config.seed)
     train = load_dataset(config.dataset, "train", **common, **config.data_options)
     test = load_dataset(config.dataset, "test", **common, **config.data_options)
-    if config.batch_size * config.devices > len(train):
+    if config.batch_size * config.devices * config.num_nodes > len(train):
         raise ConfigError(
-            f"batch size {config.batch_size} x {config.devices} device(s) is larger than the "
+            f"batch size {config.batch_size} x {config.devices * config.num_nodes} device(s) is "
+            "larger than the "
             f"training set ({len(train)} images); use --batch-size {max(2, len(train) // 2)} "
             "or smaller"
         )
@@ -282,7 +313,8 @@ def prepare(config: PretrainConfig) -> Prepared:
         weight_decay=config.weight_decay,
         warmup_epochs=config.warmup_epochs,
         max_epochs=config.epochs,
-        batch_size=config.batch_size * config.devices,
+        batch_size=config.batch_size * config.devices * config.num_nodes,
+        scaling=config.lr_scaling,
     )
     parts = MethodParts(
         backbone=backbone,
@@ -299,9 +331,19 @@ def prepare(config: PretrainConfig) -> Prepared:
         patch_size=config.patch_size,
     )
     model = spec.build(parts)
+    init = None
+    if config.init is not None:
+        from infoclr.models.init import init_model
+
+        report = init_model(model, config.init)
+        warnings.warn(report.summary(), InfoclrWarning, stacklevel=2)
+        init = report.as_dict()
     resolved = {
         "backbone": backbone_name,
+        "feature_dim": int(backbone.feature_dim),
         "precision": precision,
+        "global_batch": optim.batch_size,
+        "lr_scaling": config.lr_scaling,
         "lr": optim.resolved_lr(),
         "weight_decay": optim.resolved_weight_decay(),
         "image_size": train.image_size,
@@ -309,6 +351,7 @@ def prepare(config: PretrainConfig) -> Prepared:
         "train_images": len(train),
         "test_images": len(test),
         "split": test.split_note or train.split_note or "the data set's own train/test split",
+        "init": init,
     }
     return Prepared(train, test, view_config, model, precision, resolved)
 
@@ -377,8 +420,19 @@ def _run_folder(
     config: PretrainConfig, resume: bool, model: Any, resolved: dict[str, Any]
 ) -> tuple[Path, Path | None]:
     """Claim a new run folder (or find the one to resume) and record the config in it."""
+    from infoclr.config import to_dict
+    from infoclr.launch import shared_run_dir
     from infoclr.runs import claim_run_dir, find_resumable
 
+    shared = shared_run_dir(Path(config.output_dir), config.run_name(), resume)
+    if shared is not None:
+        # Started by torchrun or srun: every rank of every node uses the one folder.
+        run_dir, ckpt, first = shared
+        if first and ckpt is not None:
+            _check_resume(config, run_dir, ckpt, model)
+        if first and ckpt is None:
+            save_config({**to_dict(config), "resolved": resolved}, run_dir / "config.yaml")
+        return run_dir, ckpt
     if os.environ.get(_RUN_DIR_ENV) and int(os.environ.get("LOCAL_RANK", "0")) > 0:
         # A DDP worker started by Lightning's launcher: rank 0 already chose the folder.
         run_dir = Path(os.environ[_RUN_DIR_ENV])
@@ -419,25 +473,21 @@ def _callbacks(config: PretrainConfig, prepared: Prepared) -> dict[str, Any]:
     context = TrainContext(train_batches, eval_view, config.seed)
     return {
         "knn": knn,
-        "clock": RunClock(config.batch_size * config.devices),
+        "clock": RunClock(config.batch_size * config.devices * config.num_nodes),
         "method": prepared.model.method.callbacks(context),
         "other": [EpochSeeds(config.seed), StopOnNonFinite(config.log_every_n_steps or 50)],
     }
 
 
 def _fit(config: PretrainConfig, prepared: Prepared, run_dir: Path, ckpt: Path | None, **kw: Any):
-    """Build the Trainer and train; returns (trainer, callbacks by role)."""
-    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-
+    """Build the Trainer and train; returns (trainer, callbacks and loggers by role)."""
+    from infoclr.methods.loggers import build_loggers
     from infoclr.methods.trainer import TrainData, build_trainer
-    from infoclr.runs import csv_log_version
 
     callbacks = _callbacks(config, prepared)
-    loggers = [
-        TensorBoardLogger(run_dir, name="logs", version="tensorboard", default_hp_metric=False),
-        CSVLogger(run_dir, name="logs", version=csv_log_version(run_dir, ckpt is not None)),
-    ]
-    steps_per_epoch = max(1, len(prepared.train) // (config.batch_size * config.devices))
+    loggers = callbacks["loggers"] = build_loggers(config, run_dir, ckpt is not None)
+    global_batch = config.batch_size * config.devices * config.num_nodes
+    steps_per_epoch = max(1, len(prepared.train) // global_batch)
     trainer = build_trainer(
         config,
         run_dir,
@@ -447,8 +497,9 @@ def _fit(config: PretrainConfig, prepared: Prepared, run_dir: Path, ckpt: Path |
         kw.get("progress", True),
         steps_per_epoch,
     )
+    distributed = config.devices * config.num_nodes > 1
     data = TrainData(
-        prepared.train, config.batch_size, config.seed, config.devices > 1, config.num_workers
+        prepared.train, config.batch_size, config.seed, distributed, config.num_workers
     )
     try:
         trainer.fit(prepared.model, datamodule=data, ckpt_path=str(ckpt) if ckpt else None)
@@ -476,6 +527,8 @@ def pretrain(
     import lightning as L
 
     from infoclr.io import atomic_write_json
+    from infoclr.launch import global_rank
+    from infoclr.methods.loggers import log_final_metrics
     from infoclr.methods.trainer import quiet_lightning
     from infoclr.runs import RunLock
 
@@ -486,8 +539,8 @@ def pretrain(
         prepared = prepare(config)
     notes = _notes(echo, caught)
     run_dir, ckpt = _run_folder(config, resume, prepared.model, prepared.resolved)
-    # A DDP worker started by Lightning's launcher trains in the folder rank 0 holds.
-    worker = int(os.environ.get("LOCAL_RANK", "0")) > 0
+    # A DDP worker (started by Lightning, torchrun or srun) trains in the folder rank 0 holds.
+    worker = int(os.environ.get("LOCAL_RANK", "0")) > 0 or global_rank() > 0
     with contextlib.nullcontext() if worker else RunLock(run_dir):
         echo(f"run folder: {run_dir}" + (f" (resuming from {ckpt.name})" if ckpt else ""))
         echo(_data_line(prepared))
@@ -504,6 +557,7 @@ def pretrain(
         metrics["wall_seconds"] = round(clock.wall_seconds(), 3)
         if notes:
             metrics["notes"] = notes
+        log_final_metrics(callbacks["loggers"], metrics, trainer.global_step)
         atomic_write_json(run_dir / "metrics.json", metrics)
     return PretrainResult(run_dir, metrics)
 
@@ -545,7 +599,8 @@ def _finish(
     from infoclr.io import atomic_torch_save
     from infoclr.methods.trainer import device_for
 
-    device = device_for(config.accelerator) if config.devices == 1 else torch.device("cpu")
+    single = config.devices == 1 and config.num_nodes == 1
+    device = device_for(config.accelerator) if single else torch.device("cpu")
     metrics = _evaluate(config, prepared, config.baselines, device)
     metrics.update(method=config.method, dataset=config.dataset, **extra)
     metrics["settings"] = {
@@ -601,7 +656,8 @@ def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig
         )
     check_new_outputs([run_dir / "evaluation.json"], overwrite=True)
     cfg = load_config(PretrainConfig, run_dir / "config.yaml")
-    prepared = prepare(cfg)
+    # The run's own backbone.pt is loaded below; its --init file is not needed again.
+    prepared = prepare(dataclasses.replace(cfg, init=None))
     try:
         state = torch.load(weights, map_location="cpu", weights_only=True)
         prepared.model.backbone.load_exported(state)

@@ -46,7 +46,7 @@ RESUMABLE = ("pretrain", "refine")
 
 def _register() -> None:
     # Imported for their side effect of adding commands to `app`.
-    from infoclr.cli import align, clusters, pretrain, refine  # noqa: F401
+    from infoclr.cli import align, clusters, embed, export, pretrain, refine  # noqa: F401
 
 
 def _interrupted(argv: list[str]) -> str:

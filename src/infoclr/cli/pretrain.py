@@ -15,7 +15,7 @@ from infoclr.cli import app
 from infoclr.cli.options import config_command, flag
 from infoclr.methods import METHODS, available_methods
 from infoclr.methods.clinfonce import ClusterColumns
-from infoclr.methods.registry import ContrastiveOptions
+from infoclr.methods.registry import ContrastiveOptions, MemoryBankOptions
 from infoclr.pretrain import PretrainConfig
 
 
@@ -36,15 +36,20 @@ FLAGS = [
     flag(PretrainConfig, "data_root"),
     flag(PretrainConfig, "download"),
     flag(PretrainConfig, "backbone"),
+    flag(PretrainConfig, "init"),
     flag(PretrainConfig, "epochs"),
     flag(PretrainConfig, "batch_size"),
     flag(PretrainConfig, "lr"),
     flag(PretrainConfig, "optimizer"),
+    flag(PretrainConfig, "lr_scaling"),
     flag(ContrastiveOptions, "temperature", help=_temperature_help()),
+    flag(MemoryBankOptions, "memory_size"),
     flag(ClusterColumns, "cluster_column"),
     flag(PretrainConfig, "devices"),
+    flag(PretrainConfig, "num_nodes"),
     flag(PretrainConfig, "strategy"),
     flag(PretrainConfig, "accelerator"),
+    flag(PretrainConfig, "logger"),
     flag(PretrainConfig, "seed"),
     flag(PretrainConfig, "output_dir", "--output", "-o"),
     flag(PretrainConfig, "name"),

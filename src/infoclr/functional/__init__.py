@@ -20,6 +20,7 @@ from infoclr.functional.masking import (
     random_patch_mask,
     unpatchify,
 )
+from infoclr.functional.memory import memory_sup_con, memory_sup_con_per_anchor
 from infoclr.functional.partial import partial_sup_con, singleton_ids
 from infoclr.functional.ranking import multiple_negatives_ranking
 
@@ -32,6 +33,8 @@ __all__ = [
     "least_squares_map",
     "masked_count",
     "masked_patch_mse",
+    "memory_sup_con",
+    "memory_sup_con_per_anchor",
     "multiple_negatives_ranking",
     "nt_xent",
     "orthogonal_procrustes",

@@ -112,8 +112,12 @@ class ContrastiveMethod(L.LightningModule):
         return self.projector(self.backbone(views))
 
     def set_clusters(self, cluster_ids: Tensor) -> None:
-        """Replace the (N,) cluster ids (k-means re-clustering)."""
+        """Replace the (N,) cluster ids (k-means re-clustering); a memory bank, whose rows
+        carry the old ids, is emptied."""
         self.cluster_ids.copy_(torch.as_tensor(cluster_ids, dtype=torch.long))
+        for module in self.modules():
+            if hasattr(module, "reset_memory"):
+                module.reset_memory()
 
     def batch_clusters(self, index: Tensor) -> Tensor:
         """(B,) cluster ids of the batch's samples, looked up by their dataset index."""

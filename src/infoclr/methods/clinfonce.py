@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from infoclr.config import option
 from infoclr.errors import ConfigError
-from infoclr.methods.registry import ContrastiveOptions, MethodOptions, register_method
+from infoclr.methods.registry import (
+    ContrastiveOptions,
+    MemoryBankOptions,
+    MethodOptions,
+    register_method,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,7 +64,7 @@ class ClusterColumns(MethodOptions):
 
 
 @dataclass
-class _ClInfoNCELoss(ContrastiveOptions):
+class _ClInfoNCELoss(ContrastiveOptions, MemoryBankOptions):
     loss_form: Literal["official", "paper"] = option(
         "official",
         "official: SupCon over clusters, as the authors' code; paper: one sampled "
@@ -73,10 +78,14 @@ class _ClInfoNCELoss(ContrastiveOptions):
         super().validate()
         if self.loss_form == "paper" and self.chunk_size is not None:
             raise ConfigError("chunk_size applies to loss_form=official only; drop it")
+        if self.loss_form == "paper" and self.memory_size:
+            raise ConfigError("memory_size applies to loss_form=official only; drop it")
 
     def modules(self, parts: MethodParts) -> dict[str, nn.Module]:
         from infoclr.losses import ClInfoNCELoss
 
+        if self.memory_size:
+            return {"criterion": self.memory_loss(parts, self.base_temperature)}
         return {
             "criterion": ClInfoNCELoss(
                 self.temperature, self.loss_form, self.base_temperature, self.chunk_size
@@ -88,7 +97,13 @@ class _ClInfoNCELoss(ContrastiveOptions):
     ) -> tuple[Tensor, dict[str, Any]]:
         z1 = model.project(model.make_view(images))
         z2 = model.project(model.make_view(images))
-        return model.criterion(z1, z2, model.batch_clusters(index)), {}
+        clusters = model.batch_clusters(index)
+        if self.memory_size:
+            import torch
+
+            ids = clusters.to(z1.device)
+            return model.criterion(torch.cat([z1, z2]), torch.cat([ids, ids])), {}
+        return model.criterion(z1, z2, clusters), {}
 
 
 @register_method("clinfonce")

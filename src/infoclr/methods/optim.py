@@ -20,6 +20,12 @@ class OptimConfig:
 
     ``lr=None`` picks a default per optimiser: SGD/LARS 0.3·batch/256 (SimCLR's linear
     scaling rule), AdamW 1e-3 (Adam's step size does not scale with the batch).
+
+    ``scaling`` rescales the learning rate for the global batch B (``batch_size``, summed over
+    every device of every node): ``"linear"`` multiplies the base rate by B/256 (Goyal et al.
+    2017), ``"sqrt"`` by sqrt(B/256) (SimCLR's rule for LARS with large batches; Chen et al.
+    2020, appendix B.1). The base rate is ``lr``, or 1e-3 (AdamW) / 0.3 (SGD, LARS) when
+    ``lr`` is None; ``"none"`` keeps the behaviour above.
     """
 
     name: str = "adamw"
@@ -29,8 +35,18 @@ class OptimConfig:
     warmup_epochs: float = 0.0
     max_epochs: int = 100
     batch_size: int = 256
+    scaling: str = "none"
+    reference_batch: int = 256
 
     def resolved_lr(self) -> float:
+        if self.scaling != "none":
+            base = self.lr if self.lr is not None else 1e-3 if self.name == "adamw" else 0.3
+            ratio = self.batch_size / self.reference_batch
+            if self.scaling == "linear":
+                return base * ratio
+            if self.scaling == "sqrt":
+                return base * math.sqrt(ratio)
+            raise ConfigError(f"unknown lr_scaling {self.scaling!r}; choose none, linear or sqrt")
         if self.lr is not None:
             return self.lr
         if self.name == "adamw":

@@ -41,6 +41,7 @@ __all__ = [
     "BUILTIN_METHOD_MODULES",
     "METHODS",
     "ContrastiveOptions",
+    "MemoryBankOptions",
     "MethodOptions",
     "available_methods",
     "method_class",
@@ -128,6 +129,31 @@ class ContrastiveOptions(MethodOptions):
         "Evaluate the loss this many anchors at a time: O(chunk·N) memory, same values.",
         min=1,
     )
+
+
+@dataclass
+class MemoryBankOptions(MethodOptions):
+    """The memory bank of negatives (:class:`~infoclr.losses.MemoryBankLoss`), for the
+    methods whose loss is SupCon L_out over group ids (SimCLR, SupCon, Cl-InfoNCE)."""
+
+    memory_size: int = option(
+        0,
+        "Memory bank: keep the projections of this many past views (with their group ids) "
+        "as extra negatives, MoCo-style; 0 turns it off.",
+        min=0,
+    )
+
+    def memory_loss(self, parts: MethodParts, base_temperature: float | None = None) -> nn.Module:
+        """The loss module with the bank (call when ``memory_size > 0``)."""
+        from infoclr.losses import MemoryBankLoss
+
+        return MemoryBankLoss(
+            self.memory_size,
+            parts.projection_dim,
+            self.temperature,  # type: ignore[attr-defined]
+            base_temperature,
+            self.chunk_size,  # type: ignore[attr-defined]
+        )
 
 
 def register_method(name: str) -> Callable[[OptionsT], OptionsT]:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from infoclr.config import option
 from infoclr.errors import DataError
-from infoclr.methods.registry import ContrastiveOptions, register_method
+from infoclr.methods.registry import ContrastiveOptions, MemoryBankOptions, register_method
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 @register_method("supcon")
 @dataclass
-class SupCon(ContrastiveOptions):
+class SupCon(ContrastiveOptions, MemoryBankOptions):
     """Supervised contrastive learning on labels. Needs a label for every training image."""
 
     temperature: float = option(0.1, "Softmax temperature τ (SupCon's paper uses 0.1).", gt=0)
@@ -39,6 +39,8 @@ class SupCon(ContrastiveOptions):
     def modules(self, parts: MethodParts) -> dict[str, nn.Module]:
         from infoclr.losses import SupConLoss
 
+        if self.memory_size:
+            return {"criterion": self.memory_loss(parts, self.base_temperature)}
         return {"criterion": SupConLoss(self.temperature, self.base_temperature, self.chunk_size)}
 
     def loss_step(

@@ -115,8 +115,16 @@ def build_trainer(
 
     from infoclr.runs import checkpoint_io
 
-    distributed = config.devices > 1
+    distributed = config.devices * config.num_nodes > 1
     on_cpu = device_for(config.accelerator).type == "cpu"
+    strategy = config.strategy
+    if strategy == "auto" and distributed:
+        from infoclr.launch import launched_externally
+
+        # Processes started by torchrun/srun (every multi-node run) join one group with
+        # "ddp"; on one CPU machine Lightning spawns them itself.
+        multi = config.num_nodes > 1 or launched_externally()
+        strategy = "ddp" if multi or not on_cpu else "ddp_spawn"
     checkpoint = ModelCheckpoint(
         dirpath=run_dir / "checkpoints",
         filename="last",
@@ -130,9 +138,8 @@ def build_trainer(
         max_epochs=config.epochs,
         accelerator=config.accelerator,
         devices=config.devices,
-        strategy=config.strategy
-        if config.strategy != "auto"
-        else ("ddp_spawn" if distributed and on_cpu else "auto"),
+        num_nodes=config.num_nodes,
+        strategy=strategy,
         precision=precision,
         logger=loggers,
         callbacks=[checkpoint, *callbacks, *extra],

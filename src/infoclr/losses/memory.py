@@ -1,0 +1,166 @@
+"""A memory bank of negatives: a queue of past projections with their group ids.
+
+:class:`MemoryBankLoss` is SupCon L_out over the batch whose denominators also hold the last K
+projections of earlier batches (math: :func:`infoclr.functional.memory_sup_con`). It serves
+NT-Xent (group ids = the inputs' data-set indices), SupCon (labels) and Cl-InfoNCE (cluster
+ids), so that a small batch meets as many negatives as the bank holds.
+
+State and its consequences:
+
+* the bank (:class:`MemoryBank`) is made of buffers, so it is saved in every checkpoint and a
+  resumed run continues with the queue it had;
+* under DDP with ``gather_distributed=True`` (default) every rank's anchors meet the whole
+  global batch plus the bank, and every rank enqueues the whole global batch, so the banks stay
+  identical across ranks and rank 0's checkpoint holds the one bank there is. With
+  ``gather_distributed=False`` each rank keeps a bank of its own rows (resuming gives every rank
+  rank 0's bank);
+* rows are enqueued after the loss of a training step (``module.training``), never in eval mode;
+* the bank's rows come from older weights (stale): a large bank behind a fast-changing encoder
+  adds noisy negatives. MoCo's momentum encoder is the usual cure; infoclr keeps the plain queue.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from infoclr import distributed
+from infoclr.errors import InfoclrError
+from infoclr.functional.contrastive import _normalise, check_rows, check_temperature
+from infoclr.functional.memory import memory_sup_con_per_anchor
+
+__all__ = ["MemoryBank", "MemoryBankLoss"]
+
+
+class MemoryBank(nn.Module):
+    """A first-in-first-out queue of ``size`` rows of dimension ``dim`` with integer ids.
+
+    Buffers: ``rows`` (size, dim) float32, ``ids`` (size,) int64, ``count`` (rows filled) and
+    ``pointer`` (next slot). They are part of the state dict.
+    """
+
+    def __init__(self, size: int, dim: int) -> None:
+        super().__init__()
+        if size < 1 or dim < 1:
+            raise InfoclrError(f"a memory bank needs size >= 1 and dim >= 1, got {size}, {dim}")
+        self.register_buffer("rows", torch.zeros(size, dim))
+        self.register_buffer("ids", torch.full((size,), -1, dtype=torch.long))
+        self.register_buffer("count", torch.zeros((), dtype=torch.long))
+        self.register_buffer("pointer", torch.zeros((), dtype=torch.long))
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.shape[0])
+
+    def contents(self) -> tuple[Tensor, Tensor]:
+        """The filled rows (n, dim) and their ids (n,), n <= size (slot order, not age)."""
+        filled = int(self.count)
+        return self.rows[:filled], self.ids[:filled]
+
+    @torch.no_grad()
+    def push(self, rows: Tensor, ids: Tensor) -> None:
+        """Enqueue ``rows`` (n, dim) with ``ids`` (n,), dropping the oldest rows when full."""
+        if rows.shape[0] >= self.size:
+            rows, ids = rows[-self.size :], ids[-self.size :]
+        n = rows.shape[0]
+        start = int(self.pointer)
+        slots = (torch.arange(n, device=self.rows.device) + start) % self.size
+        self.rows[slots] = rows.detach().to(self.rows.dtype)
+        self.ids[slots] = ids.to(self.ids.device, torch.long)
+        self.pointer.fill_((start + n) % self.size)
+        self.count.fill_(min(self.size, int(self.count) + n))
+
+    def reset(self) -> None:
+        """Empty the queue (after re-clustering, when the stored ids mean something else)."""
+        self.count.zero_()
+        self.pointer.zero_()
+        self.ids.fill_(-1)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, dim={self.rows.shape[1]}"
+
+
+class MemoryBankLoss(nn.Module):
+    """SupCon L_out with a memory bank of negatives (see the module docstring).
+
+    ``forward(features, group_ids)``: features (N, D) with all views stacked, group_ids (N,)
+    integers (data-set indices for SimCLR, labels for SupCon, cluster ids for Cl-InfoNCE).
+    Returns a scalar; in training mode the rows are then enqueued.
+
+    Args:
+        memory_size: K, the rows the bank keeps.
+        dim: D, the projection size.
+        temperature: t > 0.
+        base_temperature: multiply by ``temperature/base_temperature`` (official SupCon code).
+        chunk_size: evaluate this many anchors at a time (O(chunk·(N+K)) memory).
+        gather_distributed: under DDP, take negatives from every rank and keep one bank.
+        check_finite: raise on NaN/inf inputs (a GPU sync per step).
+    """
+
+    def __init__(
+        self,
+        memory_size: int,
+        dim: int,
+        temperature: float = 0.1,
+        base_temperature: float | None = None,
+        chunk_size: int | None = None,
+        gather_distributed: bool = True,
+        check_finite: bool = True,
+    ) -> None:
+        super().__init__()
+        check_temperature(temperature)
+        if base_temperature is not None:
+            check_temperature(base_temperature, "base_temperature")
+        self.memory = MemoryBank(memory_size, dim)
+        self.temperature = temperature
+        self.base_temperature = base_temperature
+        self.chunk_size = chunk_size
+        self.gather_distributed = gather_distributed
+        self.check_finite = check_finite
+
+    def reset_memory(self) -> None:
+        self.memory.reset()
+
+    def forward(self, features: Tensor, group_ids: Tensor) -> Tensor:
+        check_rows("features", features, self.check_finite, min_rows=1)
+        if group_ids.dim() != 1 or group_ids.shape[0] != features.shape[0]:
+            raise InfoclrError(
+                f"group_ids must be 1-D with one id per row ({features.shape[0]}), got shape "
+                f"{tuple(group_ids.shape)}"
+            )
+        with torch.autocast(device_type=features.device.type, enabled=False):
+            z = _normalise(features)
+            ids = group_ids.to(z.device)
+            bank, bank_ids = self.memory.contents()
+            if self.gather_distributed and distributed.is_distributed():
+                z_all, offset = distributed.gather(z)
+                ids_all, _ = distributed.gather(ids)
+                per_anchor, valid = memory_sup_con_per_anchor(
+                    z_all, ids_all, bank, bank_ids, self.temperature,
+                    offset, offset + z.shape[0], self.chunk_size,
+                )  # fmt: skip
+                world = distributed.world_size()
+                n_valid = distributed.all_reduce_sum(valid.sum()).clamp(min=1)
+                local = (per_anchor * valid).sum() * (world / n_valid)
+                # Report the global loss on every rank; the gradient stays the local one.
+                global_value = distributed.all_reduce_sum(local.detach()) / world
+                loss = local + (global_value - local.detach())
+                pushed, pushed_ids = z_all, ids_all
+            else:
+                per_anchor, valid = memory_sup_con_per_anchor(
+                    z, ids, bank, bank_ids, self.temperature, chunk_size=self.chunk_size
+                )
+                count = valid.sum()
+                loss = (per_anchor * valid).sum() / count.clamp(min=1)
+                pushed, pushed_ids = z, ids
+        if self.training:
+            self.memory.push(pushed.detach(), pushed_ids)
+        if self.base_temperature is not None:
+            loss = loss * (self.temperature / self.base_temperature)
+        return loss
+
+    def extra_repr(self) -> str:
+        return (
+            f"temperature={self.temperature}, base_temperature={self.base_temperature}, "
+            f"chunk_size={self.chunk_size}, gather_distributed={self.gather_distributed}"
+        )
