@@ -117,14 +117,10 @@ class VectorAdapter(nn.Module):
         self.eval()
         try:
             device = self.refiner.feature_std.device
-            chunks = [
-                self.refiner(
-                    torch.from_numpy(np.asarray(x[s : s + batch_size], np.float32)).to(device)
-                )
-                .cpu()
-                .numpy()
-                for s in range(0, len(x), batch_size)
-            ]
+            chunks = []
+            for start in range(0, len(x), batch_size):
+                rows = torch.from_numpy(np.asarray(x[start : start + batch_size], np.float32))
+                chunks.append(self.refiner(rows.to(device)).cpu().numpy())
         finally:
             self.train(was_training)
         return np.concatenate(chunks) if chunks else np.zeros((0, self.refiner.dim), np.float32)
@@ -215,7 +211,7 @@ class Training:
     last_state: dict[str, Tensor]
 
 
-def _check_rows(count: int, batch_size: int) -> None:
+def _check_rows(count: int) -> None:
     if count < 2:
         raise DataError(f"training needs at least 2 rows, got {count}")
 
@@ -242,7 +238,7 @@ def train_with_selection(
         A :class:`Training`; the adapter holds the chosen candidate's weights when this
         returns (epoch 0: the initial ones).
     """
-    _check_rows(train_count, config.batch_size)
+    _check_rows(train_count)
     device = torch.device(config.device)
     adapter.to(device)
     optimizer = torch.optim.Adam(
