@@ -16,7 +16,7 @@ from infoclr.cli import main
 from infoclr.data import load_dataset
 from infoclr.embed import EmbedConfig, embed
 from infoclr.errors import ConfigError, DataError
-from infoclr.refine.io import read_embeddings, read_row_values
+from infoclr.data.embeddings import read_embeddings, read_row_values
 from infoclr.saved_run import load_saved_run
 
 

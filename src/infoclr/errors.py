@@ -28,3 +28,8 @@ class TrainingDiverged(InfoclrError):
 class InfoclrWarning(UserWarning):
     """Something the user should know about their input that is not an error (for example a
     near tie in the attribute ranking). ``infoclr pretrain`` prints these as ``note:`` lines."""
+
+
+class Interrupted(Exception):  # noqa: N818 - named for what the user did
+    """The user stopped a run (Ctrl-C). The message, if any, says how to continue it; the CLI
+    prints ``interrupted; <message>`` and exits with status 130."""

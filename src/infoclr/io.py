@@ -38,8 +38,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 
 
 def json_safe(value: Any) -> Any:
-    """A copy of ``value`` that strict JSON accepts: NaN and ±inf become null, numpy scalars
-    plain numbers, tuples lists, paths strings."""
+    """A copy of ``value`` that strict JSON accepts: NaN and ±inf become null, numpy / torch
+    scalars plain numbers, tuples lists, paths strings."""
     if isinstance(value, dict):
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -51,6 +51,11 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     return value
+
+
+def json_text(data: Any) -> str:
+    """``data`` as indented strict JSON (see :func:`json_safe`), with a final newline."""
+    return json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n"
 
 
 def atomic_write_json(path: str | os.PathLike[str], data: Any) -> Path:

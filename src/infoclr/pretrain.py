@@ -475,7 +475,7 @@ def _callbacks(config: PretrainConfig, prepared: Prepared) -> dict[str, Any]:
         "knn": knn,
         "clock": RunClock(config.batch_size * config.devices * config.num_nodes),
         "method": prepared.model.method.callbacks(context),
-        "other": [EpochSeeds(config.seed), StopOnNonFinite(config.log_every_n_steps or 50)],
+        "other": [StopOnNonFinite(config.log_every_n_steps or 50), EpochSeeds(config.seed)],
     }
 
 
@@ -491,7 +491,8 @@ def _fit(config: PretrainConfig, prepared: Prepared, run_dir: Path, ckpt: Path |
     trainer = build_trainer(
         config,
         run_dir,
-        [callbacks["knn"], callbacks["clock"], *callbacks["method"], *callbacks["other"]],
+        # The non-finite check comes first: it must stop a run before a monitor scores NaNs.
+        [*callbacks["other"], callbacks["knn"], callbacks["clock"], *callbacks["method"]],
         loggers,
         prepared.precision,
         kw.get("progress", True),

@@ -32,6 +32,7 @@ __all__ = [
     "RunLock",
     "check_new_outputs",
     "check_writable",
+    "check_resume_record",
     "checkpoint_io",
     "claim_run_dir",
     "csv_log_version",
@@ -193,6 +194,29 @@ def checkpoint_io() -> Any:
             atomic_torch_save(checkpoint, path)
 
     return AtomicCheckpointIO()
+
+
+def check_resume_record(path: Path, record: dict[str, Any], key: str = "infoclr_run") -> None:
+    """One-line error unless the checkpoint at ``path`` was written by the same run: its
+    ``checkpoint[key]`` (stored by the job) must equal ``record`` (input, settings)."""
+    import torch
+
+    from infoclr.errors import DataError
+
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        theirs = saved[key]
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a damaged file
+        raise DataError(
+            f"{path} is not a checkpoint infoclr can resume ({type(err).__name__}); delete it "
+            "and drop --resume to start over"
+        ) from None
+    for name, value in record.items():
+        if theirs.get(name) != value:
+            raise ConfigError(
+                f"{path} belongs to another run ({name}: {theirs.get(name)!r} there, {value!r} "
+                "now); rerun with the same settings, or drop --resume to start over"
+            )
 
 
 class OutputSet:

@@ -9,7 +9,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from infoclr.clusters.kmeans import kmeans
 from infoclr.errors import ConfigError, DataError
-from infoclr.evaluation.clustering import clustering_scores, kmeans_nmi
+from infoclr.evaluation.clustering import clustering_scores, kmeans_nmi, kmeans_stability
 
 
 def separated_blobs(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -59,3 +59,46 @@ def test_bad_inputs() -> None:
         clustering_scores(features, labels, num_clusters=0)
     with pytest.raises(ConfigError, match="num_clusters"):
         clustering_scores(features[:3], labels[:3], num_clusters=4)
+
+
+def test_kmeans_nmi_uses_restarts_on_every_seed() -> None:
+    # One random k-means start often merges two of five blobs; five k-means++ restarts do not.
+    rng = np.random.default_rng(1)
+    labels = np.arange(500) % 5
+    centres = rng.normal(size=(5, 6)) * 4
+    features = (centres[labels] + 0.2 * rng.normal(size=(500, 6))).astype(np.float32)
+    for seed in range(3):
+        assert kmeans_nmi(features, labels, 5, seed=seed) == pytest.approx(1.0)
+    assert kmeans_nmi(features, rng.permutation(labels), 5) < 0.05
+
+
+def _stability_reference(features: np.ndarray, k: int, halves: list, seed: int) -> float:
+    """k-means on each half, every row to its nearest centroid, mean ARI over the pairs."""
+    from sklearn.metrics import adjusted_rand_score
+
+    unit = features / np.linalg.norm(features, axis=1, keepdims=True)
+    partitions = []
+    for position, half in enumerate(halves):
+        _, centroids = kmeans(
+            unit[half], k, niter=20, seed=seed + position, nredo=3, init="kmeans++"
+        )
+        partitions.append([int(np.argmax([row @ c for c in centroids])) for row in unit])
+    scores = [
+        adjusted_rand_score(partitions[i], partitions[j])
+        for i in range(len(halves))
+        for j in range(i + 1, len(halves))
+    ]
+    return sum(scores) / len(scores)
+
+
+def test_kmeans_stability_matches_the_reference_and_rewards_structure() -> None:
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(4, 8)) * 5
+    clustered = (centres[np.arange(400) % 4] + 0.1 * rng.normal(size=(400, 8))).astype(np.float32)
+    noise = rng.normal(size=(400, 8)).astype(np.float32)
+    halves = [rng.choice(400, 200, replace=False) for _ in range(4)]
+    structured = kmeans_stability(clustered, 4, halves, seed=3)
+    unstructured = kmeans_stability(noise, 4, halves, seed=3)
+    assert structured > 0.95
+    assert unstructured < structured - 0.2
+    assert unstructured == pytest.approx(_stability_reference(noise, 4, halves, 3), abs=1e-9)

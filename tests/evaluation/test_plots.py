@@ -24,6 +24,12 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 def assert_png(path: Path) -> None:
     assert path.is_file() and path.stat().st_size > 1000
     assert path.read_bytes()[:8] == PNG_SIGNATURE
+    # Something was drawn: a blank or axes-only figure is all white and grey, while every
+    # infoclr plot draws coloured points or lines.
+    from PIL import Image
+
+    saturation = np.asarray(Image.open(path).convert("HSV"))[..., 1]
+    assert (saturation > 80).mean() > 0.002, "the figure has no coloured marks"
     assert path.stat().st_mode & 0o044 == 0o044  # group/other-readable like any output file
     # The atomic write leaves no temporary file behind.
     assert [entry.name for entry in path.parent.iterdir() if entry.name.endswith(".tmp")] == []

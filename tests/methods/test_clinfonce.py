@@ -90,7 +90,18 @@ def test_clinfonce_trains_on_top_k_attribute_clusters(tmp_path: Path) -> None:
     train = load_dataset("shapes", "train", seed=0, **TINY["data_options"])
     expected = _top_k_clusters_loop(train.aux, ATTRIBUTES, 3)
     np.testing.assert_array_equal(_trained_ids(result.run_dir), expected)
-    assert 0.0 <= result.metrics["linear_top1"] <= 1.0
+    # metrics.json records the information statistics of exactly those clusters (issue 15).
+    recorded = result.metrics["clusters"]
+    stats = cluster_statistics(expected, train.labels)
+    assert recorded["I(Z;T)"] == pytest.approx(stats.mutual_information, abs=1e-12)
+    assert recorded["H(Z|T)"] == pytest.approx(stats.cluster_entropy_given_label, abs=1e-12)
+    assert recorded["H(Z)"] == pytest.approx(stats.cluster_entropy, abs=1e-12)
+    settings = result.metrics["settings"]
+    assert (settings["method"], settings["cluster_top_k"], settings["temperature"]) == (
+        "clinfonce",
+        3,
+        0.1,
+    )
     assert (result.run_dir / "backbone.pt").is_file()
 
 

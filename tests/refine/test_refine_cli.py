@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +45,14 @@ def test_csv_with_label_column_end_to_end(tmp_path: Path) -> None:
     args = ["refine", str(tmp_path / "in.csv"), "--out", str(tmp_path / "out.csv")]
     code = main([*args, "--labels", "topic", *FAST[:-2], "--map-method", "pca"])
     assert code == 0
+    # A second run onto the same outputs needs --overwrite.
+    assert main([*args, "--labels", "topic", *FAST]) == 2
+    assert main([*args, "--labels", "topic", *FAST, "--overwrite"]) == 0
     out = pd.read_csv(tmp_path / "out.csv")
     assert list(out.columns) == ["id", "topic", "embedding"]
     assert out["id"].tolist() == ids and out["topic"].tolist() == topics.tolist()
     assert (tmp_path / "out.refiner.pt").exists() and (tmp_path / "refine_map.png").exists()
+    assert not list(tmp_path.glob("*.ckpt")) and not list(tmp_path.glob(".*"))
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["rows"] == len(vectors) and report["dim"] == 16
     assert report["label_classes"] == ["arts", "sport", "tech"]
@@ -55,6 +62,8 @@ def test_csv_with_label_column_end_to_end(tmp_path: Path) -> None:
     for side in ("original", "refined"):
         assert set(report["evaluation"][side]) == {"linear_top1", "knn_top1", "kmeans_nmi"}
     assert report["evaluation"]["split"]["test"] > 0
+    assert report["evaluation"]["split"]["labelled"] == len(vectors)
+    assert set(report["timings"]) >= {"imports", "statistics", "epochs", "selection", "apply_write"}
     assert (tmp_path / "refine.yaml").exists()
 
 
@@ -127,46 +136,67 @@ def _write_bad_inputs(folder: Path) -> dict[str, list[str]]:
     np.save(folder / "nan.npy", nan_rows)
     np.save(folder / "good.npy", vectors)
     np.save(folder / "flat.npy", vectors[:, 0])
+    np.save(folder / "one_class.npy", np.zeros(60, dtype=np.int64))
+    np.save(folder / "labels.npy", labels)
     (folder / "ragged.csv").write_text('id,vec\n1,"[1, 2, 3]"\n2,"[1, 2]"\n3,"[1, 2, 3]"\n')
     (folder / "fields.csv").write_text("a,b,c\n1,2,3\n4,5,6,7\n")
     (folder / "short_labels.txt").write_text("\n".join(map(str, labels[:50])) + "\n")
     (folder / "vectors.json").write_text("[]")
+    (folder / "junk.pt").write_text("not a refiner")
+    (folder / "taken").mkdir()
+    (folder / "reports").mkdir()
+    (folder / "reports" / "report.json").write_text("{}")
     np.save(folder / "other_dim.npy", vectors[:, :8])
-    main(["refine", str(folder / "good.npy"), "--out", str(folder / "ok.npy"), *FAST])
+    first = ["refine", str(folder / "good.npy"), "--out", str(folder / "ok.npy")]
+    assert main([*first, "--report-dir", str(folder / "first"), *FAST]) == 0
     good = str(folder / "good.npy")
     out = str(folder / "out.npy")
+    base = ["refine", good, "--out", out]
+    labelled = [*base, "--labels", str(folder / "labels.npy")]
     return {
         "row(s): 4, 17, 30": ["refine", str(folder / "nan.npy"), "--out", out],
         "ragged: rows 1": ["refine", str(folder / "ragged.csv"), "--out", str(folder / "o.csv")],
         "ragged rows": ["refine", str(folder / "fields.csv"), "--out", str(folder / "o.csv")],
         "50 values but the input has 60 rows": [
-            "refine",
-            good,
-            "--out",
-            out,
-            "--labels",
-            str(folder / "short_labels.txt"),
+            *base, "--labels", str(folder / "short_labels.txt"),
         ],
         "1-dimensional": ["refine", str(folder / "flat.npy"), "--out", out],
         "same file as the input": ["refine", good, "--out", good],
-        "unsupported extension '.json'": [
-            "refine",
-            str(folder / "vectors.json"),
-            "--out",
-            out,
-        ],
+        "unsupported extension '.json'": ["refine", str(folder / "vectors.json"), "--out", out],
         "output": ["refine", good, "--out", str(folder / "out.txt")],
         "does not exist": ["refine", str(folder / "missing.npy"), "--out", out],
         "trained on 16-dimensional rows": [
-            "refine",
-            "--apply",
-            str(folder / "ok.refiner.pt"),
-            str(folder / "other_dim.npy"),
-            "--out",
-            out,
+            "refine", "--apply", str(folder / "ok.refiner.pt"), str(folder / "other_dim.npy"),
+            "--out", out,
         ],
-        "neither a column": ["refine", good, "--out", out, "--labels", "topic"],
-    }
+        "junk.pt is not a readable torch file": [
+            "refine", "--apply", str(folder / "junk.pt"), good, "--out", out,
+        ],
+        "neither a column": [*base, "--labels", "topic"],
+        "temperature must be > 0": [*base, "--temperature", "0"],
+        "lr must be > 0": [*base, "--lr", "-0.1"],
+        "hidden must be >= 1": [*base, "--hidden", "0"],
+        "mask_prob must be >= 0 and < 1": [*base, "--mask-prob", "1.0"],
+        "val_fraction must be > 0 and < 1": [*base, "--val-fraction", "1.5"],
+        "val_fraction + test_fraction must be below 1": [
+            *base, "--val-fraction", "0.6", "--test-fraction", "0.5",
+        ],
+        "the labels have a single class": [*base, "--labels", str(folder / "one_class.npy")],
+        "epochs must be >= 1": [*base, "--epochs", "0"],
+        "num_clusters 500 is too many for 60 evaluation rows": [*base, "--num-clusters", "500"],
+        "batch_size 500 is larger than the input's 60 rows": [*base, "--batch-size", "500"],
+        "ok.npy' already exists; choose another path or pass --overwrite": [
+            "refine", good, "--out", str(folder / "ok.npy"),
+        ],
+        "report.json' already exists": [*base, "--report-dir", str(folder / "reports")],
+        "taken' is a folder": ["refine", good, "--out", str(folder / "taken")],
+        "unknown config key 'nonsense'": [*base, "--set", "nonsense=1"],
+        "--class-names gives 2 names but the labels have 3 classes": [
+            *labelled, "--class-names", "a,b",
+        ],
+        "nothing to resume": [*base, "--resume"],
+        "mask_value must be one of mean, zero": [*base, "--mask-value", "median"],
+    }  # fmt: skip
 
 
 def test_every_bad_input_exits_2_with_one_line_and_no_output(
@@ -176,10 +206,86 @@ def test_every_bad_input_exits_2_with_one_line_and_no_output(
     capsys.readouterr()
     before = _files(tmp_path)
     for message, argv in cases.items():
-        code = main([*argv, *FAST] if "--apply" not in argv else argv)
+        # The case's own options come last, so they win over FAST's.
+        code = main(argv if "--apply" in argv else [argv[0], *FAST, *argv[1:]])
         captured = capsys.readouterr()
         lines = captured.err.strip().splitlines()
         assert code == 2, (message, captured.err)
         assert len(lines) == 1 and lines[0].startswith("error: "), (message, captured.err)
         assert message in lines[0], (message, lines[0])
+        assert captured.out == "", (message, captured.out)
         assert _files(tmp_path) == before, (message, _files(tmp_path) - before)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_a_read_only_output_folder_is_refused_before_any_work(tmp_path: Path) -> None:
+    vectors, _ = nuisance_rows(60)
+    np.save(tmp_path / "in.npy", vectors)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert main(["refine", str(tmp_path / "in.npy"), "--out", str(locked / "o.npy")]) == 2
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_refusals_come_before_any_heavy_import(tmp_path: Path) -> None:
+    """A mistake is answered without loading torch, Lightning, scikit-learn or matplotlib."""
+    vectors, _ = nuisance_rows(60)
+    np.save(tmp_path / "in.npy", vectors)
+    np.save(tmp_path / "one.npy", np.zeros(60, dtype=np.int64))
+    cases = [
+        ["--temperature", "0"],
+        ["--labels", str(tmp_path / "one.npy")],
+        ["--num-clusters", "500"],
+        ["--out", str(tmp_path)],
+    ]
+    script = (
+        "import sys\n"
+        "from infoclr.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = [m for m in ('torch', 'lightning', 'sklearn', 'matplotlib', 'faiss')"
+        " if m in sys.modules]\n"
+        "print(code, heavy)\n"
+    )
+    for extra in cases:
+        argv = ["refine", str(tmp_path / "in.npy"), "--out", str(tmp_path / "o.npy"), *extra]
+        done = subprocess.run(
+            [sys.executable, "-c", script, *argv],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            check=False,
+        )
+        assert done.stdout.strip() == "2 []", (extra, done.stdout, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1, (extra, done.stderr)
+
+
+def test_resume_refuses_a_checkpoint_of_other_settings_and_continues_a_matching_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infoclr.refine import RefineConfig, fit_refiner
+    from infoclr.refine.job import RefineFiles, _record, prepare_refine
+
+    vectors, labels = nuisance_rows(200)
+    np.save(tmp_path / "in.npy", vectors)
+    out = tmp_path / "out.npy"
+    config = RefineConfig(epochs=2, batch_size=50)
+    prepared = prepare_refine(config, RefineFiles(tmp_path / "in.npy", out))
+    # An interrupted run: its checkpoint, with the record of its settings, after 1 epoch.
+    partial = RefineConfig(**{**config.to_dict(), "epochs": 1})
+    checkpoint = prepared.files.checkpoint
+    fit_refiner(vectors, partial, checkpoint=checkpoint, record=_record(prepared))
+    assert checkpoint.is_file()
+    argv = ["refine", str(tmp_path / "in.npy"), "--out", str(out), "--resume", *FAST[:4]]
+    capsys.readouterr()
+    assert main([*argv, "--no-progress", "--lr", "0.5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "belongs to another run (lr: 0.001 there, 0.5 now)" in err
+    assert main([*argv, "--no-progress", "--map-method", "none"]) == 0
+    assert "resuming from" in capsys.readouterr().err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [c["epoch"] for c in report["selection"]["candidates"]] == [0, 1, 2]
+    assert not checkpoint.exists()

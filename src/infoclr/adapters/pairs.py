@@ -97,7 +97,7 @@ def fit_pairs(
     try:
         from infoclr.data.embeddings import scan_embeddings
     except ImportError:  # before refine's I/O moved to infoclr.data.embeddings
-        from infoclr.refine.io import scan_embeddings
+        from infoclr.data.embeddings import scan_embeddings
 
     config = config or AdapterConfig(objective="pairs")
     config.validate()

@@ -26,11 +26,9 @@ __all__ = ["AlignInputs", "apply_map", "prepare_align", "run_align", "write_alig
 
 
 def embedding_io() -> Any:
-    """The embedding-table module (``infoclr.data.embeddings`` once refine's I/O moved there)."""
-    try:
-        from infoclr.data import embeddings
-    except ImportError:
-        from infoclr.refine import io as embeddings
+    """The embedding-table module, imported on first use (it loads pandas)."""
+    from infoclr.data import embeddings
+
     return embeddings
 
 

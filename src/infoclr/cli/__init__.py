@@ -16,7 +16,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import typer  # noqa: E402
 
-from infoclr.errors import InfoclrError  # noqa: E402
+from infoclr.errors import InfoclrError, Interrupted  # noqa: E402
 
 app = typer.Typer(
     name="infoclr",
@@ -26,6 +26,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _commands() -> None:
+    # A callback makes `app` a group even when only one command module is imported.
+    pass
 
 
 def _click_exceptions():
@@ -43,10 +49,27 @@ _CLICK = _click_exceptions()
 #: Commands that continue an interrupted run with ``--resume``.
 RESUMABLE = ("pretrain", "refine")
 
+# The module that registers each command on `app` (imported for that side effect).
+COMMAND_MODULES = {
+    "pretrain": "infoclr.cli.pretrain",
+    "evaluate": "infoclr.cli.pretrain",
+    "clusters": "infoclr.cli.clusters",
+    "refine": "infoclr.cli.refine",
+    "embed": "infoclr.cli.embed",
+    "export": "infoclr.cli.export",
+    "align": "infoclr.cli.align",
+}
 
-def _register() -> None:
-    # Imported for their side effect of adding commands to `app`.
-    from infoclr.cli import align, clusters, embed, export, pretrain, refine  # noqa: F401
+
+def _register(argv: list[str]) -> None:
+    """Import the module of the command in ``argv``, or every command module (for --help):
+    a command does not pay for the imports of the others (pandas for ``clusters``)."""
+    import importlib
+
+    words = [word for word in argv if not word.startswith("-")]
+    wanted = COMMAND_MODULES.get(words[0]) if words else None
+    for module in [wanted] if wanted else sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(module)
 
 
 def _interrupted(argv: list[str]) -> str:
@@ -63,14 +86,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     import sys
 
-    _register()
     args = list(sys.argv[1:] if argv is None else argv)
+    _register(args)
     try:
         result = app(args=args, standalone_mode=False)
     except InfoclrError as err:
         typer.echo(f"error: {err}", err=True)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         typer.echo(_interrupted(args), err=True)
         return 130
     except typer.Exit as done:

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import typer
 
 from infoclr.config import field_help
+from infoclr.errors import Interrupted
 
 __all__ = ["FlagSpec", "config_command", "flag"]
 
@@ -93,7 +94,11 @@ def config_command(
             }
             for key in generated_names:
                 kwargs.pop(key, None)
-            return function(**kwargs, overrides=overrides)
+            try:
+                return function(**kwargs, overrides=overrides)
+            except KeyboardInterrupt as stop:
+                # typer would turn Ctrl-C into a silent exit 130; the job's hint must show.
+                raise Interrupted(str(stop)) from None
 
         parameters = [
             p.replace(kind=inspect.Parameter.KEYWORD_ONLY)

@@ -56,6 +56,31 @@ def _as_float32_rows(features: Any) -> np.ndarray:
     return matrix
 
 
+def _check_settings(
+    num_clusters: Any,
+    num_rows: int,
+    niter: int,
+    nredo: int,
+    init: str,
+    max_points_per_centroid: int | None,
+) -> None:
+    if isinstance(num_clusters, bool) or not isinstance(num_clusters, (int, np.integer)):
+        raise ConfigError(f"num_clusters must be an integer, got {num_clusters!r}")
+    if not 1 <= num_clusters <= num_rows:
+        raise ConfigError(
+            f"num_clusters must be between 1 and the number of rows ({num_rows}), "
+            f"got {num_clusters}; lower num_clusters or pass more rows"
+        )
+    if niter < 1:
+        raise ConfigError(f"niter must be >= 1, got {niter}")
+    if nredo < 1:
+        raise ConfigError(f"nredo must be >= 1, got {nredo}")
+    if init not in _INIT_METHODS:
+        raise ConfigError(f"unknown k-means init {init!r}; choose one of {sorted(_INIT_METHODS)}")
+    if max_points_per_centroid is not None and max_points_per_centroid < 1:
+        raise ConfigError(f"max_points_per_centroid must be >= 1, got {max_points_per_centroid}")
+
+
 def kmeans(
     features: Any,
     num_clusters: int,
@@ -96,21 +121,7 @@ def kmeans(
     """
     matrix = _as_float32_rows(features)
     num_rows, dim = matrix.shape
-    if isinstance(num_clusters, bool) or not isinstance(num_clusters, (int, np.integer)):
-        raise ConfigError(f"num_clusters must be an integer, got {num_clusters!r}")
-    if not 1 <= num_clusters <= num_rows:
-        raise ConfigError(
-            f"num_clusters must be between 1 and the number of rows ({num_rows}), "
-            f"got {num_clusters}; lower num_clusters or pass more rows"
-        )
-    if niter < 1:
-        raise ConfigError(f"niter must be >= 1, got {niter}")
-    if nredo < 1:
-        raise ConfigError(f"nredo must be >= 1, got {nredo}")
-    if init not in _INIT_METHODS:
-        raise ConfigError(f"unknown k-means init {init!r}; choose one of {sorted(_INIT_METHODS)}")
-    if max_points_per_centroid is not None and max_points_per_centroid < 1:
-        raise ConfigError(f"max_points_per_centroid must be >= 1, got {max_points_per_centroid}")
+    _check_settings(num_clusters, num_rows, niter, nredo, init, max_points_per_centroid)
 
     if spherical:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)

@@ -2,7 +2,7 @@
 
 Memory stays O(batch): a ``.npy`` file gets its header (the row count is known up front) and
 then each batch's bytes; a ``.parquet`` file gets one row group per batch. The layouts are
-those of :func:`infoclr.refine.io.read_embeddings`:
+those of :func:`infoclr.data.embeddings.read_embeddings`:
 
 * ``.npy``: the (N, D) float32 vectors; the row metadata (id, split, index, label, file) goes
   to a CSV beside it, which ``infoclr refine --labels FILE.ids.csv`` reads (its ``label``

@@ -177,6 +177,32 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
+def _split_folder(root: Path, split: str) -> tuple[Path, list[str], dict[str, Path]]:
+    """(the folder of ``split``, the class names of both splits, the split folders)."""
+    split_folders = {name: root / name for name in ("train", "test") if (root / name).is_dir()}
+    if split_folders:
+        if split not in split_folders:
+            present = next(iter(split_folders))
+            raise DataError(
+                f"image-folder root {root} has a {present}/ sub-folder but no {split}/; add "
+                f"{root / split} or point root at a single folder of class sub-folders"
+            )
+        folder = split_folders[split]
+        class_names = sorted({name for f in split_folders.values() for name in _class_folders(f)})
+    else:
+        folder = root
+        class_names = _class_folders(root)
+        if split == "test":
+            warnings.warn(
+                f"image-folder root {root} has no train/ and test/ sub-folders, so the test split "
+                "repeats the training images (linear_top1 is training accuracy); use a CSV "
+                "manifest to hold out rows",
+                InfoclrWarning,
+                stacklevel=2,
+            )
+    return folder, class_names, split_folders
+
+
 @register_dataset("image-folder")
 def image_folder(
     split: str = "train",
@@ -209,25 +235,7 @@ def image_folder(
             f"image-folder root {root} does not exist or is not a folder; pass the folder that "
             "holds the class sub-folders"
         )
-    split_folders = {name: root / name for name in ("train", "test") if (root / name).is_dir()}
-    if split_folders:
-        if split not in split_folders:
-            present = next(iter(split_folders))
-            raise DataError(
-                f"image-folder root {root} has a {present}/ sub-folder but no {split}/; add "
-                f"{root / split} or point root at a single folder of class sub-folders"
-            )
-        folder = split_folders[split]
-        class_names = sorted({name for f in split_folders.values() for name in _class_folders(f)})
-    else:
-        folder = root
-        class_names = _class_folders(root)
-        if split == "test":
-            warnings.warn(
-                f"image-folder root {root} has no train/ and test/ sub-folders, so the test split "
-                "repeats the training images",
-                stacklevel=2,
-            )
+    folder, class_names, split_folders = _split_folder(root, split)
     if not class_names:
         raise DataError(
             f"{folder} has no class sub-folders; put the images in {folder}/<class name>/"
@@ -415,6 +423,36 @@ def _split_rows(frame: Any, split: str, options: dict[str, Any], groups: np.ndar
     return np.flatnonzero(test if split == "test" else ~test), note
 
 
+def _encoded_columns(
+    frame: Any, columns: list[str | None], csv_path: Path
+) -> dict[str, tuple[np.ndarray, list[str] | None]]:
+    """Each named column encoded over every row (whichever split is being loaded), with a
+    one-line error for missing values."""
+    codes = {c: _encode_column(frame[c], c, csv_path) for c in columns if c}
+    for column, (values, _) in codes.items():
+        missing_rows = np.flatnonzero(values < 0)
+        if missing_rows.size:
+            raise DataError(
+                f"column {column!r} of {csv_path} has missing values on data rows "
+                f"{_row_list(missing_rows)} (1 = first row after the header); fill or drop them"
+            )
+    return codes
+
+
+def _frames(csv_path: Path, test_path: str | Path | None, root: Path | None, columns: dict) -> Any:
+    """The manifest's rows, with the test manifest's appended when there is one; ``_file`` is
+    0 or 1 (which file), ``_base`` the folder its paths resolve against."""
+    import pandas as pd
+
+    frame = _read_manifest(csv_path, columns).assign(_file=0, _base=str(csv_path.parent))
+    if test_path is None:
+        return frame
+    test_csv = _manifest_path(test_path, root if root is not None else csv_path.parent)
+    test_frame = _read_manifest(test_csv, columns).assign(_file=1, _base=str(test_csv.parent))
+    # One frame, so that class and attribute ids agree between the splits.
+    return pd.concat([frame, test_frame], ignore_index=True)
+
+
 @register_dataset("csv")
 def csv_manifest(
     split: str = "train",
@@ -456,8 +494,6 @@ def csv_manifest(
     missing value in the label or an attribute column (listing the rows), or a listed image
     that does not exist or cannot be decoded.
     """
-    import pandas as pd
-
     image_size = None if image_size is None else _check_image_size(image_size)
     grayscale = None if grayscale is None else _check_flag(grayscale, "grayscale")
     evaluate_on_train = _check_flag(evaluate_on_train, "evaluate_on_train")
@@ -467,30 +503,10 @@ def csv_manifest(
     columns = {"path": path_column, "label": label_column, "split": split_column}
     columns.update({f"attribute {column!r}": column for column in attributes})
     csv_path = _manifest_path(path, root)
-    frame = _read_manifest(csv_path, columns)
-    if test_path is not None and split_column is None and not evaluate_on_train:
-        test_csv = _manifest_path(test_path, root if root is not None else csv_path.parent)
-        test_frame = _read_manifest(test_csv, columns)
-        # Codes over both files, so that class and attribute ids agree between the splits.
-        frame = pd.concat(
-            [
-                frame.assign(_file=0, _base=str(csv_path.parent)),
-                test_frame.assign(_file=1, _base=str(test_csv.parent)),
-            ],
-            ignore_index=True,
-        )
-        keep_file = 1 if split == "test" else 0
-    else:
-        frame = frame.assign(_file=0, _base=str(csv_path.parent))
-        keep_file = 0
-    codes = {c: _encode_column(frame[c], c, csv_path) for c in [label_column, *attributes] if c}
-    for column, (values, _) in codes.items():
-        missing_rows = np.flatnonzero(values < 0)
-        if missing_rows.size:  # checked over every row, whichever split is being loaded
-            raise DataError(
-                f"column {column!r} of {csv_path} has missing values on data rows "
-                f"{_row_list(missing_rows)} (1 = first row after the header); fill or drop them"
-            )
+    use_test_file = test_path is not None and split_column is None and not evaluate_on_train
+    frame = _frames(csv_path, test_path if use_test_file else None, root, columns)
+    keep_file = 1 if use_test_file and split == "test" else 0
+    codes = _encoded_columns(frame, [label_column, *attributes], csv_path)
     groups = codes[label_column][0] if label_column else np.zeros(len(frame), dtype=np.int64)
     in_file = np.flatnonzero(frame["_file"].to_numpy() == keep_file)
     options = dict(

@@ -6,6 +6,8 @@
 * :class:`OrderedBatches`: a re-iterable, picklable source of un-augmented
   ``(images uint8, labels)`` batches in index order, for k-NN monitoring, k-means re-clustering,
   the final evaluation and ``infoclr embed``.
+* :func:`row_loader`: random batches of the rows of an embedding table (a memmap is read one
+  batch at a time), for ``infoclr refine``.
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import numpy as np
 import torch
 
 from infoclr.data.base import ImageData
+from infoclr.errors import DataError
 
 __all__ = [
     "EpochBatches",
     "EpochShuffle",
     "InMemoryBatches",
     "OrderedBatches",
+    "RowBatchSampler",
+    "RowGather",
     "labels_tensor",
+    "row_loader",
     "train_loader",
 ]
 
@@ -162,3 +168,69 @@ class OrderedBatches:
         )
         for batch in loader:
             yield batch[0], batch[1]
+
+
+class RowBatchSampler:
+    """Random batches of row indices, each sorted; one epoch per iteration.
+
+    Epoch ``e`` cuts a permutation drawn from ``(seed, e)`` alone into ``len(self)`` full
+    batches (the remainder is dropped, so BatchNorm never sees a batch of one, and a different
+    remainder each epoch). Lightning calls :meth:`set_epoch` before every epoch, so a resumed
+    run sees the same batches as an uninterrupted one. Sorted indices turn the random reads of
+    a memmap into forward sweeps.
+    """
+
+    def __init__(self, num_rows: int, batch_size: int, seed: int = 0) -> None:
+        if num_rows < 2 or not 2 <= batch_size <= num_rows:
+            raise DataError(
+                f"batches of {batch_size} rows need at least that many rows (and 2), got "
+                f"{num_rows}; lower the batch size"
+            )
+        self.num_rows, self.batch_size, self.seed = num_rows, batch_size, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.num_rows // self.batch_size
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.num_rows)
+        for index in range(len(self)):
+            yield np.sort(order[index * self.batch_size : (index + 1) * self.batch_size])
+
+
+class RowGather(torch.utils.data.Dataset):
+    """Rows of a (N, D) array or memmap (and their cluster ids), gathered one batch at a time.
+
+    ``dataset[rows]`` with an index array returns ``x`` (B, D) float32, or
+    ``(x, cluster_ids)`` with cluster_ids (B,) int64 when cluster ids were given.
+    """
+
+    def __init__(self, vectors: np.ndarray, cluster_ids: np.ndarray | None = None) -> None:
+        self.vectors = vectors
+        self.cluster_ids = None if cluster_ids is None else torch.as_tensor(cluster_ids)
+
+    def __len__(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def __getitem__(self, rows: np.ndarray) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        x = torch.from_numpy(np.asarray(self.vectors[rows], dtype=np.float32))
+        if self.cluster_ids is None:
+            return x
+        return x, self.cluster_ids[torch.from_numpy(rows)]
+
+
+def row_loader(
+    vectors: np.ndarray, batch_size: int, seed: int, cluster_ids: np.ndarray | None = None
+) -> torch.utils.data.DataLoader:
+    """Random row batches of ``vectors`` (see :class:`RowBatchSampler` and :class:`RowGather`)."""
+    sampler = RowBatchSampler(int(vectors.shape[0]), batch_size, seed)
+    dataset = RowGather(vectors, cluster_ids)
+    # A generator of its own: creating an iterator draws a base seed from it, which must not
+    # move the global generator that the views and dropout use.
+    generator = torch.Generator().manual_seed(seed)
+    return torch.utils.data.DataLoader(
+        dataset, sampler=sampler, batch_size=None, num_workers=0, generator=generator
+    )

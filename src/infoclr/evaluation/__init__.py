@@ -1,40 +1,36 @@
-"""Evaluation of frozen representations: k-NN, linear probe, clustering metrics and plots.
+"""Evaluation of frozen representations: k-NN, linear probe, clustering metrics, selection, plots.
 
 All functions take features as numpy arrays or torch tensors (any device) and labels as integer
 arrays, and raise :class:`~infoclr.errors.DataError` / :class:`~infoclr.errors.ConfigError`
-with a one-line message for bad input.
+with a one-line message for bad input. Importing this package loads no torch, faiss, scikit-learn
+or matplotlib: each member loads on first use, so input checks run before heavy imports.
 """
 
-from infoclr.evaluation.clustering import clustering_scores, kmeans_nmi
-from infoclr.evaluation.features import extract_features
-from infoclr.evaluation.knn import knn_predict, knn_top1
-from infoclr.evaluation.linear import (
-    LinearProbeResult,
-    linear_probe,
-    linear_top1,
-    select_weight_decay,
-)
-from infoclr.evaluation.plots import (
-    embedding_map,
-    plot_embedding_maps,
-    plot_metric_grid,
-    plot_metric_vs,
-    plot_training_curves,
-)
+from infoclr._lazy import lazy_getattr
 
-__all__ = [
-    "LinearProbeResult",
-    "clustering_scores",
-    "embedding_map",
-    "extract_features",
-    "kmeans_nmi",
-    "knn_predict",
-    "knn_top1",
-    "linear_probe",
-    "linear_top1",
-    "plot_embedding_maps",
-    "plot_metric_grid",
-    "plot_metric_vs",
-    "plot_training_curves",
-    "select_weight_decay",
-]
+_LAZY = {
+    "clustering_scores": "infoclr.evaluation.clustering",
+    "kmeans_nmi": "infoclr.evaluation.clustering",
+    "kmeans_stability": "infoclr.evaluation.clustering",
+    "extract_features": "infoclr.evaluation.features",
+    "knn_predict": "infoclr.evaluation.knn",
+    "knn_top1": "infoclr.evaluation.knn",
+    "LinearProbeResult": "infoclr.evaluation.linear",
+    "linear_probe": "infoclr.evaluation.linear",
+    "linear_top1": "infoclr.evaluation.linear",
+    "select_weight_decay": "infoclr.evaluation.linear",
+    "embedding_map": "infoclr.evaluation.plots",
+    "plot_embedding_maps": "infoclr.evaluation.plots",
+    "plot_metric_grid": "infoclr.evaluation.plots",
+    "plot_metric_vs": "infoclr.evaluation.plots",
+    "plot_training_curves": "infoclr.evaluation.plots",
+    "probe_scores": "infoclr.evaluation.probes",
+    "CandidateScorer": "infoclr.evaluation.selection",
+    "LabelSplit": "infoclr.evaluation.selection",
+    "Selection": "infoclr.evaluation.selection",
+    "before_after": "infoclr.evaluation.selection",
+    "split_labelled": "infoclr.evaluation.selection",
+}
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
+__all__ = list(_LAZY)

@@ -72,6 +72,38 @@ def _embed(model: torch.nn.Module, images: Tensor, head: torch.nn.Module | None)
     return output.float().cpu()
 
 
+def _target_device(
+    model: torch.nn.Module, device: str | torch.device | None, batch_size: int
+) -> torch.device:
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
+    model_device = _model_device(model)
+    target_device = torch.device(device) if device is not None else model_device
+    if target_device is None:
+        target_device = torch.device("cpu")
+    if model_device is not None and model_device.type != target_device.type:
+        raise ConfigError(
+            f"the model is on {model_device} but device={str(target_device)!r}; move the model "
+            "there first or pass device=None to use the model's device"
+        )
+    return target_device
+
+
+def _batches(loader_or_tensor: Any, batch_size: int) -> Iterable[Any]:
+    if isinstance(loader_or_tensor, Tensor | np.ndarray):
+        images_all = torch.as_tensor(loader_or_tensor)
+        if images_all.ndim < 2 or len(images_all) == 0:
+            raise DataError(
+                f"extract_features got images of shape {tuple(images_all.shape)}; pass a "
+                "non-empty (N, C, H, W) tensor"
+            )
+        starts = range(0, len(images_all), batch_size)
+        return (images_all[start : start + batch_size] for start in starts)
+    if callable(loader_or_tensor) and not hasattr(loader_or_tensor, "__iter__"):
+        return loader_or_tensor()
+    return loader_or_tensor
+
+
 @torch.no_grad()
 def extract_features(
     model: torch.nn.Module,
@@ -108,31 +140,8 @@ def extract_features(
             return a (B, D) tensor.
         DataError: for empty input, unreadable batches, or batches with and without labels.
     """
-    if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
-    model_device = _model_device(model)
-    target_device = torch.device(device) if device is not None else model_device
-    if target_device is None:
-        target_device = torch.device("cpu")
-    if model_device is not None and model_device.type != target_device.type:
-        raise ConfigError(
-            f"the model is on {model_device} but device={str(target_device)!r}; move the model "
-            "there first or pass device=None to use the model's device"
-        )
-
-    if isinstance(loader_or_tensor, Tensor | np.ndarray):
-        images_all = torch.as_tensor(loader_or_tensor)
-        if images_all.ndim < 2 or len(images_all) == 0:
-            raise DataError(
-                f"extract_features got images of shape {tuple(images_all.shape)}; pass a "
-                "non-empty (N, C, H, W) tensor"
-            )
-        starts = range(0, len(images_all), batch_size)
-        batches: Iterable[Any] = (images_all[start : start + batch_size] for start in starts)
-    elif callable(loader_or_tensor) and not hasattr(loader_or_tensor, "__iter__"):
-        batches = loader_or_tensor()
-    else:
-        batches = loader_or_tensor
+    target_device = _target_device(model, device, batch_size)
+    batches = _batches(loader_or_tensor, batch_size)
 
     # Remember every module's own flag: a model may hold frozen submodules kept in eval mode.
     owners = [model] if head is None else [model, head]

@@ -90,21 +90,9 @@ def knn_predict(
         raise DataError("exclude_self=True with a single training row leaves no neighbours")
     num_neighbours = min(int(k), available_neighbours)
 
-    index = faiss.IndexFlatIP(train_matrix.shape[1])
-    index.add(l2_normalize_rows(train_matrix))
-    searched = num_neighbours + 1 if exclude_self else num_neighbours
-    similarities, neighbour_rows = index.search(l2_normalize_rows(query_matrix), searched)
-
-    if exclude_self:
-        # Drop the query's own row. Exact duplicates can push it out of the k + 1 results;
-        # then the farthest neighbour is dropped instead, to keep k per query.
-        is_self = neighbour_rows == np.arange(num_query)[:, None]
-        no_self_found = ~is_self.any(axis=1)
-        is_self[no_self_found, -1] = True
-        keep = ~is_self
-        similarities = similarities[keep].reshape(num_query, num_neighbours)
-        neighbour_rows = neighbour_rows[keep].reshape(num_query, num_neighbours)
-
+    similarities, neighbour_rows = _neighbours(
+        train_matrix, query_matrix, num_neighbours, exclude_self
+    )
     # Shifting by the row maximum leaves each query's argmax unchanged and keeps exp() finite
     # for small temperatures.
     weights = np.exp(
@@ -117,6 +105,28 @@ def knn_predict(
         cells.ravel(), weights=weights.ravel(), minlength=num_query * num_classes
     ).reshape(num_query, num_classes)
     return class_scores.argmax(axis=1).astype(np.int64)
+
+
+def _neighbours(
+    train_matrix: np.ndarray, query_matrix: np.ndarray, num_neighbours: int, exclude_self: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(similarities, rows), both (N_query, num_neighbours): the cosine nearest training rows
+    of each query, without the query's own row when ``exclude_self``."""
+    num_query = len(query_matrix)
+    index = faiss.IndexFlatIP(train_matrix.shape[1])
+    index.add(l2_normalize_rows(train_matrix))
+    searched = num_neighbours + 1 if exclude_self else num_neighbours
+    similarities, neighbour_rows = index.search(l2_normalize_rows(query_matrix), searched)
+    if exclude_self:
+        # Drop the query's own row. Exact duplicates can push it out of the k + 1 results;
+        # then the farthest neighbour is dropped instead, to keep k per query.
+        is_self = neighbour_rows == np.arange(num_query)[:, None]
+        no_self_found = ~is_self.any(axis=1)
+        is_self[no_self_found, -1] = True
+        keep = ~is_self
+        similarities = similarities[keep].reshape(num_query, num_neighbours)
+        neighbour_rows = neighbour_rows[keep].reshape(num_query, num_neighbours)
+    return similarities, neighbour_rows
 
 
 def knn_top1(

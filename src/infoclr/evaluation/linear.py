@@ -219,6 +219,75 @@ def linear_probe(
             weight decay.
         DataError: for empty, non-finite or mismatched inputs, or fewer than two classes.
     """
+    weight_decay, lr_used = _checked_settings(
+        train_features, train_labels, optimizer, epochs, lr, weight_decay, batch_size,
+        seed, standardize, device,
+    )  # fmt: skip
+    train_matrix, train_ids, test_matrix, test_ids = _checked_inputs(
+        train_features, train_labels, test_features, test_labels
+    )
+    num_classes = int(max(train_ids.max(), test_ids.max())) + 1
+    started = time.perf_counter()
+    torch_device = torch.device(device)
+    train_x = torch.from_numpy(train_matrix).to(torch_device)
+    test_x = torch.from_numpy(test_matrix).to(torch_device)
+    train_y = torch.from_numpy(train_ids).to(torch_device)
+    if standardize:
+        train_x, test_x = _standardize(train_x, test_x)
+    classifier = torch.nn.Linear(train_matrix.shape[1], num_classes).to(torch_device)
+    torch.nn.init.zeros_(classifier.weight)
+    torch.nn.init.zeros_(classifier.bias)
+    steps = _train(classifier, train_x, train_y, optimizer, epochs, lr_used, weight_decay,
+                   batch_size, seed)  # fmt: skip
+    with torch.no_grad():
+        train_loss = float(_objective(classifier, train_x, train_y, weight_decay))
+    train_predictions = _predict(classifier, train_x).cpu().numpy()
+    test_predictions = _predict(classifier, test_x).cpu().numpy()
+    return LinearProbeResult(
+        top1=float((test_predictions == test_ids).mean()),
+        train_top1=float((train_predictions == train_ids).mean()),
+        epochs=int(epochs),
+        steps=steps,
+        train_loss=train_loss,
+        num_classes=num_classes,
+        optimizer=optimizer,
+        lr=lr_used,
+        weight_decay=float(weight_decay),
+        seconds=time.perf_counter() - started,
+        test_predictions=test_predictions.astype(np.int64),
+    )
+
+
+def _checked_inputs(
+    train_features: ArrayLike,
+    train_labels: ArrayLike,
+    test_features: ArrayLike,
+    test_labels: ArrayLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    train_matrix, train_ids = as_labelled_features(train_features, train_labels, "train")
+    test_matrix, test_ids = as_labelled_features(test_features, test_labels, "test")
+    check_same_width(train_matrix, test_matrix, "train_features", "test_features")
+    if len(np.unique(train_ids)) < 2:
+        raise DataError(
+            "the linear probe needs at least 2 classes in train_labels, got "
+            f"{len(np.unique(train_ids))}; check the labels column"
+        )
+    return train_matrix, train_ids, test_matrix, test_ids
+
+
+def _checked_settings(
+    train_features: ArrayLike,
+    train_labels: ArrayLike,
+    optimizer: str,
+    epochs: int,
+    lr: float | None,
+    weight_decay: float | str,
+    batch_size: int,
+    seed: int,
+    standardize: bool,
+    device: str,
+) -> tuple[float, float]:
+    """(weight decay, learning rate) after the checks; ``"auto"`` weight decay is selected."""
     if optimizer not in OPTIMIZERS:
         raise ConfigError(f"unknown probe optimizer {optimizer!r}; choose one of {OPTIMIZERS}")
     if epochs < 1:
@@ -242,76 +311,46 @@ def linear_probe(
     lr_used = _DEFAULT_LR[optimizer] if lr is None else float(lr)
     if not lr_used > 0:
         raise ConfigError(f"lr must be positive, got {lr}")
+    return float(weight_decay), lr_used
 
-    train_matrix, train_ids = as_labelled_features(train_features, train_labels, "train")
-    test_matrix, test_ids = as_labelled_features(test_features, test_labels, "test")
-    check_same_width(train_matrix, test_matrix, "train_features", "test_features")
-    if len(np.unique(train_ids)) < 2:
-        raise DataError(
-            "the linear probe needs at least 2 classes in train_labels, got "
-            f"{len(np.unique(train_ids))}; check the labels column"
-        )
-    num_classes = int(max(train_ids.max(), test_ids.max())) + 1
 
-    started = time.perf_counter()
-    torch_device = torch.device(device)
-    train_x = torch.from_numpy(train_matrix).to(torch_device)
-    test_x = torch.from_numpy(test_matrix).to(torch_device)
-    train_y = torch.from_numpy(train_ids).to(torch_device)
-    if standardize:
-        mean = train_x.mean(dim=0)
-        std = train_x.std(dim=0, unbiased=False)
-        # Constant training features carry no signal; divide by 1 rather than by ~0.
-        std = torch.where(std > 1e-6 * std.max().clamp_min(1e-12), std, torch.ones_like(std))
-        train_x = (train_x - mean) / std
-        test_x = (test_x - mean) / std
+def _standardize(train_x: torch.Tensor, test_x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Both splits z-scored with the training split's statistics."""
+    mean = train_x.mean(dim=0)
+    std = train_x.std(dim=0, unbiased=False)
+    # Constant training features carry no signal; divide by 1 rather than by ~0.
+    std = torch.where(std > 1e-6 * std.max().clamp_min(1e-12), std, torch.ones_like(std))
+    return (train_x - mean) / std, (test_x - mean) / std
 
-    classifier = torch.nn.Linear(train_matrix.shape[1], num_classes).to(torch_device)
-    torch.nn.init.zeros_(classifier.weight)
-    torch.nn.init.zeros_(classifier.bias)
-    generator = torch.Generator().manual_seed(seed)
 
+def _train(
+    classifier: torch.nn.Linear,
+    train_x: torch.Tensor,
+    train_y: torch.Tensor,
+    optimizer: str,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+    batch_size: int,
+    seed: int,
+) -> int:
     # Training must not leak into an outer no_grad / inference context.
     with torch.enable_grad():
         if optimizer == "lbfgs":
-            steps = _train_lbfgs(
-                classifier,
-                train_x,
-                train_y,
-                iterations=epochs,
-                lr=lr_used,
-                weight_decay=weight_decay,
+            return _train_lbfgs(
+                classifier, train_x, train_y, iterations=epochs, lr=lr, weight_decay=weight_decay
             )
-        else:
-            steps = _train_minibatch(
-                classifier,
-                train_x,
-                train_y,
-                optimizer_name=optimizer,
-                epochs=epochs,
-                lr=lr_used,
-                weight_decay=weight_decay,
-                batch_size=batch_size,
-                generator=generator,
-            )
-
-    with torch.no_grad():
-        train_loss = float(_objective(classifier, train_x, train_y, weight_decay))
-    train_predictions = _predict(classifier, train_x).cpu().numpy()
-    test_predictions = _predict(classifier, test_x).cpu().numpy()
-    return LinearProbeResult(
-        top1=float((test_predictions == test_ids).mean()),
-        train_top1=float((train_predictions == train_ids).mean()),
-        epochs=int(epochs),
-        steps=steps,
-        train_loss=train_loss,
-        num_classes=num_classes,
-        optimizer=optimizer,
-        lr=lr_used,
-        weight_decay=float(weight_decay),
-        seconds=time.perf_counter() - started,
-        test_predictions=test_predictions.astype(np.int64),
-    )
+        return _train_minibatch(
+            classifier,
+            train_x,
+            train_y,
+            optimizer_name=optimizer,
+            epochs=epochs,
+            lr=lr,
+            weight_decay=weight_decay,
+            batch_size=batch_size,
+            generator=torch.Generator().manual_seed(seed),
+        )
 
 
 def linear_top1(

@@ -17,7 +17,7 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -110,7 +110,14 @@ def embedding_map(features: ArrayLike, method: str = "auto", seed: int = 0) -> n
     return np.asarray(tsne.fit_transform(matrix), dtype=np.float32)
 
 
-def _save_atomically(figure: Figure, path: str | os.PathLike[str], dpi: int = 120) -> Path:
+def _save_atomically(
+    figure: Figure, path: str | os.PathLike[str] | IO[bytes], dpi: int = 120
+) -> Path | None:
+    if not isinstance(path, (str, os.PathLike)):
+        # An open handle (an infoclr.runs.OutputSet stage): the caller makes it atomic.
+        FigureCanvasAgg(figure)
+        figure.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
+        return None
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(figure)
@@ -134,22 +141,30 @@ def _marker_size(num_points: int) -> float:
     return float(np.clip(3000.0 / max(num_points, 1), 1.0, 30.0))
 
 
+def _class_name(class_id: int, class_names: Sequence[str] | None) -> str:
+    if class_names is not None and 0 <= class_id < len(class_names):
+        return str(class_names[class_id])
+    return str(class_id)
+
+
 def plot_embedding_maps(
     maps: Mapping[str, ArrayLike],
     labels: ArrayLike | None,
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | IO[bytes],
     title: str | None = None,
-) -> Path:
+    class_names: Sequence[str] | None = None,
+) -> Path | None:
     """Side-by-side scatter panels of 2-D maps (e.g. ``{"before": ..., "after": ...}``).
 
     Args:
         maps: panel title -> (N, 2) coordinates (from :func:`embedding_map`); all the same N.
         labels: (N,) integer class ids colouring the points, or ``None`` for one colour.
-        path: PNG file to write (parent folders are created).
+        path: PNG file to write (parent folders are created), or an open binary handle.
         title: optional figure title.
+        class_names: legend names, indexed by class id (default: the ids themselves).
 
     Returns:
-        The path written.
+        The path written (None for a handle).
 
     Raises:
         DataError: for no maps, maps that are not (N, 2), or mismatched lengths.
@@ -196,7 +211,14 @@ def plot_embedding_maps(
         axis.set_yticks([])
     if categorical:
         handles = [
-            Line2D([], [], marker="o", linestyle="", color=palette(position), label=str(class_id))
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                color=palette(position),
+                label=_class_name(class_id, class_names),
+            )
             for position, class_id in enumerate(classes)
         ]
         figure.legend(handles=handles, loc="outside right center", title="class")
@@ -205,6 +227,26 @@ def plot_embedding_maps(
     if title:
         figure.suptitle(title)
     return _save_atomically(figure, path)
+
+
+def plot_before_after(
+    original: ArrayLike,
+    refined: ArrayLike,
+    labels: ArrayLike | None,
+    path: str | os.PathLike[str] | IO[bytes],
+    method: str = "pca",
+    seed: int = 0,
+    title: str | None = None,
+    class_names: Sequence[str] | None = None,
+    refined_title: str = "refined",
+) -> Path | None:
+    """Two panels: 2-D maps (:func:`embedding_map`) of the same (N, D) rows before and after a
+    refinement, coloured by ``labels`` (N,) class ids. See :func:`plot_embedding_maps`."""
+    maps = {
+        "original": embedding_map(original, method, seed=seed),
+        refined_title: embedding_map(refined, method, seed=seed),
+    }
+    return plot_embedding_maps(maps, labels, path, title=title, class_names=class_names)
 
 
 def _as_float_vector(values: ArrayLike, name: str) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Lightning callbacks of pretraining: online k-NN monitor and k-means re-clustering.
+"""Lightning callbacks: the online k-NN monitor and k-means re-clustering of pretraining, and
+the epoch seeds, loss watch and candidate selection of refinement.
 
 Each keeps its history in ``state_dict()``, which Lightning stores in every checkpoint, so that
 a resumed run reports the history of the whole run, not only of the part after the resume.
@@ -6,11 +7,15 @@ a resumed run reports the history of the whole run, not only of the part after t
 
 from __future__ import annotations
 
+import copy
+import math
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -22,10 +27,13 @@ BatchSource = Callable[[], Iterator[tuple[Tensor, Tensor]]]
 
 __all__ = [
     "BatchSource",
+    "CandidateSelection",
     "EpochSeeds",
     "KMeansReclustering",
     "KNNMonitor",
+    "LossWatch",
     "RunClock",
+    "RunRecord",
     "StopOnNonFinite",
     "TrainContext",
     "epoch_seed",
@@ -172,7 +180,6 @@ class EpochSeeds(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         import random
 
-        import numpy as np
 
         value = epoch_seed(self.seed, trainer.current_epoch)
         random.seed(value)
@@ -277,3 +284,145 @@ class StopOnNonFinite(L.Callback):
             f"(step {trainer.global_step}); lower the learning rate (--lr) or raise the "
             "temperature, then start a new run"
         )
+
+
+class LossWatch(L.Callback):
+    """Mean loss and time of every epoch, with few host synchronisations.
+
+    Step losses are summed on the device; the sum is read every ``sync_every`` steps and at
+    the end of each epoch. A non-finite value stops training: :attr:`stopped` says where, and
+    the epoch is not a candidate. ``on_progress(epoch, steps_done, steps_per_epoch, mean_loss)``
+    is called at each read.
+    """
+
+    def __init__(
+        self,
+        sync_every: int = 25,
+        on_progress: Callable[[int, int, int, float], None] | None = None,
+    ) -> None:
+        self.sync_every, self.on_progress = sync_every, on_progress
+        self.epoch_losses: list[float] = []
+        self.epoch_seconds: list[float] = []
+        self.stopped: str | None = None
+        self._total: Tensor | None = None
+        self._steps = 0
+        self._started = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._total, self._steps, self._started = None, 0, time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        loss = (outputs["loss"] if isinstance(outputs, dict) else outputs).detach()
+        self._total = loss if self._total is None else self._total + loss
+        self._steps += 1
+        if self._steps % self.sync_every == 0:
+            self._read(trainer)
+
+    def _read(self, trainer: L.Trainer) -> float:
+        mean = float(self._total) / max(self._steps, 1) if self._total is not None else 0.0
+        epoch = trainer.current_epoch + 1
+        if not math.isfinite(mean) and self.stopped is None:
+            self.stopped = f"the training loss became {mean} in epoch {epoch}"
+            trainer.should_stop = True
+        if self.on_progress is not None:
+            self.on_progress(epoch, self._steps, int(trainer.num_training_batches), mean)
+        return mean
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        mean = self._read(trainer)
+        self.epoch_seconds.append(time.perf_counter() - self._started)
+        if self.stopped is None:
+            self.epoch_losses.append(mean)
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.stopped is not None:  # resumed from the checkpoint of a diverged epoch
+            trainer.should_stop = True
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "epoch_losses": self.epoch_losses,
+            "epoch_seconds": self.epoch_seconds,
+            "stopped": self.stopped,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.epoch_losses = [float(v) for v in state_dict["epoch_losses"]]
+        self.epoch_seconds = [float(v) for v in state_dict["epoch_seconds"]]
+        self.stopped = state_dict["stopped"]
+
+
+class CandidateSelection(L.Callback):
+    """Score the refiner as a candidate before training and after every ``eval_every``-th epoch
+    (and the last); keep a copy of the weights of the kept candidate.
+
+    Args:
+        scorer: an :class:`~infoclr.evaluation.selection.CandidateScorer`; ``scorer.selection``
+            records the candidates.
+        eval_every: score every this many epochs.
+        watch: the run's :class:`LossWatch`; an epoch whose loss was not finite is no candidate.
+        on_epoch: called as ``on_epoch(epoch, scores or None, module)`` before training
+            (epoch 0) and after every epoch, with the module as it is then (it must not change
+            it), e.g. to score candidates another way or keep the last epoch.
+    """
+
+    def __init__(
+        self,
+        scorer: Any,
+        eval_every: int,
+        watch: LossWatch,
+        on_epoch: Callable[[int, dict[str, float] | None, Any], None] | None = None,
+    ) -> None:
+        self.scorer, self.selection = scorer, scorer.selection
+        self.eval_every, self.watch, self.on_epoch = eval_every, watch, on_epoch
+        self.best_state: dict[str, Tensor] = {}
+        self.eval_seconds = 0.0
+
+    def _offer(self, epoch: int, pl_module: L.LightningModule) -> dict[str, float]:
+        started = time.perf_counter()
+        scores = self.scorer.score(pl_module.refine)
+        self.eval_seconds += time.perf_counter() - started
+        if self.selection.offer(epoch, scores):
+            self.best_state = copy.deepcopy(pl_module.state_dict())
+        return scores
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.selection.candidates:  # a resumed run restored them
+            scores = self._offer(0, pl_module)
+            if self.on_epoch is not None:
+                self.on_epoch(0, scores, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        scores = None
+        due = epoch % self.eval_every == 0 or epoch == trainer.max_epochs
+        if self.watch.stopped is None and due:
+            scores = self._offer(epoch, pl_module)
+        if self.on_epoch is not None:
+            self.on_epoch(epoch, scores, pl_module)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "selection": self.selection.as_dict(),
+            "best_state": self.best_state,
+            "eval_seconds": self.eval_seconds,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.selection.load(state_dict["selection"])
+        self.best_state = state_dict["best_state"]
+        self.eval_seconds = float(state_dict["eval_seconds"])
+
+
+class RunRecord(L.Callback):
+    """Store ``record`` (what run this is: input, settings) as ``checkpoint["infoclr_run"]``,
+    so that a resume can check that it continues the same run."""
+
+    def __init__(self, record: dict[str, Any]) -> None:
+        self.record = record
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        checkpoint["infoclr_run"] = self.record

@@ -1,26 +1,31 @@
 """SimSkip: contrastive refinement of existing embeddings, as one LightningModule.
 
 Liu, Kim & Bansal, "Can Contrastive Learning Refine Embeddings", arXiv 2404.08701 (ESWC 2024).
-The objective is a **reconstruction** (the paper body was not readable; METHODS.md §2):
+The paper body could not be read; what follows is a reconstruction (METHODS.md §2), with the
+forms that third-party summaries report available as options (``docs/guide-refine.md``):
 
-1. two views of each embedding row x: random feature masking + per-dimension scaled noise
-   (:class:`~infoclr.augment.embedding.EmbeddingViews`);
+1. two views of each embedding row x (:class:`~infoclr.augment.embedding.EmbeddingViews`):
+   random feature masking and Gaussian noise;
 2. the refiner ``h = x + F(x)`` (:class:`~infoclr.models.refiner.Refiner`), F zero-initialised;
-3. a projector g: d → d → 128 (:class:`~infoclr.models.refiner.Projector`), dropped afterwards;
-4. NT-Xent (Chen et al. 2020) on ``g(h(view1))`` and ``g(h(view2))``; or, when the batch carries
-   auxiliary cluster ids, Cl-InfoNCE (Tsai et al. 2021, official form): views of rows in the
-   same cluster are positives.
+3. the projection head g: d → d → 128 (:class:`~infoclr.models.heads.ProjectionHead`),
+   dropped afterwards;
+4. NT-Xent (Chen et al. 2020; :class:`~infoclr.losses.NTXentLoss`) on ``g(h(view1))`` and
+   ``g(h(view2))``; or, when the batch carries auxiliary cluster ids, Cl-InfoNCE (Tsai et al.
+   2021, official form; :class:`~infoclr.losses.ClInfoNCELoss`): views of rows in the same
+   cluster are positives.
 
+Both views of a batch go through the refiner and the head as one (2B, d) batch, as the
+original SimCLR code does: one pass instead of two, and BatchNorm sees both views. Under a
+Lightning ``Trainer`` the module steps its optimiser itself (manual optimisation); a plain loop
+calls :meth:`SimSkip.contrastive_loss`. The losses
+skip their per-step finiteness check; rows are checked once when the embedding file is read
+(:func:`infoclr.data.embeddings.scan_embeddings`) and the refine job watches the loss.
 Downstream models use ``h(x)`` of the un-augmented x (:meth:`SimSkip.refine`).
-
-Usable with a Lightning ``Trainer`` or with any loop that calls :meth:`training_step`;
-``infoclr refine`` drives it with a lean loop (see ``docs/guide-refine.md`` for the measured
-reason).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import lightning as L
 import numpy as np
@@ -29,16 +34,21 @@ from torch import Tensor
 
 from infoclr.augment.embedding import EmbeddingViews
 from infoclr.errors import ConfigError
-from infoclr.functional import check_temperature, cl_info_nce, nt_xent
-from infoclr.models.refiner import Projector, Refiner
+from infoclr.losses import ClInfoNCELoss, NTXentLoss
+from infoclr.models.heads import ProjectionHead
+from infoclr.models.refiner import Refiner
 
 __all__ = ["SimSkip"]
 
 Batch = Tensor | tuple[Tensor, Tensor] | list[Tensor] | dict[str, Tensor]
 
 
+def _vector(value: Tensor | np.ndarray | None) -> Tensor | None:
+    return None if value is None else torch.as_tensor(value).detach().float()
+
+
 class SimSkip(L.LightningModule):
-    """SimSkip refiner + projector + contrastive loss (arXiv 2404.08701, reconstructed).
+    """SimSkip refiner + projection head + contrastive loss (arXiv 2404.08701, reconstructed).
 
     Args:
         dim: d, the embedding dimension.
@@ -48,12 +58,16 @@ class SimSkip(L.LightningModule):
         projector: use the projection head g (False: the loss sees h directly).
         projection_dim: g's output dimension.
         temperature: NT-Xent / Cl-InfoNCE temperature τ.
-        lr: Adam learning rate.
-        weight_decay: Adam weight decay.
+        lr, weight_decay: Adam's.
         mask_prob: feature-masking probability of the views (0: off).
-        noise_std: view noise in units of each dimension's std (0: off).
-        feature_mean: (d,) mean of the training rows (standardisation; masked entries take it).
-        feature_std: (d,) std of the training rows (standardisation; noise scale).
+        mask_value: ``"mean"`` (a masked entry takes its dimension's mean) or ``"zero"`` (0 in
+            the input's own coordinates, the paper's reported form).
+        noise_std: view noise δ (0: off).
+        noise_scale: ``"per_dim"`` (δ times each dimension's std) or ``"fixed"`` (δ in the
+            input's own units, the paper's reported form).
+        augment: ``"both"`` (each view masked and noised) or ``"one_per_view"``.
+        standardize: F sees ``(x − mean) / std`` (False: the raw coordinates).
+        feature_mean, feature_std: (d,) statistics of the training rows (default 0 and 1).
         cluster_form: Cl-InfoNCE form used when batches carry cluster ids.
 
     Batches:
@@ -73,38 +87,55 @@ class SimSkip(L.LightningModule):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         mask_prob: float = 0.2,
+        mask_value: Literal["mean", "zero"] = "mean",
         noise_std: float = 0.1,
+        noise_scale: Literal["per_dim", "fixed"] = "per_dim",
+        augment: Literal["both", "one_per_view"] = "both",
+        standardize: bool = True,
         feature_mean: Tensor | np.ndarray | None = None,
         feature_std: Tensor | np.ndarray | None = None,
         cluster_form: Literal["official", "paper"] = "official",
     ) -> None:
         super().__init__()
-        check_temperature(temperature)
         if not (isinstance(lr, (int, float)) and lr > 0):
             raise ConfigError(f"lr must be > 0, got {lr!r}")
         if weight_decay < 0:
             raise ConfigError(f"weight_decay must be >= 0, got {weight_decay}")
-        if cluster_form not in ("official", "paper"):
-            raise ConfigError(f"cluster_form must be 'official' or 'paper', got {cluster_form!r}")
-        # The statistics live in the refiner's buffers (and so in its state_dict), not in the
+        if mask_value not in ("mean", "zero") or noise_scale not in ("per_dim", "fixed"):
+            raise ConfigError(
+                f"mask_value must be 'mean' or 'zero' and noise_scale 'per_dim' or 'fixed', got "
+                f"{mask_value!r} and {noise_scale!r}"
+            )
+        # The statistics live in buffers (and so in the state_dict), not in the
         # hyper-parameters, which must stay small and YAML-friendly.
         self.save_hyperparameters(ignore=["feature_mean", "feature_std"])
-        mean = None if feature_mean is None else torch.as_tensor(feature_mean).float()
-        std = None if feature_std is None else torch.as_tensor(feature_std).float()
-        self.refiner = Refiner(dim, hidden, dropout, skip, feature_mean=mean, feature_std=std)
-        self.projector = Projector(dim, out_dim=projection_dim) if projector else None
-        # Views act in input coordinates: noise scaled by each dimension's std, and a masked
-        # entry is set to that dimension's mean (0 after standardisation).
+        mean = _vector(feature_mean)
+        std = _vector(feature_std)
+        self.refiner = Refiner(
+            dim,
+            hidden,
+            dropout,
+            skip,
+            feature_mean=mean if standardize else None,
+            feature_std=std if standardize else None,
+        )
+        self.projector = ProjectionHead(dim, dim, projection_dim) if projector else None
         self.views = EmbeddingViews(
             mask_prob,
             noise_std,
-            feature_std=self.refiner.feature_std,
-            mask_value=self.refiner.feature_mean,
+            feature_std=(std if std is not None else torch.ones(dim))
+            if noise_scale == "per_dim"
+            else None,
+            mask_value=(mean if mean is not None else 0.0) if mask_value == "mean" else 0.0,
+            augment=augment,
         )
-        self.temperature = float(temperature)
+        self.criterion = NTXentLoss(temperature, check_finite=False)
+        self.cluster_criterion = ClInfoNCELoss(temperature, form=cluster_form, check_finite=False)
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
-        self.cluster_form = cluster_form
+        # training_step takes the optimiser step itself: the same update as Lightning's
+        # automatic optimisation with less framework work per step (docs/benchmarks.md).
+        self.automatic_optimization = False
 
     def forward(self, x: Tensor) -> Tensor:
         """Refined vectors h(x): (N, d) → (N, d), in the input's coordinates."""
@@ -118,12 +149,10 @@ class SimSkip(L.LightningModule):
     def contrastive_loss(self, x: Tensor, cluster_ids: Tensor | None = None) -> Tensor:
         """Loss of one batch of (B, d) rows; ``cluster_ids`` (B,) switches to Cl-InfoNCE."""
         view1, view2 = self.views.pair(x.float())
-        z1, z2 = self.project(view1), self.project(view2)
+        z1, z2 = self.project(torch.cat([view1, view2])).chunk(2)
         if cluster_ids is None:
-            return nt_xent(z1, z2, self.temperature, check_finite=False)
-        return cl_info_nce(
-            z1, z2, cluster_ids, self.temperature, form=self.cluster_form, check_finite=False
-        )
+            return self.criterion(z1, z2)
+        return self.cluster_criterion(z1, z2, cluster_ids)
 
     @staticmethod
     def unpack(batch: Batch) -> tuple[Tensor, Tensor | None]:
@@ -137,40 +166,22 @@ class SimSkip(L.LightningModule):
         raise ConfigError("a SimSkip batch is x, (x, cluster_ids) or {'x': ..., 'cluster_ids'}")
 
     def training_step(self, batch: Batch, batch_idx: int = 0) -> Tensor:
-        x, cluster_ids = self.unpack(batch)
-        loss = self.contrastive_loss(x, cluster_ids)
-        if self._trainer is not None:
-            self.log("train/loss", loss, prog_bar=True, batch_size=x.shape[0])
-        return loss
+        """Lightning's hook: the loss of one batch and the Adam step on it; returns the loss.
+
+        A plain PyTorch loop calls :meth:`contrastive_loss` and steps its own optimiser.
+        """
+        optimizer = self.optimizers()
+        loss = self.contrastive_loss(*self.unpack(batch))
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss.detach()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.weight_decay)
 
-    @torch.no_grad()
-    def refine(self, x: Tensor | np.ndarray, batch_size: int = 8192) -> Tensor:
-        """Refined vectors of (N, d) rows in eval mode, ``batch_size`` rows at a time.
-
-        Returns (N, d) float32 on the CPU. The module's train/eval mode is restored afterwards.
-        """
-        was_training = self.refiner.training
-        self.refiner.eval()
-        device = self.refiner.feature_std.device
-        try:
-            chunks = []
-            for start in range(0, len(x), batch_size):
-                part = torch.from_numpy(np.array(x[start : start + batch_size], np.float32))
-                chunks.append(self.refiner(part.to(device).float()).cpu())
-            if not chunks:
-                return torch.empty(0, self.refiner.dim)
-            return torch.cat(chunks)
-        finally:
-            self.refiner.train(was_training)
-
-    def refiner_config(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild :attr:`refiner` (with its state_dict)."""
-        return {
-            "dim": self.refiner.dim,
-            "hidden": self.refiner.hidden,
-            "dropout": self.refiner.dropout,
-            "skip": self.refiner.skip,
-        }
+    def refine(self, x: Tensor | np.ndarray) -> np.ndarray:
+        """Refined vectors of (N, d) rows in eval mode: (N, d) float32 numpy."""
+        if isinstance(x, Tensor):
+            x = x.detach().cpu().numpy()
+        return self.refiner.refine_rows(x)

@@ -1,4 +1,4 @@
-"""The SimSkip refiner and its projection head.
+"""The SimSkip refiner, and the ``.refiner.pt`` file it is saved in.
 
 SimSkip (Liu, Kim & Bansal, "Can Contrastive Learning Refine Embeddings", arXiv 2404.08701,
 ESWC 2024) refines embeddings that an existing encoder already produced. The refiner has a skip
@@ -8,17 +8,39 @@ reconstruction (the paper body was not readable); see ``docs/guide-refine.md``.
 
 Inputs are standardised per dimension with statistics of the training rows before F sees them,
 because embeddings from different encoders differ in scale by orders of magnitude and F's
-initialisation and learning rate should not depend on that.
+initialisation and learning rate should not depend on that (``standardize=False`` in
+:mod:`infoclr.refine` gives F the raw coordinates instead: mean 0, std 1).
+
+The projection head that SimSkip trains with is :class:`infoclr.models.heads.ProjectionHead`.
+
+A ``.refiner.pt`` file (:func:`save_refiner`, :func:`load_refiner`) is a plain dict that
+``torch.load(weights_only=True)`` can read (no pickled classes):
+
+* ``format``: ``"infoclr.refiner/1"``;
+* ``refiner_config``: the :class:`Refiner` constructor arguments; ``input_dim``: D;
+* ``state_dict``: the refiner's weights, including the standardisation buffers
+  ``feature_mean`` / ``feature_std`` (the statistics of the training rows), which are also
+  stored on their own as (D,) tensors for readers that do not build the module;
+* ``train_config``: the run's configuration; ``selection``: the chosen epoch and why;
+* ``infoclr_version``.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
 import torch
 from torch import Tensor, nn
 
-from infoclr.errors import ConfigError
+from infoclr.errors import ConfigError, DataError
 
-__all__ = ["Projector", "Refiner"]
+__all__ = ["REFINER_FORMAT", "LoadedRefiner", "Refiner", "load_refiner", "save_refiner"]
+
+REFINER_FORMAT = "infoclr.refiner/1"
 
 
 def _check_dim(name: str, value: int) -> None:
@@ -120,35 +142,136 @@ class Refiner(nn.Module):
             return x + delta * self.feature_std
         return self.feature_mean + delta * self.feature_std
 
+    @torch.no_grad()
+    def refine_rows(self, rows: np.ndarray, batch_size: int = 32768) -> np.ndarray:
+        """Refine (N, D) numpy rows in eval mode, ``batch_size`` rows at a time.
+
+        Returns (N, D) float32 on the CPU; the module's train/eval mode is restored afterwards.
+        """
+        was_training = self.training
+        self.eval()
+        device = self.feature_std.device
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        try:
+            for start in range(0, len(rows), batch_size):
+                # A copy: the rows may be a read-only memmap, which torch must not wrap.
+                part = np.array(rows[start : start + batch_size], dtype=np.float32)
+                refined = self(torch.from_numpy(part).to(device))
+                out[start : start + len(part)] = refined.cpu().numpy()
+        finally:
+            self.train(was_training)
+        return out
+
+    def config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this refiner (with its state_dict)."""
+        return {"dim": self.dim, "hidden": self.hidden, "dropout": self.dropout, "skip": self.skip}
+
     def extra_repr(self) -> str:
         return f"dim={self.dim}, hidden={self.hidden}, dropout={self.dropout}, skip={self.skip}"
 
 
-class Projector(nn.Module):
-    """SimCLR-style projection head g: ``Linear(d, d) → BatchNorm1d → ReLU → Linear(d, out)``.
+def _plain(value: Any) -> Any:
+    """JSON-like copy (floats, ints, strings, lists, dicts) that weights_only loading accepts."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
 
-    Used only for the contrastive loss and dropped afterwards (Chen et al. 2020; SimSkip).
 
-    Args:
-        dim: d, the refiner's output dimension.
-        hidden: hidden width (default d).
-        out_dim: projection dimension (default 128).
+def refiner_payload(
+    refiner: Refiner,
+    train_config: dict[str, Any] | None = None,
+    selection: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The dict a ``.refiner.pt`` file holds (see the module docstring)."""
+    from infoclr import __version__
 
-    Shapes:
-        (N, d) → (N, out_dim).
+    return {
+        "format": REFINER_FORMAT,
+        "refiner_config": refiner.config(),
+        "input_dim": refiner.dim,
+        "state_dict": {k: v.detach().cpu().clone() for k, v in refiner.state_dict().items()},
+        "feature_mean": refiner.feature_mean.detach().cpu().clone(),
+        "feature_std": refiner.feature_std.detach().cpu().clone(),
+        "train_config": _plain(dict(train_config or {})),
+        "selection": _plain(selection or {}),
+        "infoclr_version": __version__,
+    }
+
+
+def save_refiner(
+    path: str | os.PathLike[str] | IO[bytes],
+    refiner: Refiner,
+    train_config: dict[str, Any] | None = None,
+    selection: dict[str, Any] | None = None,
+) -> None:
+    """Write ``refiner`` (weights, config, input dim, standardisation stats) to ``path``.
+
+    ``path`` may be an open binary handle (an :class:`infoclr.runs.OutputSet` stage); a path is
+    written atomically.
     """
+    payload = refiner_payload(refiner, train_config, selection)
+    if isinstance(path, (str, os.PathLike)):
+        from infoclr.io import atomic_torch_save
 
-    def __init__(self, dim: int, hidden: int | None = None, out_dim: int = 128) -> None:
-        super().__init__()
-        hidden = dim if hidden is None else hidden
-        for name, value in (("dim", dim), ("hidden", hidden), ("out_dim", out_dim)):
-            _check_dim(name, value)
-        self.net = nn.Sequential(
-            nn.Linear(dim, hidden),
-            nn.BatchNorm1d(hidden),
-            nn.ReLU(inplace=True),
-            nn.Linear(hidden, out_dim),
+        atomic_torch_save(payload, path)
+    else:
+        torch.save(payload, path)
+
+
+@dataclass
+class LoadedRefiner:
+    """A refiner read from disk, in eval mode, with the metadata it was saved with."""
+
+    refiner: Refiner
+    train_config: dict[str, Any]
+    selection: dict[str, Any]
+    path: Path
+
+    def refine(self, rows: np.ndarray) -> np.ndarray:
+        """Refine (N, D) rows; returns (N, D) float32."""
+        return self.refiner.refine_rows(rows)
+
+
+def load_refiner(path: str | os.PathLike[str]) -> LoadedRefiner:
+    """Load a file written by :func:`save_refiner`; a one-line DataError when it is not one."""
+    path = Path(path)
+    hint = "pass the .refiner.pt file that infoclr refine wrote beside its --out"
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise DataError(f"refiner file {path} {what}; {hint}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - torch raises many types for a corrupt file
+        raise DataError(
+            f"{path} is not a readable torch file ({type(err).__name__}); {hint}"
+        ) from None
+    if not isinstance(payload, dict) or payload.get("format") != REFINER_FORMAT:
+        raise DataError(
+            f"{path} is a torch file but not an infoclr refiner (no format "
+            f"{REFINER_FORMAT!r}); {hint}"
         )
-
-    def forward(self, h: Tensor) -> Tensor:
-        return self.net(h)
+    try:
+        config = payload["refiner_config"]
+        refiner = Refiner(
+            int(config["dim"]),
+            hidden=int(config["hidden"]),
+            dropout=float(config["dropout"]),
+            skip=bool(config["skip"]),
+        )
+        refiner.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise DataError(
+            f"{path} is an incomplete or damaged refiner file ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:80] if str(err) else 'missing entry'}); {hint}"
+        ) from None
+    refiner.eval()
+    return LoadedRefiner(
+        refiner=refiner,
+        train_config=payload.get("train_config", {}),
+        selection=payload.get("selection", {}),
+        path=path,
+    )

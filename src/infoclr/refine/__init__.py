@@ -1,54 +1,35 @@
-"""Refine embeddings you already have: SimSkip training, selection, I/O and reports.
+"""Refine embeddings you already have: a thin job over data, methods and evaluation.
 
 The Python API behind ``infoclr refine`` (see ``docs/guide-refine.md``)::
 
-    from infoclr.refine import RefineConfig, fit_refiner, read_embeddings
+    from infoclr.data.embeddings import read_embeddings
+    from infoclr.refine import RefineConfig, fit_refiner
 
     table = read_embeddings("vectors.npy")              # memory-mapped
     result = fit_refiner(table.vectors, RefineConfig(epochs=20), label_codes=labels)
     refined = result.refine(table.vectors[:1000])       # (1000, D) float32
     print(result.selection.reason)
+
+* :mod:`infoclr.refine.config`: :class:`RefineConfig` (torch-free);
+* :mod:`infoclr.refine.fit`: :func:`fit_refiner` on arrays, :class:`RefineResult`;
+* :mod:`infoclr.refine.job`: the file job (:func:`prepare_refine`, :func:`run_refine`,
+  :func:`apply_refiner`) that the command runs.
+
+Importing this package loads no torch; the training members load on first use.
 """
 
-from infoclr.refine.checkpoint import LoadedRefiner, load_refiner, save_refiner
-from infoclr.refine.fit import MemmapBatches, RefineConfig, RefineResult, fit_refiner
-from infoclr.refine.io import (
-    EmbeddingStats,
-    EmbeddingTable,
-    read_embeddings,
-    read_row_values,
-    scan_embeddings,
-    write_embeddings,
-)
-from infoclr.refine.select import (
-    LabelSplit,
-    Selection,
-    encode_values,
-    kmeans_nmi_restarts,
-    kmeans_stability,
-    probe_scores,
-    split_labelled,
-)
+from infoclr._lazy import lazy_getattr
+from infoclr.refine.config import RefineConfig
 
-__all__ = [
-    "EmbeddingStats",
-    "EmbeddingTable",
-    "LabelSplit",
-    "LoadedRefiner",
-    "MemmapBatches",
-    "RefineConfig",
-    "RefineResult",
-    "Selection",
-    "encode_values",
-    "fit_refiner",
-    "kmeans_nmi_restarts",
-    "kmeans_stability",
-    "load_refiner",
-    "probe_scores",
-    "read_embeddings",
-    "read_row_values",
-    "save_refiner",
-    "scan_embeddings",
-    "split_labelled",
-    "write_embeddings",
-]
+_LAZY = {
+    "RefineResult": "infoclr.refine.fit",
+    "fit_refiner": "infoclr.refine.fit",
+    "PreparedRefine": "infoclr.refine.job",
+    "RefineFiles": "infoclr.refine.job",
+    "apply_refiner": "infoclr.refine.job",
+    "prepare_refine": "infoclr.refine.job",
+    "run_refine": "infoclr.refine.job",
+}
+__getattr__ = lazy_getattr(__name__, _LAZY)
+
+__all__ = ["RefineConfig", *_LAZY]

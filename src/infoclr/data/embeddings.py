@@ -4,8 +4,13 @@ Only ``.npy`` inputs are memory-mapped (``np.load(mmap_mode="r")``): training th
 the rows each batch needs, so inputs larger than RAM work. The other formats have no
 random-access row layout and are loaded whole.
 
-Every output goes through :func:`infoclr.io.atomic_write` (a temporary file beside the target,
-fsync, :func:`os.replace`), so a failure never leaves a partial output behind.
+:func:`scan_embeddings` is the input check of every job that reads embeddings: one streaming
+pass that rejects NaN/inf rows and computes the per-dimension statistics. Per-row values for
+``--labels`` / ``--clusters`` come from :func:`read_row_values` and :func:`encode_values`.
+
+Outputs are written atomically (a temporary file beside the target, then a rename), on their
+own through :func:`infoclr.io.atomic_write` or staged into an :class:`infoclr.runs.OutputSet`
+so that several files appear as one set. Importing this module loads neither torch nor pandas.
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from infoclr.errors import DataError
 from infoclr.io import atomic_write
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from infoclr.runs import OutputSet
 
 __all__ = [
     "FORMATS",
@@ -29,6 +38,7 @@ __all__ = [
     "EmbeddingTable",
     "check_distinct_paths",
     "embedding_format",
+    "encode_values",
     "read_embeddings",
     "read_row_values",
     "scan_embeddings",
@@ -248,6 +258,8 @@ def _parse_list_cell(cell: Any) -> np.ndarray | None:
 
 def _is_list_column(series: pd.Series) -> bool:
     """Whether a text column holds vectors: its first non-empty cell parses as ≥ 2 numbers."""
+    import pandas as pd
+
     textual = series.dtype == object or pd.api.types.is_string_dtype(series.dtype)
     if not textual or not series.notna().any():
         return False
@@ -299,6 +311,8 @@ def _stack_checked(
 
 def _numeric_like(series: pd.Series) -> tuple[float, int | None]:
     """(fraction of non-null cells that parse as numbers, first row that does not)."""
+    import pandas as pd
+
     values = series.dropna()
     if values.empty:
         return 0.0, None
@@ -306,6 +320,54 @@ def _numeric_like(series: pd.Series) -> tuple[float, int | None]:
     bad = numeric.isna().to_numpy()
     first_bad = int(values.index[np.flatnonzero(bad)[0]]) if bad.any() else None
     return float(1.0 - bad.mean()), first_bad
+
+
+def _find_list_column(
+    frame: pd.DataFrame,
+    candidates: list[str],
+    embedding_column: str | None,
+    list_cells: dict[str, np.ndarray],
+    path: Path,
+) -> str | None:
+    """The one list-valued column that holds the vectors, or None (numeric columns)."""
+    if embedding_column is not None:
+        if embedding_column not in frame.columns:
+            raise DataError(
+                f"--embedding-column {embedding_column!r} is not a column of {path}; "
+                f"columns: {', '.join(list(frame.columns)[:12])}"
+            )
+        return embedding_column
+    list_like = list(list_cells) + [
+        c for c in candidates if c not in list_cells and _is_list_column(frame[c])
+    ]
+    if len(list_like) > 1:
+        raise DataError(
+            f"{path} has several list-valued columns ({', '.join(list_like)}); pick the "
+            "embedding with --embedding-column"
+        )
+    return list_like[0] if list_like else None
+
+
+def _numeric_columns(frame: pd.DataFrame, candidates: list[str], path: Path) -> list[str]:
+    """The numeric columns that form the vector; DataError for a column with a bad cell."""
+    import pandas as pd
+
+    columns = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
+    for name in candidates:
+        if name in columns or pd.api.types.is_bool_dtype(frame[name]):
+            continue
+        fraction, first_bad = _numeric_like(frame[name])
+        if fraction >= 0.5 and first_bad is not None:
+            raise DataError(
+                f"{path}: column {name!r} is numeric except row {first_bad} "
+                f"({str(frame[name].iloc[first_bad])[:30]!r}); fix that cell"
+            )
+    if not columns:
+        raise DataError(
+            f"{path} has no numeric columns and no list-valued embedding column; write the "
+            "vector as numeric columns or as one column like '[0.1, 0.2, ...]'"
+        )
+    return columns
 
 
 def _table_from_frame(
@@ -321,69 +383,30 @@ def _table_from_frame(
     columns = [str(c) for c in frame.columns]
     frame.columns = columns
     id_name = _find_id_column(columns, id_column, path)
-    skip = {id_name, *exclude_columns}
     list_cells = list_cells or {}
-    candidates = [c for c in columns if c not in skip]
-
-    list_column: str | None = None
-    if embedding_column is not None:
-        if embedding_column not in columns:
-            raise DataError(
-                f"--embedding-column {embedding_column!r} is not a column of {path}; "
-                f"columns: {', '.join(columns[:12])}"
-            )
-        list_column = embedding_column
-    else:
-        list_like = list(list_cells) + [
-            c for c in candidates if c not in list_cells and _is_list_column(frame[c])
-        ]
-        if len(list_like) > 1:
-            raise DataError(
-                f"{path} has several list-valued columns ({', '.join(list_like)}); pick the "
-                "embedding with --embedding-column"
-            )
-        list_column = list_like[0] if list_like else None
-
+    candidates = [c for c in columns if c not in {id_name, *exclude_columns}]
+    list_column = _find_list_column(frame, candidates, embedding_column, list_cells, path)
+    embedding_columns: list[str] = []
+    style: ListStyle = "brackets"
     if list_column is not None:
         if list_column in list_cells:
             vectors = list_cells[list_column]
         else:
             vectors = _stack_lists(frame[list_column].tolist(), list_column, path)
         sample = frame[list_column].dropna()
-        style: ListStyle = (
-            _list_style(sample.iloc[0])
-            if len(sample) and isinstance(sample.iloc[0], str)
-            else "brackets"
-        )
+        if len(sample) and isinstance(sample.iloc[0], str):
+            style = _list_style(sample.iloc[0])
         rest = frame.drop(columns=[list_column])
-        embedding_columns: list[str] = []
     else:
-        embedding_columns = [c for c in candidates if pd.api.types.is_numeric_dtype(frame[c])]
-        for name in candidates:
-            if name in embedding_columns or pd.api.types.is_bool_dtype(frame[name]):
-                continue
-            fraction, first_bad = _numeric_like(frame[name])
-            if fraction >= 0.5 and first_bad is not None:
-                raise DataError(
-                    f"{path}: column {name!r} is numeric except row {first_bad} "
-                    f"({str(frame[name].iloc[first_bad])[:30]!r}); fix that cell"
-                )
-        if not embedding_columns:
-            raise DataError(
-                f"{path} has no numeric columns and no list-valued embedding column; write the "
-                "vector as numeric columns or as one column like '[0.1, 0.2, ...]'"
-            )
+        embedding_columns = _numeric_columns(frame, candidates, path)
         vectors = frame[embedding_columns].to_numpy(dtype=np.float32)
         rest = frame.drop(columns=embedding_columns)
-        style = "brackets"
-
     _check_shape(vectors, path)
-    ids = rest[id_name].to_numpy() if id_name is not None else None
     return EmbeddingTable(
         path=path,
         format=fmt,
         vectors=vectors,
-        ids=ids,
+        ids=rest[id_name].to_numpy() if id_name is not None else None,
         id_column=id_name,
         frame=rest,
         columns=columns,
@@ -399,6 +422,8 @@ def _read_csv(
     embedding_column: str | None,
     exclude_columns: tuple[str, ...],
 ) -> EmbeddingTable:
+    import pandas as pd
+
     try:
         header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
         id_name = _find_id_column(header, id_column, path)
@@ -425,6 +450,7 @@ def _read_parquet(
     embedding_column: str | None,
     exclude_columns: tuple[str, ...],
 ) -> EmbeddingTable:
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -575,6 +601,8 @@ def read_row_values(
     Raises:
         DataError: unknown column/file, or a length that differs from the number of rows.
     """
+    import pandas as pd
+
     values: np.ndarray | None = table.column(spec)
     if values is None:
         path = Path(spec)
@@ -599,6 +627,8 @@ def read_row_values(
 
 
 def _read_value_file(path: Path, num_rows: int, what: str) -> np.ndarray:
+    import pandas as pd
+
     suffix = path.suffix.lower()
     if suffix == ".npy":
         try:
@@ -634,6 +664,42 @@ def _read_value_file(path: Path, num_rows: int, what: str) -> np.ndarray:
             f"'{what.rstrip('s')}'"
         )
     raise DataError(f"--{what} file {path} must be .npy, .csv or .txt, got {suffix or '(none)'}")
+
+
+def encode_values(values: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+    """Map arbitrary per-row values (None = missing) to int64 codes (−1 = missing).
+
+    Returns ``(codes, classes)``: codes (N,) int64 indexing ``classes`` (sorted by value).
+    """
+    values = np.asarray(values, dtype=object)
+    present = np.array([v is not None for v in values], dtype=bool)
+    codes = np.full(values.shape[0], -1, dtype=np.int64)
+    if not present.any():
+        return codes, []
+    kept = values[present]
+    # Integers written as text ("3") and as numbers (3) must be the same class.
+    normalised = np.array([_normalise(v) for v in kept], dtype=object)
+    try:
+        classes, inverse = np.unique(normalised, return_inverse=True)
+    except TypeError:
+        classes, inverse = np.unique(normalised.astype(str), return_inverse=True)
+    codes[present] = inverse
+    return codes, classes.tolist()
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if float(value).is_integer() else float(value)
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else text
 
 
 # --------------------------------------------------------------------------------- writing
@@ -672,6 +738,8 @@ def _format_cell(row: np.ndarray, style: ListStyle) -> str:
 
 
 def _output_frame(table: EmbeddingTable, refined: np.ndarray, fmt: Format) -> pd.DataFrame:
+    import pandas as pd
+
     if table.frame is None:
         data: dict[str, Any] = {}
         if table.ids is not None:
@@ -697,21 +765,25 @@ def _output_frame(table: EmbeddingTable, refined: np.ndarray, fmt: Format) -> pd
 def write_embeddings(
     table: EmbeddingTable,
     path: str | os.PathLike[str],
-    refine_rows: Callable[[np.ndarray], np.ndarray],
-    chunk_rows: int = 8192,
+    refine_rows: Callable[[np.ndarray], np.ndarray] | None,
+    chunk_rows: int = 32768,
+    outputs: OutputSet | None = None,
 ) -> Path:
     """Write ``refine_rows(table.vectors)`` to ``path`` in ``path``'s format, atomically.
 
     The layout of ``table`` is kept when the format matches (ids, other columns, column order,
     the list-cell style of a CSV); the row order is always kept. ``.npy`` outputs are streamed
-    ``chunk_rows`` rows at a time into a memory-mapped file, so neither the input nor the
-    output has to fit in RAM.
+    ``chunk_rows`` rows at a time, so neither the input nor the output has to fit in RAM.
 
     Args:
         table: the input, as :func:`read_embeddings` returned it.
         path: the output file (.npy, .pt, .parquet or .csv).
-        refine_rows: maps (n, D) input rows to (n, D) refined rows (a numpy float array).
-        chunk_rows: rows per call of ``refine_rows``.
+        refine_rows: maps (n, D) input rows to (n, D) refined rows (a numpy float array);
+            ``None`` writes the input rows unchanged (a refiner that is the identity).
+        chunk_rows: rows per call of ``refine_rows`` (32,768 rows of 384 float32 values are
+            48 MiB: large blocks keep the per-call overhead small).
+        outputs: stage the file in this output set (it appears when the set is committed)
+            instead of writing it on its own.
 
     Returns:
         The output path.
@@ -720,10 +792,22 @@ def write_embeddings(
     fmt = embedding_format(path, "output")
     dtype = _output_dtype(table)
     chunks = range(0, table.num_rows, chunk_rows)
+
+    def block(start: int) -> np.ndarray:
+        rows = table.vectors[start : start + chunk_rows]
+        refined = rows if refine_rows is None else refine_rows(rows)
+        return np.ascontiguousarray(refined, dtype=dtype)
+
+    def save(write: Callable[[IO[bytes]], None]) -> Path:
+        if outputs is None:
+            return atomic_write(path, write)
+        outputs.write(path, write)
+        return path
+
     if fmt == "npy":
 
         def write_npy(handle: IO[bytes]) -> None:
-            # Header, then the rows chunk by chunk: a valid .npy without holding it in RAM.
+            # Header, then the rows block by block: a valid .npy without holding it in RAM.
             header = {
                 "descr": np.lib.format.dtype_to_descr(dtype),
                 "fortran_order": False,
@@ -731,19 +815,16 @@ def write_embeddings(
             }
             np.lib.format.write_array_header_1_0(handle, header)
             for start in chunks:
-                rows = refine_rows(table.vectors[start : start + chunk_rows])
-                handle.write(np.ascontiguousarray(rows, dtype=dtype).tobytes())
+                handle.write(memoryview(block(start)).cast("B"))
 
-        return atomic_write(path, write_npy)
-    refined = np.concatenate(
-        [np.asarray(refine_rows(table.vectors[start : start + chunk_rows])) for start in chunks]
-    ).astype(dtype, copy=False)
+        return save(write_npy)
+    refined = np.concatenate([block(start) for start in chunks])
     if fmt == "pt":
-        return atomic_write(path, lambda handle: _write_pt(table, refined, handle))
+        return save(lambda handle: _write_pt(table, refined, handle))
     frame = _output_frame(table, refined, fmt)
     if fmt == "parquet":
-        return atomic_write(path, lambda handle: _write_parquet(frame, table, handle))
-    return atomic_write(path, lambda handle: frame.to_csv(handle, index=False, float_format="%.9g"))
+        return save(lambda handle: _write_parquet(frame, table, handle))
+    return save(lambda handle: frame.to_csv(handle, index=False, float_format="%.9g"))
 
 
 def _write_pt(table: EmbeddingTable, refined: np.ndarray, handle: IO[bytes]) -> None:

@@ -11,13 +11,16 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
-from infoclr.errors import DataError
-from infoclr.refine.io import (
+from infoclr.data.embeddings import (
+    encode_values,
     read_embeddings,
     read_row_values,
     scan_embeddings,
     write_embeddings,
 )
+from infoclr.data.loaders import RowBatchSampler, row_loader
+from infoclr.errors import DataError
+from infoclr.runs import OutputSet
 
 
 def _vectors(rows: int = 9, dim: int = 5, seed: int = 0) -> np.ndarray:
@@ -232,3 +235,59 @@ def test_bad_paths_and_shapes(tmp_path: Path) -> None:
     pq.write_table(ragged, tmp_path / "ragged.parquet")
     with pytest.raises(DataError, match="ragged: rows 1"):
         read_embeddings(tmp_path / "ragged.parquet")
+
+
+def test_none_writes_the_input_rows_unchanged(tmp_path: Path) -> None:
+    vectors = _vectors(30)
+    np.save(tmp_path / "in.npy", vectors)
+    table = read_embeddings(tmp_path / "in.npy")
+    write_embeddings(table, tmp_path / "out.npy", None, chunk_rows=7)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), vectors)
+
+
+def test_staged_output_appears_only_when_the_set_commits(tmp_path: Path) -> None:
+    np.save(tmp_path / "in.npy", _vectors(20))
+    table = read_embeddings(tmp_path / "in.npy")
+    outputs = OutputSet([tmp_path / "out.npy", tmp_path / "other.txt"])
+    write_embeddings(table, tmp_path / "out.npy", _double, chunk_rows=6, outputs=outputs)
+    assert not (tmp_path / "out.npy").exists()
+    outputs.write_text(tmp_path / "other.txt", "x")
+    outputs.commit()
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), _double(_vectors(20)))
+
+
+def test_encode_values_merges_number_spellings_and_marks_missing() -> None:
+    codes, classes = encode_values(np.array(["3", 3, None, "a", 3.0, "a"], dtype=object))
+    # 3 and "a" cannot be sorted together, so the classes are compared as text.
+    assert classes == ["3", "a"]
+    assert codes.tolist() == [0, 0, -1, 1, 0, 1]
+    codes, classes = encode_values(np.array([2, 0, 2, None, 1], dtype=object))
+    assert classes == [0, 1, 2] and codes.tolist() == [2, 0, 2, -1, 1]
+
+
+def test_row_batches_cover_each_epoch_sorted_and_depend_only_on_seed_and_epoch() -> None:
+    vectors = np.arange(50 * 3, dtype=np.float32).reshape(50, 3)
+    clusters = np.arange(50) * 10
+    loader = row_loader(vectors, batch_size=8, seed=0, cluster_ids=clusters)
+    assert len(loader) == 6
+
+    def epoch_rows(epoch: int) -> list[list[int]]:
+        loader.sampler.set_epoch(epoch)
+        batches = []
+        for x, ids in loader:
+            rows = (x[:, 0] / 3).long()
+            assert torch.all(rows[1:] > rows[:-1])  # sorted reads
+            assert torch.equal(ids, rows * 10)  # cluster ids travel with their rows
+            batches.append(rows.tolist())
+        return batches
+
+    first = epoch_rows(0)
+    seen = [row for batch in first for row in batch]
+    assert len(seen) == len(set(seen)) == 48
+    assert epoch_rows(1) != first
+    assert epoch_rows(0) == first  # the same epoch again: the same batches
+    fresh = row_loader(vectors, batch_size=8, seed=0, cluster_ids=clusters)
+    fresh.sampler.set_epoch(1)
+    assert [(x[:, 0] / 3).long().tolist() for x, _ in fresh] == epoch_rows(1)
+    with pytest.raises(DataError, match="lower the batch size"):
+        RowBatchSampler(5, 8)
