@@ -14,9 +14,9 @@ from PIL import Image
 from infoclr.augment import EvalView
 from infoclr.cli import main
 from infoclr.data import load_dataset
+from infoclr.data.embeddings import read_embeddings, read_row_values
 from infoclr.embed import EmbedConfig, embed
 from infoclr.errors import ConfigError, DataError
-from infoclr.data.embeddings import read_embeddings, read_row_values
 from infoclr.saved_run import load_saved_run
 
 

@@ -180,7 +180,6 @@ class EpochSeeds(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         import random
 
-
         value = epoch_seed(self.seed, trainer.current_epoch)
         random.seed(value)
         np.random.seed(value)
