@@ -20,7 +20,7 @@ runs (one-sided normal tail), before the protected metrics cut that further.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from infoclr.errors import ConfigError, DataError
 
-__all__ = ["GuardDecision", "PairedGain", "guard", "paired_gain"]
+__all__ = ["GuardDecision", "PairedGain", "guard", "guard_refinement", "paired_gain"]
 
 Method = Literal["se", "bootstrap"]
 
@@ -216,3 +216,56 @@ def guard(
         reason += f" and no protected metric fell ({others})" if kept else ""
         accepted = True
     return GuardDecision(accepted, main, kept, float(tolerance), reason)
+
+
+def guard_refinement(
+    vectors: np.ndarray,
+    refine: Callable[[np.ndarray], np.ndarray],
+    label_codes: np.ndarray,
+    split: Any,
+    *,
+    method: Method = "se",
+    z: float = 2.0,
+    tolerance: float = 0.0,
+    seed: int = 0,
+) -> GuardDecision:
+    """The guard of a refinement run on the test rows of its label split.
+
+    A linear probe and a k-NN (:func:`infoclr.evaluation.paired.probe_correctness`) are trained
+    on the fit + val rows, once on the input and once on the refined vectors, and scored row by
+    row on the test rows, which neither trained the refiner nor selected it. The primary metric
+    is the per-row mean of the two probes' correctness; neither probe may fall more than
+    ``tolerance`` below the input (:func:`guard`).
+
+    Args:
+        vectors: (N, D) input rows (a memmap is read only at the split's rows).
+        refine: the candidate: (n, D) rows → (n, D) refined rows.
+        label_codes: (N,) int64 label codes.
+        split: the run's :class:`~infoclr.evaluation.selection.LabelSplit` (non-empty test).
+        method, z, tolerance, seed: see :func:`guard`.
+    """
+    from infoclr.evaluation.paired import probe_correctness
+    from infoclr.evaluation.selection import gather_rows
+
+    if len(split.test) < 2:
+        raise DataError("the guard needs at least 2 test rows; raise test_fraction")
+    train_rows = np.concatenate([split.fit, split.val])
+    original = gather_rows(vectors, np.concatenate([train_rows, split.test]))
+    refined = np.asarray(refine(original), dtype=np.float32)
+    if not np.isfinite(refined).all():  # such a candidate is no better than any input
+        refined = np.zeros_like(refined)
+    cut = len(train_rows)
+    codes = label_codes[train_rows], label_codes[split.test]
+    before = probe_correctness(original[:cut], codes[0], original[cut:], codes[1])
+    after = probe_correctness(refined[:cut], codes[0], refined[cut:], codes[1])
+    return guard(
+        before,
+        after,
+        "mean_top1",
+        protected=("knn_top1", "linear_top1"),
+        method=method,
+        z=z,
+        tolerance=tolerance,
+        seed=seed,
+        rows_name="test rows (unseen by training and selection)",
+    )
