@@ -324,6 +324,8 @@ def test_resume_refuses_a_checkpoint_of_other_settings_and_continues_a_matching_
     assert main([*argv, "--no-progress", "--lr", "0.5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "belongs to another run (lr: 0.001 there, 0.5 now)" in err
+    assert main([*argv, "--no-progress", "--objective", "simskip"]) == 2
+    assert "(objective: 'auto' there, 'simskip' now)" in capsys.readouterr().err
     assert main([*argv, "--no-progress", "--map-method", "none"]) == 0
     assert "resuming from" in capsys.readouterr().err
     report = json.loads((tmp_path / "report.json").read_text())
