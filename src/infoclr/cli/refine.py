@@ -47,6 +47,18 @@ def _print_scores(console: Any, report: dict[str, Any]) -> None:
     console.print(table)
 
 
+def _print_summary(console: Any, report: dict[str, Any]) -> None:
+    """The scores, the objective, what selection and the guard kept, and why."""
+    _print_scores(console, report)
+    if report["stopped"]:
+        console.print(f"training stopped early: {report['stopped']}")
+    console.print(f"objective: {report['objective_detail']}")
+    console.print(f"selection: {report['selection']['reason']}")
+    console.print(f"guard: {report['guard']['reason']}")
+    output = "the input, unchanged" if report["kept"] == "input" else "the refined vectors"
+    console.print(f"output: {output}")
+
+
 @contextmanager
 def _progress(
     console: Any, enabled: bool, epochs: int
@@ -144,12 +156,5 @@ def refine(
         console.print(f"note: {note}")
     with _progress(console, progress, cfg.epochs) as on_progress:
         report = run_refine(prepared, echo=console.print, on_progress=on_progress)
-    _print_scores(console, report)
-    if report["stopped"]:
-        console.print(f"training stopped early: {report['stopped']}")
-    console.print(f"objective: {report['objective_detail']}")
-    console.print(f"selection: {report['selection']['reason']}")
-    console.print(f"guard: {report['guard']['reason']}")
-    output = "the input, unchanged" if report["kept"] == "input" else "the refined vectors"
-    console.print(f"output: {output}")
+    _print_summary(console, report)
     console.print(f"wrote {out}, {files.refiner}, {files.report('report.json')}")

@@ -142,25 +142,25 @@ def training_ids(
 
 def _training_rows(
     config: RefineConfig,
-    objective: str,
     split: LabelSplit | None,
     label_codes: np.ndarray | None,
     cluster_codes: np.ndarray | None,
-    num_rows: int,
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(rows trained on or None for all, training ids or None for NT-Xent)."""
-    held = np.empty(0, dtype=np.int64)
-    if split is not None:
+) -> tuple[str, np.ndarray | None, np.ndarray | None]:
+    """(the resolved objective, rows trained on or None for all, ids or None for NT-Xent)."""
+    codes = (label_codes, cluster_codes)
+    objective = config.resolved_objective(*(c is not None and bool((c >= 0).any()) for c in codes))
+    held, rows = np.empty(0, dtype=np.int64), None
+    if split is not None and label_codes is not None:  # a split exists only with labels
         held = np.concatenate([split.val, split.test]).astype(np.int64)
-    rows = None if held.size == 0 else np.setdiff1d(np.arange(num_rows), held)
+        rows = np.setdiff1d(np.arange(len(label_codes)), held)
     if rows is not None and config.batch_size > rows.size:
         raise DataError(
             f"batch_size {config.batch_size} is larger than the {rows.size} rows left to train "
             f"on once the held-out rows are set aside; use --batch-size {max(2, rows.size // 2)}"
         )
     if objective == "simskip":
-        return rows, None
-    return rows, training_ids(label_codes, cluster_codes, held)
+        return objective, rows, None
+    return objective, rows, training_ids(label_codes, cluster_codes, held)
 
 
 def _fit(trainer: Any, module: SimSkip, loader: Any, checkpoint: Path | None) -> None:
@@ -222,16 +222,12 @@ def fit_refiner(
     config = config or RefineConfig()
     config.validate()
     _check_rows(vectors, label_codes, cluster_codes)
-    has = [codes is not None and bool((codes >= 0).any()) for codes in (label_codes, cluster_codes)]
-    objective = config.resolved_objective(*has)
     stats = stats or scan_embeddings(vectors)
     with torch_threads(config.threads):
         scorer = CandidateScorer(vectors, label_codes, cluster_codes, **config.selection_options())
         if echo is not None:
             echo(scorer.describe())
-        rows, ids = _training_rows(
-            config, objective, scorer.split, label_codes, cluster_codes, vectors.shape[0]
-        )
+        objective, rows, ids = _training_rows(config, scorer.split, label_codes, cluster_codes)
         torch.manual_seed(config.seed)
         module = SimSkip(
             vectors.shape[1],
@@ -253,8 +249,7 @@ def fit_refiner(
             record,
         )
         result = _result(module, config, stats, scorer, selection, watch, input_scores)
-        result.objective = objective
-        result.trained_rows = vectors.shape[0] if rows is None else int(rows.size)
+        result.objective, result.trained_rows = objective, len(vectors if rows is None else rows)
         _guard(result, vectors, label_codes, initial_state)
     return result
 
