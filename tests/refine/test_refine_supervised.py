@@ -175,12 +175,14 @@ def test_the_guard_refuses_noise_and_accepts_a_clearly_better_refiner() -> None:
     assert knn.after > knn.before + 0.1
 
 
-def test_a_refused_candidate_leaves_the_input_bit_for_bit() -> None:
+@pytest.mark.parametrize("skip", [True, False])
+def test_a_refused_candidate_leaves_the_input_bit_for_bit(skip: bool) -> None:
     vectors, labels = nuisance_rows(300)
     # A huge guard margin: no candidate can pass it.
-    config = RefineConfig(epochs=4, batch_size=50, lr=1e-2, select_by="knn", guard_z=1e6)
+    config = RefineConfig(epochs=4, batch_size=50, lr=1e-2, select_by="knn", guard_z=1e6, skip=skip)
     result = fit_refiner(vectors, config, label_codes=labels)
-    assert result.selection.chosen_epoch > 0  # selection wanted a trained epoch
+    # Selection wanted a trained epoch (or, without skip, epoch 0 is no input either).
+    assert result.selection.chosen_epoch > 0 or not skip
     assert result.guard is not None and not result.guard.accepted
     assert result.kept == "input" and result.identity
     np.testing.assert_array_equal(result.refine(vectors), vectors)

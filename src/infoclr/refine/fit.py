@@ -100,8 +100,11 @@ class RefineResult:
         ).eval()
 
     def refine(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Refined (N, D) float32 rows (the un-augmented input through the kept refiner)."""
-        return self.module.refine(x)
+        """The output for (N, D) rows: float32 rows through the kept refiner (the identity
+        when the input was kept)."""
+        if isinstance(x, torch.Tensor):
+            x = x.detach().cpu().numpy()
+        return self.output_refiner.refine_rows(x)
 
 
 def _check_rows(vectors: np.ndarray, *codes: np.ndarray | None) -> None:
