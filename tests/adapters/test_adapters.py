@@ -59,12 +59,12 @@ def test_simskip_objective_ignores_labels_for_training() -> None:
 
 
 def test_split_with_few_labels_per_class() -> None:
-    from infoclr.adapters.labelled import split_rows
+    from infoclr.evaluation.selection import split_labelled  # the split fit_labelled uses
 
     codes = np.full(400, -1)
     codes[:40] = np.r_[np.zeros(3), np.ones(3), np.full(3, 2), np.full(31, 3)]
-    split = split_rows(codes, 0.2, 0.2, seed=0, max_rows=1000)
-    parts = [split[name] for name in ("train", "select", "guard")]
+    split = split_labelled(codes, 0.2, 0.2, seed=0, max_rows=1000)
+    parts = [split.fit, split.val, split.test]
     assert sum(len(p) for p in parts) == 40 and len(np.unique(np.concatenate(parts))) == 40
     assert (codes[np.concatenate(parts)] >= 0).all()
 

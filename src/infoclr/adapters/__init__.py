@@ -7,9 +7,12 @@
   multiple-negatives ranking loss; optionally an adapter for queries only.
 * :class:`AdapterConfig`: the settings (torch-free).
 
-Every fit keeps the input as candidate 0, chooses a candidate on *select* rows and lets it
-replace the input only when the guard (:mod:`infoclr.evaluation.guard`) finds its gain on
-separate *guard* rows larger than the noise.
+:func:`fit_labelled` runs on the refine engine (:func:`infoclr.refine.fit_refiner`, the engine
+of ``infoclr refine``); :func:`fit_pairs` has a lean loop of its own
+(:mod:`infoclr.adapters.engine`). Every fit keeps the input as candidate 0, chooses a
+candidate on *select* rows and lets it replace the input only when the guard
+(:mod:`infoclr.evaluation.guard`) finds its gain on separate *guard* rows larger than the
+noise.
 """
 
 from infoclr._lazy import lazy_getattr

@@ -1,4 +1,7 @@
-"""Training with candidate selection and the guard, shared by every side-information objective.
+"""Training with candidate selection and the guard for the pairs objective (:mod:`.pairs`).
+
+Labelled rows train on the refine engine (:func:`infoclr.refine.fit_refiner`, through
+:func:`infoclr.adapters.fit_labelled`); this lean loop remains for query/document pairs only.
 
 The loop trains a :class:`VectorAdapter` for ``config.epochs`` epochs. The input itself is
 candidate 0; after every ``eval_every`` epochs (and the last) the adapter is a candidate too.
@@ -27,6 +30,7 @@ from torch import Tensor, nn
 from infoclr.adapters.config import AdapterConfig
 from infoclr.errors import DataError
 from infoclr.evaluation.guard import GuardDecision
+from infoclr.evaluation.selection import gather_rows  # re-exported for the pairs objective
 
 __all__ = [
     "AdapterResult",
@@ -36,16 +40,6 @@ __all__ = [
     "row_batches",
     "train_with_selection",
 ]
-
-
-def gather_rows(vectors: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(len(rows), D) float32 copy of ``vectors[rows]``, read in sorted order (memmap-friendly)."""
-    rows = np.asarray(rows, dtype=np.int64)
-    order = np.argsort(rows, kind="stable")
-    picked = np.asarray(vectors[rows[order]], dtype=np.float32)
-    out = np.empty_like(picked)
-    out[order] = picked
-    return out
 
 
 def row_batches(count: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
@@ -131,7 +125,9 @@ class AdapterResult:
     """A trained adapter, the candidate that was chosen, and the guard's decision.
 
     Attributes:
-        adapter: the adapter holding the chosen candidate's weights (eval mode, CPU).
+        adapter: the model holding the chosen candidate's weights (eval mode, CPU): a
+            :class:`VectorAdapter` (pairs) or a :class:`~infoclr.methods.simskip.SimSkip`
+            module (labelled rows); either has ``refine(rows) -> rows``.
         last_state: the weights after the last epoch (the unselected output).
         chosen_epoch: the candidate the select rows preferred (0 = the input).
         accepted: whether the guard let the chosen candidate replace the input.
@@ -147,7 +143,7 @@ class AdapterResult:
         query_only: the adapter applies to queries only (pairs).
     """
 
-    adapter: VectorAdapter
+    adapter: nn.Module
     last_state: dict[str, Tensor]
     chosen_epoch: int
     accepted: bool

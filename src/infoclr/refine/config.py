@@ -113,6 +113,9 @@ class RefineConfig:
         None, "K of k-means stability without labels; none: 10, or the clusters' number.", min=2
     )
     min_gain: float = option(0.0, "A trained epoch must beat the kept one by more.", min=0)
+    guard_method: Literal["se", "bootstrap"] = option(
+        "se", "Guard: noise of the paired gain, se (standard error) or bootstrap.", cli=False
+    )
     guard_z: float = option(
         2.0, "Guard: the test-row gain must exceed this many standard errors.", gt=0, cli=False
     )

@@ -50,6 +50,7 @@ class RefineResult:
             skip refiner, which starts at the identity).
         epoch_losses: mean training loss of each completed epoch.
         epoch_seconds: wall-clock time of each epoch's training steps.
+        epoch_cpu_seconds: this process's CPU time of each epoch's training steps.
         eval_seconds: total time spent scoring candidates.
         stopped: why training stopped early (a non-finite loss), or None.
         note: what selection changed on its own (a lowered K), or None.
@@ -69,6 +70,7 @@ class RefineResult:
     input_scores: dict[str, float] = field(default_factory=dict)
     epoch_losses: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
+    epoch_cpu_seconds: list[float] = field(default_factory=list)
     eval_seconds: float = 0.0
     stopped: str | None = None
     note: str | None = None
@@ -308,6 +310,7 @@ def _result(
         input_scores=input_scores,
         epoch_losses=watch.epoch_losses,
         epoch_seconds=watch.epoch_seconds,
+        epoch_cpu_seconds=watch.epoch_cpu_seconds,
         eval_seconds=selection.eval_seconds,
         stopped=watch.stopped,
         note=scorer.note,
@@ -342,6 +345,7 @@ def _guard(
         result.refine,
         label_codes,
         split,
+        method=config.guard_method,
         z=config.guard_z,
         tolerance=config.guard_tolerance,
         seed=config.split_seed,
