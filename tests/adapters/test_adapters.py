@@ -145,3 +145,20 @@ def test_view_defaults_follow_the_objective() -> None:
     assert AdapterConfig().views() == ("mean", "per_dim", True)
     explicit = AdapterConfig(objective="simskip", mask_value="mean", standardize=True)
     assert explicit.views() == ("mean", "fixed", True)
+
+
+def test_fit_labelled_runs_on_the_refine_engine() -> None:
+    """One engine: fit_labelled is fit_refiner with the adapter settings, epoch for epoch."""
+    from infoclr.adapters.labelled import _refine_config
+    from infoclr.refine import fit_refiner
+
+    x, labels = hidden_signal(300)
+    config = AdapterConfig(**FAST | {"epochs": 2, "eval_every": 1})
+    adapter = fit_labelled(x, labels, config)
+    refine = fit_refiner(x, _refine_config(config, 5000), labels)
+    assert adapter.epoch_losses == refine.epoch_losses
+    assert [c["epoch"] for c in adapter.candidates] == [0, 1, 2]
+    assert adapter.candidates[1]["score"] == refine.selection.candidates[1]["mean_top1"]
+    assert (adapter.decision is None) == (refine.guard is None)
+    last = adapter.refine(x, "last")
+    assert last.shape == x.shape and len(adapter.epoch_cpu_seconds) == 2
