@@ -20,7 +20,13 @@ from torch.multiprocessing.spawn import ProcessException
 from torch.nn.parallel import DistributedDataParallel
 
 from infoclr import distributed
-from infoclr.losses import ClInfoNCELoss, MemoryBankLoss, NTXentLoss, SupConLoss
+from infoclr.losses import (
+    ClInfoNCELoss,
+    MemoryBankLoss,
+    NTXentLoss,
+    PartialSupConLoss,
+    SupConLoss,
+)
 
 WORLD = 2
 
@@ -50,6 +56,7 @@ def _losses() -> dict[str, torch.nn.Module]:
         "ntxent_chunked": NTXentLoss(temperature=0.3, chunk_size=4),
         "supcon": SupConLoss(temperature=0.2, base_temperature=0.07),
         "clinfonce": ClInfoNCELoss(temperature=0.1),
+        "partial": PartialSupConLoss(temperature=0.2),
         "memory_bank": _memory_bank_loss(),
     }
 
@@ -60,6 +67,9 @@ def _run(name: str, loss_fn, model, x1, x2, clusters) -> torch.Tensor:
         return loss_fn(z1, z2)
     if name in ("supcon", "memory_bank"):
         return loss_fn(torch.cat([z1, z2]), torch.cat([clusters, clusters]))
+    if name == "partial":
+        # Cluster 0 plays "unknown": those rows pair only with their own other view.
+        return loss_fn(z1, z2, torch.where(clusters == 0, -1, clusters))
     return loss_fn(z1, z2, clusters)
 
 

@@ -95,7 +95,8 @@ def test_apply_reproduces_the_saved_refiner(tmp_path: Path) -> None:
     assert code == 0
     refined = np.load(tmp_path / "out.npy")
     report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert report["objective"].startswith("cl-infonce")
+    assert report["objective"] == "supervised"
+    assert "labels and clusters" in report["objective_detail"]
     np.save(tmp_path / "new.npy", vectors[50:90])
     code = main(
         [
@@ -109,10 +110,44 @@ def test_apply_reproduces_the_saved_refiner(tmp_path: Path) -> None:
     )
     assert code == 0
     np.testing.assert_allclose(np.load(tmp_path / "new_refined.npy"), refined[50:90], rtol=1e-6)
-    if report["selection"]["chosen_epoch"] == 0:
+    if report["kept"] == "input":
         np.testing.assert_array_equal(refined, vectors)
     else:
         assert not np.allclose(refined, vectors)
+
+
+def test_labels_make_the_objective_supervised_and_the_report_says_what_the_guard_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vectors, labels = nuisance_rows()
+    np.save(tmp_path / "x.npy", vectors)
+    text = [str(v) for v in labels]
+    text[:10] = [""] * 10  # empty = unknown
+    (tmp_path / "l.txt").write_text("\n".join(text) + "\n")
+    argv = ["refine", str(tmp_path / "x.npy"), "--out", str(tmp_path / "y.npy")]
+    assert main([*argv, "--labels", str(tmp_path / "l.txt"), *FAST]) == 0
+    printed = capsys.readouterr().err
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["config"]["objective"] == "auto" and report["objective"] == "supervised"
+    assert report["labelled_rows"] == len(vectors) - 10
+    split = report["evaluation"]["split"]
+    assert report["trained_rows"] == len(vectors) - split["val"] - split["test"]
+    guard = report["guard"]
+    assert guard["kept"] == report["kept"] in ("input", "refined") and guard["reason"]
+    if report["selection"]["chosen_epoch"] > 0:  # a trained candidate meets the guard
+        decision = guard["decision"]
+        assert decision["accepted"] == (report["kept"] == "refined")
+        assert decision["primary"]["rows"] == split["test"]
+        assert {"gain", "std_error", "lower"} <= set(decision["primary"])
+    assert f"guard: {guard['reason']}" in " ".join(printed.split())
+    if report["kept"] == "input":
+        np.testing.assert_array_equal(np.load(tmp_path / "y.npy"), vectors)
+    # --objective simskip keeps the unsupervised loss; labels only select and guard.
+    argv = ["refine", str(tmp_path / "x.npy"), "--out", str(tmp_path / "z.npy")]
+    simskip = [*argv, "--labels", str(tmp_path / "l.txt"), "--objective", "simskip"]
+    assert main([*simskip, "--report-dir", str(tmp_path / "s"), *FAST]) == 0
+    report = json.loads((tmp_path / "s" / "report.json").read_text())
+    assert report["objective"] == "simskip" and report["objective_detail"].startswith("simskip")
 
 
 def test_unlabelled_pt_dict_run(tmp_path: Path) -> None:
@@ -124,6 +159,8 @@ def test_unlabelled_pt_dict_run(tmp_path: Path) -> None:
     out = torch.load(tmp_path / "out.pt", weights_only=True)
     assert torch.equal(out["ids"], ids) and out["embeddings"].shape == vectors.shape
     report = json.loads((tmp_path / "report.json").read_text())
+    assert report["objective"] == "simskip"
+    assert report["guard"]["decision"] is None and report["guard"]["reason"]
     assert report["selection"]["metric"] == "kmeans_stability"
     assert "kmeans_stability" in report["evaluation"]["original"]
 
@@ -196,6 +233,8 @@ def _write_bad_inputs(folder: Path) -> dict[str, list[str]]:
         ],
         "nothing to resume": [*base, "--resume"],
         "mask_value must be one of mean, zero": [*base, "--mask-value", "median"],
+        "objective 'supervised' needs labels or clusters": [*base, "--objective", "supervised"],
+        "larger than the 36 rows left to train on": [*labelled, "--batch-size", "40"],
     }  # fmt: skip
 
 
@@ -241,6 +280,7 @@ def test_refusals_come_before_any_heavy_import(tmp_path: Path) -> None:
         ["--labels", str(tmp_path / "one.npy")],
         ["--num-clusters", "500"],
         ["--out", str(tmp_path)],
+        ["--objective", "supervised"],
     ]
     script = (
         "import sys\n"
@@ -284,6 +324,8 @@ def test_resume_refuses_a_checkpoint_of_other_settings_and_continues_a_matching_
     assert main([*argv, "--no-progress", "--lr", "0.5"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "belongs to another run (lr: 0.001 there, 0.5 now)" in err
+    assert main([*argv, "--no-progress", "--objective", "simskip"]) == 2
+    assert "(objective: 'auto' there, 'simskip' now)" in capsys.readouterr().err
     assert main([*argv, "--no-progress", "--map-method", "none"]) == 0
     assert "resuming from" in capsys.readouterr().err
     report = json.loads((tmp_path / "report.json").read_text())

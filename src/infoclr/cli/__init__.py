@@ -57,6 +57,7 @@ COMMAND_MODULES = {
     "refine": "infoclr.cli.refine",
     "embed": "infoclr.cli.embed",
     "export": "infoclr.cli.export",
+    "align": "infoclr.cli.align",
 }
 
 

@@ -47,6 +47,18 @@ def _print_scores(console: Any, report: dict[str, Any]) -> None:
     console.print(table)
 
 
+def _print_summary(console: Any, report: dict[str, Any]) -> None:
+    """The scores, the objective, what selection and the guard kept, and why."""
+    _print_scores(console, report)
+    if report["stopped"]:
+        console.print(f"training stopped early: {report['stopped']}")
+    console.print(f"objective: {report['objective_detail']}")
+    console.print(f"selection: {report['selection']['reason']}")
+    console.print(f"guard: {report['guard']['reason']}")
+    output = "the input, unchanged" if report["kept"] == "input" else "the refined vectors"
+    console.print(f"output: {output}")
+
+
 @contextmanager
 def _progress(
     console: Any, enabled: bool, epochs: int
@@ -81,10 +93,14 @@ def refine(
         None, "--apply", help="Refine with this saved .refiner.pt instead of training."
     ),
     labels: str | None = typer.Option(
-        None, "--labels", help="Label column of INPUT, or a .npy/.csv/.txt file (one per row)."
+        None,
+        "--labels",
+        help="Label column of INPUT, or a .npy/.csv/.txt file (one per row; empty = unknown).",
     ),
     clusters: str | None = typer.Option(
-        None, "--clusters", help="Auxiliary cluster column or file: Cl-InfoNCE refinement."
+        None,
+        "--clusters",
+        help="Auxiliary cluster column or file (empty = none): positives where a row has no label.",
     ),
     class_names: str | None = typer.Option(
         None, "--class-names", help="Legend names of the sorted labels: a,b,c or a .txt file."
@@ -107,7 +123,7 @@ def refine(
     *,
     overrides: dict[str, Any],
 ) -> None:
-    """Refine the embeddings you already have (SimSkip), keeping the input where it is best."""
+    """Refine the embeddings you already have (with labels, clusters or SimSkip), guarded."""
     from rich.console import Console
 
     from infoclr.config import load_config, parse_overrides
@@ -140,8 +156,5 @@ def refine(
         console.print(f"note: {note}")
     with _progress(console, progress, cfg.epochs) as on_progress:
         report = run_refine(prepared, echo=console.print, on_progress=on_progress)
-    _print_scores(console, report)
-    if report["stopped"]:
-        console.print(f"training stopped early: {report['stopped']}")
-    console.print(f"selection: {report['selection']['reason']}")
+    _print_summary(console, report)
     console.print(f"wrote {out}, {files.refiner}, {files.report('report.json')}")

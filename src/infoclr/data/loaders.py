@@ -204,18 +204,27 @@ class RowBatchSampler:
 class RowGather(torch.utils.data.Dataset):
     """Rows of a (N, D) array or memmap (and their cluster ids), gathered one batch at a time.
 
-    ``dataset[rows]`` with an index array returns ``x`` (B, D) float32, or
-    ``(x, cluster_ids)`` with cluster_ids (B,) int64 when cluster ids were given.
+    ``dataset[positions]`` with an index array returns ``x`` (B, D) float32, or
+    ``(x, cluster_ids)`` with cluster_ids (B,) int64 when cluster ids were given. With
+    ``rows`` (sorted row indices) the dataset is those rows only: position i is row ``rows[i]``.
     """
 
-    def __init__(self, vectors: np.ndarray, cluster_ids: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        cluster_ids: np.ndarray | None = None,
+        rows: np.ndarray | None = None,
+    ) -> None:
         self.vectors = vectors
         self.cluster_ids = None if cluster_ids is None else torch.as_tensor(cluster_ids)
+        self.rows = None if rows is None else np.asarray(rows, dtype=np.int64)
 
     def __len__(self) -> int:
-        return int(self.vectors.shape[0])
+        return int(self.vectors.shape[0]) if self.rows is None else len(self.rows)
 
     def __getitem__(self, rows: np.ndarray) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.rows is not None:
+            rows = self.rows[rows]
         x = torch.from_numpy(np.asarray(self.vectors[rows], dtype=np.float32))
         if self.cluster_ids is None:
             return x
@@ -223,11 +232,17 @@ class RowGather(torch.utils.data.Dataset):
 
 
 def row_loader(
-    vectors: np.ndarray, batch_size: int, seed: int, cluster_ids: np.ndarray | None = None
+    vectors: np.ndarray,
+    batch_size: int,
+    seed: int,
+    cluster_ids: np.ndarray | None = None,
+    rows: np.ndarray | None = None,
 ) -> torch.utils.data.DataLoader:
-    """Random row batches of ``vectors`` (see :class:`RowBatchSampler` and :class:`RowGather`)."""
-    sampler = RowBatchSampler(int(vectors.shape[0]), batch_size, seed)
-    dataset = RowGather(vectors, cluster_ids)
+    """Random row batches of ``vectors`` (see :class:`RowBatchSampler` and :class:`RowGather`),
+    drawn from ``rows`` only (sorted row indices) when given."""
+    count = int(vectors.shape[0]) if rows is None else len(rows)
+    sampler = RowBatchSampler(count, batch_size, seed)
+    dataset = RowGather(vectors, cluster_ids, rows)
     # A generator of its own: creating an iterator draws a base seed from it, which must not
     # move the global generator that the views and dropout use.
     generator = torch.Generator().manual_seed(seed)

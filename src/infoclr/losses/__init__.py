@@ -2,5 +2,15 @@
 
 from infoclr.losses.contrastive import ClInfoNCELoss, NTXentLoss, SupConLoss
 from infoclr.losses.memory import MemoryBank, MemoryBankLoss
+from infoclr.losses.partial import PartialSupConLoss
+from infoclr.losses.ranking import MultipleNegativesRankingLoss
 
-__all__ = ["ClInfoNCELoss", "MemoryBank", "MemoryBankLoss", "NTXentLoss", "SupConLoss"]
+__all__ = [
+    "ClInfoNCELoss",
+    "MemoryBank",
+    "MemoryBankLoss",
+    "MultipleNegativesRankingLoss",
+    "NTXentLoss",
+    "PartialSupConLoss",
+    "SupConLoss",
+]

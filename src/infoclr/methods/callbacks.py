@@ -302,13 +302,16 @@ class LossWatch(L.Callback):
         self.sync_every, self.on_progress = sync_every, on_progress
         self.epoch_losses: list[float] = []
         self.epoch_seconds: list[float] = []
+        # This process's CPU time: on a shared machine the steadier measure of an epoch's cost.
+        self.epoch_cpu_seconds: list[float] = []
         self.stopped: str | None = None
         self._total: Tensor | None = None
         self._steps = 0
-        self._started = 0.0
+        self._started = self._cpu_started = 0.0
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._total, self._steps, self._started = None, 0, time.perf_counter()
+        self._cpu_started = time.process_time()
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, idx: int
@@ -332,6 +335,7 @@ class LossWatch(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         mean = self._read(trainer)
         self.epoch_seconds.append(time.perf_counter() - self._started)
+        self.epoch_cpu_seconds.append(time.process_time() - self._cpu_started)
         if self.stopped is None:
             self.epoch_losses.append(mean)
 
@@ -343,12 +347,14 @@ class LossWatch(L.Callback):
         return {
             "epoch_losses": self.epoch_losses,
             "epoch_seconds": self.epoch_seconds,
+            "epoch_cpu_seconds": self.epoch_cpu_seconds,
             "stopped": self.stopped,
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.epoch_losses = [float(v) for v in state_dict["epoch_losses"]]
         self.epoch_seconds = [float(v) for v in state_dict["epoch_seconds"]]
+        self.epoch_cpu_seconds = [float(v) for v in state_dict.get("epoch_cpu_seconds", [])]
         self.stopped = state_dict["stopped"]
 
 

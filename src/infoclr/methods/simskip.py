@@ -10,9 +10,11 @@ forms that third-party summaries report available as options (``docs/guide-refin
 3. the projection head g: d → d → 128 (:class:`~infoclr.models.heads.ProjectionHead`),
    dropped afterwards;
 4. NT-Xent (Chen et al. 2020; :class:`~infoclr.losses.NTXentLoss`) on ``g(h(view1))`` and
-   ``g(h(view2))``; or, when the batch carries auxiliary cluster ids, Cl-InfoNCE (Tsai et al.
-   2021, official form; :class:`~infoclr.losses.ClInfoNCELoss`): views of rows in the same
-   cluster are positives.
+   ``g(h(view2))``; or, when the batch carries labels or auxiliary cluster ids (−1 = unknown),
+   partial SupCon (Khosla et al. 2020; Cl-InfoNCE's official form, Tsai et al. 2021;
+   :class:`~infoclr.losses.PartialSupConLoss`): views of rows with one id are positives, a row
+   without an id pairs only with its own other view. ``cluster_form="paper"`` uses
+   Cl-InfoNCE's paper form (:class:`~infoclr.losses.ClInfoNCELoss`) instead.
 
 Both views of a batch go through the refiner and the head as one (2B, d) batch, as the
 original SimCLR code does: one pass instead of two, and BatchNorm sees both views. Under a
@@ -34,7 +36,8 @@ from torch import Tensor
 
 from infoclr.augment.embedding import EmbeddingViews
 from infoclr.errors import ConfigError
-from infoclr.losses import ClInfoNCELoss, NTXentLoss
+from infoclr.functional.partial import singleton_ids
+from infoclr.losses import ClInfoNCELoss, NTXentLoss, PartialSupConLoss
 from infoclr.models.heads import ProjectionHead
 from infoclr.models.refiner import Refiner
 
@@ -68,11 +71,12 @@ class SimSkip(L.LightningModule):
         augment: ``"both"`` (each view masked and noised) or ``"one_per_view"``.
         standardize: F sees ``(x − mean) / std`` (False: the raw coordinates).
         feature_mean, feature_std: (d,) statistics of the training rows (default 0 and 1).
-        cluster_form: Cl-InfoNCE form used when batches carry cluster ids.
+        cluster_form: the loss when batches carry ids: ``"official"`` (partial SupCon) or
+            ``"paper"`` (Cl-InfoNCE's paper form).
 
     Batches:
-        ``x`` (B, d), or ``(x, cluster_ids)`` with cluster_ids (B,) int64, or a dict with keys
-        ``"x"`` and optionally ``"cluster_ids"``.
+        ``x`` (B, d), or ``(x, cluster_ids)`` with cluster_ids (B,) int64 labels or cluster
+        ids (−1 = unknown), or a dict with keys ``"x"`` and optionally ``"cluster_ids"``.
     """
 
     def __init__(
@@ -130,7 +134,11 @@ class SimSkip(L.LightningModule):
             augment=augment,
         )
         self.criterion = NTXentLoss(temperature, check_finite=False)
-        self.cluster_criterion = ClInfoNCELoss(temperature, form=cluster_form, check_finite=False)
+        self.cluster_criterion: PartialSupConLoss | ClInfoNCELoss = (
+            PartialSupConLoss(temperature, check_finite=False)
+            if cluster_form == "official"
+            else ClInfoNCELoss(temperature, form=cluster_form, check_finite=False)
+        )
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
         # training_step takes the optimiser step itself: the same update as Lightning's
@@ -147,11 +155,15 @@ class SimSkip(L.LightningModule):
         return self.projector(h) if self.projector is not None else h
 
     def contrastive_loss(self, x: Tensor, cluster_ids: Tensor | None = None) -> Tensor:
-        """Loss of one batch of (B, d) rows; ``cluster_ids`` (B,) switches to Cl-InfoNCE."""
+        """Loss of one batch of (B, d) rows; ``cluster_ids`` (B,) (labels or cluster ids,
+        −1 = unknown) switch from NT-Xent to partial SupCon (or Cl-InfoNCE's paper form)."""
         view1, view2 = self.views.pair(x.float())
         z1, z2 = self.project(torch.cat([view1, view2])).chunk(2)
         if cluster_ids is None:
             return self.criterion(z1, z2)
+        if not isinstance(self.cluster_criterion, PartialSupConLoss):
+            # A row without an id is a cluster of its own: it pairs only with its other view.
+            cluster_ids = singleton_ids(cluster_ids)
         return self.cluster_criterion(z1, z2, cluster_ids)
 
     @staticmethod

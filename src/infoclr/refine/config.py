@@ -14,7 +14,7 @@ from typing import Any, Literal
 from infoclr.config import check_fields, option, to_dict
 from infoclr.errors import ConfigError
 
-__all__ = ["MAP_METHODS", "SELECTION_OPTIONS", "SIMSKIP_OPTIONS", "RefineConfig"]
+__all__ = ["MAP_METHODS", "OBJECTIVES", "SELECTION_OPTIONS", "SIMSKIP_OPTIONS", "RefineConfig"]
 
 MAP_METHODS = ("auto", "pca", "tsne", "umap", "none")
 
@@ -37,6 +37,8 @@ SIMSKIP_OPTIONS = (
     "cluster_form",
 )
 
+OBJECTIVES = ("auto", "supervised", "simskip")
+
 #: The fields that are arguments of :class:`infoclr.evaluation.selection.CandidateScorer`.
 SELECTION_OPTIONS = (
     "val_fraction",
@@ -52,10 +54,14 @@ SELECTION_OPTIONS = (
 class RefineConfig:
     """Everything that defines one refinement run (saved as ``refine.yaml`` and in the refiner).
 
-    The objective is SimSkip (reconstructed; ``docs/guide-refine.md``), or Cl-InfoNCE when
-    auxiliary clusters are given. Selection keeps epoch 0 (the input itself, for a skip
-    refiner) unless a trained epoch scores better on held-out rows
-    (:mod:`infoclr.evaluation.selection`).
+    The objective (:attr:`objective`) is supervised when labels or clusters are given (partial
+    SupCon: rows of one class are positives, a row without a label pairs with its own other
+    view), else SimSkip's unsupervised NT-Xent (reconstructed; ``docs/guide-refine.md``).
+    Selection keeps epoch 0 (the input itself, for a skip refiner) unless a trained epoch
+    scores better on held-out rows (:mod:`infoclr.evaluation.selection`); with labels, the
+    guard (:mod:`infoclr.evaluation.guard`) then lets the chosen candidate replace the input
+    only when its gain on the test rows, which neither trained nor selected it, is larger than
+    its noise.
     """
 
     # optimisation
@@ -64,6 +70,12 @@ class RefineConfig:
     lr: float = option(1e-3, "Adam learning rate.", gt=0)
     weight_decay: float = option(0.0, "Adam weight decay.", min=0)
     # the refiner, the head and the loss
+    objective: Literal["auto", "supervised", "simskip"] = option(
+        "auto",
+        "Training loss: supervised (rows of one label or cluster are positives, unlabelled rows "
+        "pair with their own other view), simskip (unsupervised NT-Xent; labels only select "
+        "and guard) or auto (supervised when --labels or --clusters are given).",
+    )
     temperature: float = option(0.2, "NT-Xent / Cl-InfoNCE temperature τ.", gt=0)
     hidden: int | None = option(None, "Refiner hidden width; none: dim // 2.", min=1)
     dropout: float = option(0.1, "Dropout inside the refiner.", min=0, lt=1)
@@ -101,6 +113,15 @@ class RefineConfig:
         None, "K of k-means stability without labels; none: 10, or the clusters' number.", min=2
     )
     min_gain: float = option(0.0, "A trained epoch must beat the kept one by more.", min=0)
+    guard_method: Literal["se", "bootstrap"] = option(
+        "se", "Guard: noise of the paired gain, se (standard error) or bootstrap.", cli=False
+    )
+    guard_z: float = option(
+        2.0, "Guard: the test-row gain must exceed this many standard errors.", gt=0, cli=False
+    )
+    guard_tolerance: float = option(
+        0.0, "Guard: how far linear or k-NN top-1 may fall below the input's.", min=0, cli=False
+    )
     map_method: Literal["auto", "pca", "tsne", "umap", "none"] = option(
         "auto", "2-D map: auto (PCA, only with labels or clusters), pca, tsne, umap or none."
     )
@@ -125,6 +146,20 @@ class RefineConfig:
             )
         if not self.device.startswith(("cpu", "cuda", "mps")):
             raise ConfigError(f"device must be cpu, cuda[:i] or mps, got {self.device!r}")
+
+    def resolved_objective(self, labels: bool, clusters: bool) -> str:
+        """``"supervised"`` or ``"simskip"``: what :attr:`objective` means with or without
+        labels and clusters; a one-line ConfigError for supervised without either."""
+        if self.objective == "simskip":
+            return "simskip"
+        if labels or clusters:
+            return "supervised"
+        if self.objective == "supervised":
+            raise ConfigError(
+                "objective 'supervised' needs labels or clusters; give --labels or --clusters, "
+                "or use --objective simskip (or auto)"
+            )
+        return "simskip"
 
     def simskip_options(self) -> dict[str, Any]:
         """The :class:`~infoclr.methods.simskip.SimSkip` arguments this config sets."""

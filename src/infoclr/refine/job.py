@@ -11,6 +11,7 @@ refines a table with a saved refiner.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,12 +115,8 @@ def _check_sizes(config: RefineConfig, prepared: PreparedRefine) -> None:
     from infoclr.evaluation.selection import check_labels, stability_clusters
 
     rows = prepared.table.num_rows
-    if config.batch_size > rows:
-        raise ConfigError(
-            f"batch_size {config.batch_size} is larger than the input's {rows} rows; use "
-            f"--batch-size {max(2, rows // 2)} or smaller"
-        )
     names = prepared.files.class_names
+    train_rows, which = rows, f"the input's {rows} rows"
     if prepared.label_codes is not None:
         check_labels(prepared.label_codes)
         if names is not None and len(names) != len(prepared.label_classes):
@@ -128,6 +125,10 @@ def _check_sizes(config: RefineConfig, prepared: PreparedRefine) -> None:
                 f"{len(prepared.label_classes)} classes ({prepared.label_classes[:8]}); give "
                 "one name per class, in the order of the sorted label values"
             )
+        # The held-out split (val + test: sklearn's ceil of the fraction) is not trained on.
+        used = min(int((prepared.label_codes >= 0).sum()), config.eval_rows)
+        train_rows -= math.ceil((config.val_fraction + config.test_fraction) * used)
+        which = f"the {train_rows} rows left to train on (held-out rows are not trained on)"
     elif names is not None:
         raise ConfigError("--class-names names label classes; give --labels too")
     else:
@@ -136,6 +137,11 @@ def _check_sizes(config: RefineConfig, prepared: PreparedRefine) -> None:
         )
         if note:
             prepared.notes.append(note)
+    if config.batch_size > train_rows:
+        raise ConfigError(
+            f"batch_size {config.batch_size} is larger than {which}; use "
+            f"--batch-size {max(2, train_rows // 2)} or smaller"
+        )
 
 
 def _check_paths(files: RefineFiles, with_map: bool) -> None:
@@ -166,6 +172,7 @@ def prepare_refine(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
     """
     started = time.perf_counter()
     config.validate()
+    config.resolved_objective(files.labels is not None, files.clusters is not None)
     notes: list[str] = []
     map_method = _map_method(config, (files.labels or files.clusters) is not None, notes)
     _check_paths(files, with_map=map_method != "none")
@@ -263,7 +270,25 @@ def _draw_map(prepared: PreparedRefine, result: Any, handle: Any) -> None:
         seed=config.split_seed,
         title=f"{prepared.files.input.name}: original vs refined",
         class_names=names,
-        refined_title=f"refined (epoch {result.selection.chosen_epoch})",
+        refined_title=(
+            "output = the input (kept)"
+            if result.identity
+            else f"refined (epoch {result.selection.chosen_epoch})"
+        ),
+    )
+
+
+def _objective(prepared: PreparedRefine, objective: str) -> str:
+    """One line on the training loss, for the report."""
+    if objective == "simskip":
+        return "simskip: NT-Xent between two views of each row; labels only select and guard"
+    files = prepared.files
+    named = (("labels", files.labels), ("clusters", files.clusters))
+    given = [name for name, spec in named if spec]
+    form = "Cl-InfoNCE (paper form)" if prepared.config.cluster_form == "paper" else "SupCon"
+    return (
+        f"supervised: {form} on the {' and '.join(given)} (positives share one); a row without "
+        "one pairs with its own other view; the held-out val and test rows are not trained on"
     )
 
 
@@ -282,7 +307,15 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         "class_names": files.class_names,
         "labelled_rows": None if labelled is None else int((labelled >= 0).sum()),
         "clusters": files.clusters,
-        "objective": "cl-infonce (auxiliary clusters)" if files.clusters else "nt-xent (SimSkip)",
+        "objective": result.objective,
+        "objective_detail": _objective(prepared, result.objective),
+        "trained_rows": result.trained_rows,
+        "kept": result.kept,
+        "guard": {
+            "kept": result.kept,
+            "reason": result.guard_reason,
+            "decision": None if result.guard is None else result.guard.as_dict(),
+        },
         "config": prepared.config.to_dict(),
         "selection": result.selection.as_dict(),
         "stopped": result.stopped,
@@ -307,12 +340,13 @@ def _write_outputs(prepared: PreparedRefine, result: Any, report: dict, timings:
     outputs = OutputSet(files.outputs(with_map))
     try:
         started = time.perf_counter()
-        refine_rows = None if result.identity else result.module.refiner.refine_rows
+        refiner = result.output_refiner
+        refine_rows = None if result.identity else refiner.refine_rows
         write_embeddings(prepared.table, files.out, refine_rows, outputs=outputs)
-        selection = result.selection.as_dict()
+        selection = result.selection.as_dict() | {"kept": result.kept, "guard": report["guard"]}
         outputs.write(
             files.refiner,
-            lambda handle: save_refiner(handle, result.module.refiner, config.to_dict(), selection),
+            lambda handle: save_refiner(handle, refiner, config.to_dict(), selection),
         )
         outputs.write_text(
             files.report("refine.yaml"), yaml.safe_dump(config.to_dict(), sort_keys=False)

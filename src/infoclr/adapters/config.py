@@ -1,0 +1,112 @@
+"""Settings of a refinement that uses side information (labels, pairs); torch-free.
+
+Every field is declared with :func:`infoclr.config.option`, so that command-line flags, help
+and validation come from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from infoclr.config import check_fields, option
+from infoclr.errors import ConfigError
+
+__all__ = ["AdapterConfig"]
+
+
+@dataclass
+class AdapterConfig:
+    """One refinement run with side information: objective, model, optimisation, guard."""
+
+    objective: Literal["auto", "supervised", "simskip", "pairs"] = option(
+        "auto",
+        "auto: labels/clusters as positives when given (SupCon form; unlabelled rows pair with "
+        "their own other view), pairs when --pairs is given, else SimSkip | supervised | "
+        "simskip (unsupervised; labels only select and evaluate) | pairs.",
+    )
+    epochs: int = option(20, "Training epochs.", min=0)
+    batch_size: int = option(256, "Rows (or pairs) per batch.", min=2)
+    lr: float = option(1e-3, "Adam learning rate.", gt=0)
+    weight_decay: float = option(0.0, "Adam weight decay.", min=0)
+    temperature: float = option(0.1, "Temperature of the contrastive loss over two views.", gt=0)
+    pairs_temperature: float = option(
+        0.05, "Temperature of the ranking loss for --pairs (sentence-transformers' 1/20).", gt=0
+    )
+    mask_prob: float = option(0.2, "Feature-mask probability of the two views.", min=0, lt=1)
+    noise_std: float = option(
+        0.1, "View noise in units of each dimension's standard deviation.", min=0
+    )
+    mask_value: Literal["mean", "zero"] | None = option(
+        None,
+        "A masked entry becomes its dimension's mean, or zero (SimSkip's reported form); "
+        "none: zero for the simskip objective (measured best), mean otherwise.",
+    )
+    noise_scale: Literal["per_dim", "fixed"] | None = option(
+        None,
+        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the reported form); "
+        "none: fixed for the simskip objective (measured best), per_dim otherwise.",
+    )
+    augment: Literal["both", "one_per_view"] = option(
+        "both", "Each view masked and noised (both), or view 1 masked and view 2 noised."
+    )
+    standardize: bool | None = option(
+        None,
+        "The refiner sees (x − mean) / std (off: raw x); none: off for the simskip objective "
+        "(measured best), on otherwise.",
+    )
+    hidden: int | None = option(None, "Refiner hidden width (default dim / 2).", min=1)
+    dropout: float = option(0.1, "Refiner dropout.", min=0, lt=1)
+    skip: bool = option(True, "Skip connection h = x + F(x) (off: the no-skip ablation).")
+    projector: bool = option(
+        False, "Train through a projection head d→d→128 (SimSkip); off: the loss sees h."
+    )
+    query_only: bool = option(
+        False, "With pairs: refine queries only, so an existing document index stays valid."
+    )
+    seed: int = option(0, "Random seed.")
+    select_fraction: float = option(
+        0.2, "Labelled rows (or queries) that choose the epoch; never trained on.", gt=0, lt=1
+    )
+    guard_fraction: float = option(
+        0.2,
+        "Labelled rows (or queries) that decide whether the output replaces the input; never "
+        "trained on and not used to choose the epoch.",
+        gt=0,
+        lt=1,
+    )
+    eval_every: int = option(2, "Score a candidate every this many epochs (and the last).", min=1)
+    guard_method: Literal["se", "bootstrap"] = option(
+        "se", "Noise of the guard's paired gain: se (standard error) | bootstrap."
+    )
+    guard_z: float = option(
+        2.0, "The gain must exceed this many standard errors (or the matching quantile).", gt=0
+    )
+    guard_tolerance: float = option(
+        0.0, "How far a protected metric may fall below the input's on the guard rows.", min=0
+    )
+    threads: int | None = option(None, "torch CPU threads during the run.", min=1)
+    device: str = option("cpu", "cpu | cuda[:i] | mps.")
+
+    def views(self) -> tuple[str, str, bool]:
+        """``(mask_value, noise_scale, standardize)`` with the objective's defaults filled in:
+        SimSkip's reported form for the simskip objective, where it measured best on the
+        SimSkip-like sources (docs/benchmarks-refine.md §5), infoclr's form otherwise (what
+        the supervised results were measured with)."""
+        paper = self.objective == "simskip"
+        return (
+            self.mask_value or ("zero" if paper else "mean"),
+            self.noise_scale or ("fixed" if paper else "per_dim"),
+            (not paper) if self.standardize is None else self.standardize,
+        )
+
+    def validate(self) -> None:
+        """Ranges from the declarations, then the cross-field rules."""
+        check_fields(self)
+        if self.select_fraction + self.guard_fraction >= 1:
+            raise ConfigError(
+                f"select_fraction ({self.select_fraction}) + guard_fraction "
+                f"({self.guard_fraction}) must be below 1: some rows must be left to train on"
+            )
+        if not self.device.startswith(("cpu", "cuda", "mps")):
+            raise ConfigError(f"device must be cpu, cuda[:i] or mps, got {self.device!r}")
