@@ -103,10 +103,8 @@ def run(job: dict) -> dict:
 def groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Runs by variant: SimCLR, Cl-InfoNCE (aux), CE, k-means, SupCon; coarse to fine (K)."""
     grouped = frame.sort_values("seed", kind="stable").groupby("variant", sort=False)
-    order = {
-        name: (ORDER.get(method(r), 9), r["stats"].iloc[0]["n_clusters"]) for name, r in grouped
-    }
-    return sorted(grouped, key=lambda group: (*order[group[0]], group[0]))
+    order = lambda g: (ORDER.get(method(g[1]), 9), g[1]["stats"].iloc[0]["n_clusters"], g[0])  # noqa: E731
+    return sorted(grouped, key=order)
 
 
 def method(runs: pd.DataFrame) -> str:
@@ -264,7 +262,7 @@ def figures(results: dict, folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.sweep_parser(__doc__, "clinfonce", tuple(SCALES), tuple(KMEANS))
+    parser = common.sweep_parser(__doc__, "clinfonce", tuple(KMEANS))
     parser.add_argument("--figures", action="store_true", help="only redraw docs/figures/")
     args = parser.parse_args(argv)
     if args.figures:

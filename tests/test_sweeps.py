@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infoclr.errors import DataError
-from infoclr.sweeps import INTERRUPTED, ResultsFile, run_pending
+from infoclr.sweeps import INTERRUPTED, ResultsFile, interleaved, machine, run_pending
 
 
 def double(job: dict) -> dict:
@@ -88,3 +88,22 @@ def test_results_file_checks_its_input(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unique"):
         run_pending([{"key": "a"}, {"key": "a"}], dict, ResultsFile(tmp_path / "r.json"))
     assert not (tmp_path / "r.json").exists()
+
+
+def test_interleaved_times_round_by_round_within_a_budget() -> None:
+    order: list[str] = []
+    calls = {"a": lambda: order.append("a"), "b": lambda: order.append("b") or 0.25}
+    times = interleaved(calls, rounds=3, warmup=1)
+    assert order == ["a", "b"] * 4  # one warm-up round, then three timed rounds
+    assert times["b"]["wall"] == [0.25] * 3  # a call that returns a number reports its seconds
+    assert len(times["a"]["wall"]) == len(times["a"]["cpu"]) == 3
+    assert all(seconds >= 0 for seconds in times["a"]["wall"] + times["a"]["cpu"])
+    # Over budget after its minimum number of rounds, a candidate stops; the others go on.
+    cut = interleaved({"slow": lambda: 1.0, "fast": lambda: None}, 5, budget=1.5, min_rounds=2)
+    assert len(cut["slow"]["wall"]) == 2 and len(cut["fast"]["wall"]) == 5
+
+
+def test_machine_describes_this_machine() -> None:
+    info = machine()
+    assert info["cpus"] >= 1 and info["usable_cpus"] >= 1 and info["processor"]
+    assert len(info["date"]) == 10 and json.loads(json.dumps(info)) == info

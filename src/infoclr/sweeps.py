@@ -6,24 +6,30 @@ function ``job -> row`` whose row is a JSON-serialisable dict holding the job's 
 
 :class:`ResultsFile` keeps the rows by key and rewrites the file atomically after each one, so
 a sweep that is killed keeps every finished run; :func:`run_pending` runs only the jobs the file
-does not hold yet, so running the same sweep again resumes it. No torch is imported here.
+does not hold yet, so running the same sweep again resumes it. :func:`machine` describes the
+machine a measurement ran on and :func:`interleaved` times candidates round by round. No torch
+is imported here.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import platform
+import re
 import signal
+import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from infoclr.errors import DataError
 from infoclr.io import atomic_write_json
 
-__all__ = ["INTERRUPTED", "ResultsFile", "run_pending"]
+__all__ = ["INTERRUPTED", "ResultsFile", "interleaved", "machine", "run_pending"]
 
 Row = dict[str, Any]
 #: The exit status of an interrupted sweep (as for Ctrl-C in a shell).
@@ -129,3 +135,57 @@ def run_pending(
             signal.signal(signal.SIGTERM, previous)
     echo(f"{len(todo) - failed} run(s) in {time.perf_counter() - started:.0f} s; {failed} failed")
     return 1 if failed else 0
+
+
+def machine() -> dict[str, Any]:
+    """This machine, for a results file: processor, CPU cores (usable and all), memory (GiB),
+    the 1-minute load average, Python, the date (UTC) and, when torch is already imported, its
+    version and thread count. Fields Linux alone provides are left out elsewhere."""
+    info: dict[str, Any] = {"processor": platform.processor() or platform.machine()}
+    cpuinfo, meminfo = Path("/proc/cpuinfo"), Path("/proc/meminfo")
+    if cpuinfo.is_file() and (model := re.search(r"model name\s*:\s*(.*)", cpuinfo.read_text())):
+        info["processor"] = model[1].strip()
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    info.update(cpus=os.cpu_count(), usable_cpus=usable)
+    if meminfo.is_file() and (total := re.search(r"MemTotal:\s*(\d+)", meminfo.read_text())):
+        info["memory_gib"] = round(int(total[1]) / 2**20, 1)
+    if hasattr(os, "getloadavg"):
+        info["load_average"] = round(os.getloadavg()[0], 2)
+    info["python"] = platform.python_version()
+    if (torch := sys.modules.get("torch")) is not None:
+        info.update(torch=torch.__version__, torch_threads=torch.get_num_threads())
+    return info | {"date": datetime.datetime.now(datetime.timezone.utc).date().isoformat()}
+
+
+def interleaved(
+    calls: Mapping[str, Callable[[], Any]],
+    rounds: int,
+    warmup: int = 0,
+    budget: float | None = None,
+    min_rounds: int = 3,
+) -> dict[str, dict[str, list[float]]]:
+    """Wall and CPU seconds (``{"wall": [...], "cpu": [...]}``) of every call, round by round:
+    each round calls each candidate once, so a busy spell on a shared machine hits all alike.
+
+    ``warmup`` untimed rounds come first. A call that returns a number reports its own wall
+    seconds (e.g. one epoch timed inside a longer call); CPU seconds are this process's, all
+    threads. With ``budget``, a candidate leaves the rounds once it has ``min_rounds`` and its
+    calls took more than ``budget`` seconds in all.
+    """
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
+    times: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            spent = times[name]
+            if budget is not None and len(spent["wall"]) >= min_rounds:
+                if sum(spent["wall"]) > budget:
+                    continue
+            wall, cpu = time.perf_counter(), time.process_time()
+            reported = call()
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            own = isinstance(reported, (int, float)) and not isinstance(reported, bool)
+            spent["wall"].append(float(reported) if own else wall)
+            spent["cpu"].append(cpu)
+    return times
