@@ -26,7 +26,7 @@ from pathlib import Path
 import common
 import numpy as np
 import pandas as pd
-from common import Data, Variant, markdown, pm
+from common import markdown, pm
 
 LABEL = dict(simclr="SimCLR", supcon="SupCon", clinfonce="Cl-InfoNCE")
 LABEL.update({"clinfonce-kmeans": "Cl-InfoNCE (k-means)", "ce-clusters": "CE on clusters"})
@@ -36,12 +36,13 @@ METRICS = ("linear_top1", "knn_top1")
 INFO = ("I(Z;T)", "H(Z|T)")
 STATS = ("n_clusters", "H(Z)", "H(T)", *INFO)
 KMEANS = {"shapes": (6, 30), "digits": (10, 50), "mnist": (10, 100), "cifar100": (20, 100)}
+# scale -> data set -> (epochs, batch size, data options)
 SCALES = {
-    "cpu": [Data("shapes", 10, 128, dict(n=2000, image_size=24)), Data("digits", 50, 128)]
-    + [Data("mnist", 5, 128, dict(max_train=3000)), Data("cifar100", 15, 256)],
-    "quick": [Data("shapes", 2, 128, dict(n=1000, image_size=24)), Data("digits", 3, 128)]
-    + [Data("mnist", 1, 128, dict(max_train=1000)), Data("cifar100", 1, 256)],
-}
+    "cpu": dict(shapes=(10, 128, dict(n=2000, image_size=24)), digits=(50, 128, {}),
+                mnist=(5, 128, dict(max_train=3000)), cifar100=(15, 256, {})),
+    "quick": dict(shapes=(2, 128, dict(n=1000, image_size=24)), digits=(3, 128, {}),
+                  mnist=(1, 128, dict(max_train=1000)), cifar100=(1, 256, {})),
+}  # fmt: skip
 
 
 def aux_choices(dataset: str) -> list[tuple[str, dict]]:
@@ -60,18 +61,49 @@ def aux_choices(dataset: str) -> list[tuple[str, dict]]:
     ]
 
 
-def variants(spec: Data) -> list[Variant]:
-    """SimCLR, Cl-InfoNCE and CE on each auxiliary choice, k-means Cl-InfoNCE, SupCon."""
-    out = [Variant("simclr", "simclr", info=dict(choice="instance", choice_kind="instance"))]
-    for method, prefix, cost in (("clinfonce", "clinfonce", 1.0), ("ce-clusters", "ce", 0.5)):
-        for name, options in aux_choices(spec.name):
-            info = dict(choice=name, choice_kind="aux")
-            out.append(Variant(f"{prefix}-{name}", method, options, info, cost))
-    for k in KMEANS[spec.name]:
-        info = dict(choice=f"kmeans-K{k}", choice_kind="kmeans")
-        options = dict(kmeans_clusters=k)
-        out.append(Variant(f"clinfonce-kmeans-K{k}", "clinfonce-kmeans", options, info, 1.21))
-    return out + [Variant("supcon", "supcon", info=dict(choice="labels", choice_kind="labels"))]
+def variants(dataset: str) -> list[tuple[str, str, dict, str, str, float]]:
+    """(name, method, options, clusters, their kind, relative cost) of SimCLR, Cl-InfoNCE and CE
+    on each auxiliary choice, k-means Cl-InfoNCE and SupCon."""
+    aux = [(f"{prefix}-{choice}", method, options, choice, "aux", cost)
+           for method, prefix, cost in (("clinfonce", "clinfonce", 1.0), ("ce-clusters", "ce", 0.5))
+           for choice, options in aux_choices(dataset)]  # fmt: skip
+    kmeans = [(f"clinfonce-kmeans-K{k}", "clinfonce-kmeans", dict(kmeans_clusters=k),
+               f"kmeans-K{k}", "kmeans", 1.21) for k in KMEANS[dataset]]  # fmt: skip
+    simclr, supcon = ("simclr",) * 2 + ({}, "instance", "instance", 1.0), ("supcon",) * 2
+    return [simclr, *aux, *kmeans, (*supcon, {}, "labels", "labels", 1.0)]
+
+
+def jobs(args, datasets: list[str]) -> list[dict]:
+    """One job per data set × variant × seed, keyed ``data|budget|variant|seed``; the budget
+    names the scale and any ``--temperature``."""
+    from infoclr.methods import option_owners
+
+    scale = "quick" if args.quick else "cpu"
+    budget = scale + (f"-t{args.temperature:g}" if args.temperature else "")
+    out = []
+    for dataset in datasets:
+        epochs, batch_size, data_options = SCALES[scale][dataset]
+        for seed in range(1 if args.quick else args.seeds):
+            for name, method, options, choice, kind, cost in variants(dataset):
+                if args.variants and name not in args.variants:
+                    continue
+                config = dict(options, method=method, seed=seed, epochs=epochs, dataset=dataset)
+                config.update(data_options=data_options, batch_size=batch_size, knn_every=0)
+                config.update(data_root=args.data_root, backbone="smallcnn", backbone_width=32)
+                config.update(accelerator="cpu", probe_epochs=50 if args.quick else 100)
+                config.update(
+                    name=f"{name}-s{seed}", output_dir=f"{args.work_dir}/{dataset}/{budget}"
+                )
+                # The raw-pixel and random-init baselines, once per data set.
+                config.update(baselines=name == "simclr" and seed == 0)
+                if args.temperature and method in option_owners("temperature"):
+                    config["temperature"] = args.temperature
+                key = f"{dataset}|{budget}|{name}|{seed}"
+                info = dict(dataset=dataset, budget=budget, variant=name, choice=choice)
+                out.append(
+                    dict(key=key, config=config, cost=cost * epochs, choice_kind=kind, **info)
+                )
+    return out
 
 
 def run(job: dict) -> dict:
@@ -262,13 +294,42 @@ def figures(results: dict, folder: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.sweep_parser(__doc__, "clinfonce", tuple(KMEANS))
-    parser.add_argument("--figures", action="store_true", help="only redraw docs/figures/")
+    from infoclr.data import load_dataset
+    from infoclr.errors import InfoclrError
+    from infoclr.sweeps import ResultsFile, run_pending
+
+    parser = common.parser(__doc__, "clinfonce")
+    add = parser.add_argument
+    add("--quick", action="store_true", help="the quick budgets, 1 seed: proves the script")
+    add("--datasets", nargs="+", choices=KMEANS, default=list(KMEANS))
+    add("--variants", nargs="+", help="run only these variants")
+    add("--seeds", type=int, default=3, help="seeds per variant")
+    add("--temperature", type=float, help="one τ for every method that has one")
+    add("--jobs", type=int, default=1, help="runs in parallel processes")
+    add("--data-root", help="where file-backed sets live (e.g. CIFAR-100)")
+    add("--work-dir", default=str(common.REPO / "runs" / "bench-clinfonce"), help="run folders")
+    add("--dry-run", action="store_true", help="list the runs, do none")
+    add("--figures", action="store_true", help="only redraw docs/figures/")
     args = parser.parse_args(argv)
     if args.figures:
         figures(json.loads(Path(args.results).read_text()), common.REPO / "docs" / "figures")
         return 0
-    return common.run_sweep(args, argv, SCALES, variants, run)
+    names = {variant[0] for dataset in args.datasets for variant in variants(dataset)}
+    if set(args.variants or ()) - names:
+        sys.exit(f"error: unknown variant in {args.variants}; choose from {sorted(names)}")
+    datasets = []
+    for dataset in args.datasets:  # less those that do not load here, saying why
+        try:
+            load_dataset(dataset, "test", root=args.data_root, **SCALES["cpu"][dataset][2])
+            datasets.append(dataset)
+        except InfoclrError as error:
+            print(f"skipping {dataset}: {error}", flush=True)
+    todo = jobs(args, datasets)
+    if args.dry_run:
+        done = ResultsFile(args.results).rows
+        print("\n".join(job["key"] + (" (done)" if job["key"] in done else "") for job in todo))
+        return 0
+    return run_pending(todo, run, common.results_file(args.results, argv), args.jobs)
 
 
 if __name__ == "__main__":

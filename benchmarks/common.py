@@ -13,7 +13,6 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from infoclr.io import atomic_write_json
-from infoclr.sweeps import ResultsFile, run_pending
+from infoclr.sweeps import ResultsFile
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results"
@@ -114,78 +113,7 @@ def references(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
 
 
 # ---------------------------------------------------------------------------------------------
-# pretraining sweeps
-
-
-@dataclass(frozen=True)
-class Data:
-    """A data set and its budget, the same for every variant: the registered name, epochs,
-    batch size and data options."""
-
-    name: str
-    epochs: int
-    batch_size: int
-    options: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One row of a table: a method and its options. ``info`` goes into the job and its row;
-    ``cost`` (relative time per epoch) only orders the jobs."""
-
-    name: str
-    method: str
-    options: dict[str, Any] = field(default_factory=dict)
-    info: dict[str, Any] = field(default_factory=dict)
-    cost: float = 1.0
-
-
-def sweep_parser(doc: str, name: str, datasets: Sequence[str]) -> argparse.ArgumentParser:
-    """The command line of a pretraining sweep (smallcnn, width 32, on the CPU)."""
-    out = parser(doc, name)
-    add = out.add_argument
-    add("--quick", action="store_true", help="the quick budgets, 1 seed: proves the script")
-    add("--datasets", nargs="+", choices=datasets, default=list(datasets))
-    add("--variants", nargs="+", help="run only these variants")
-    add("--seeds", type=int, default=3, help="seeds per variant")
-    add("--temperature", type=float, help="one τ for every method that has one")
-    add("--jobs", type=int, default=1, help="runs in parallel processes")
-    add("--data-root", help="where file-backed sets live (e.g. CIFAR-100)")
-    add("--work-dir", default=str(REPO / "runs" / f"bench-{name}"), help="run folders")
-    add("--dry-run", action="store_true", help="list the runs, do none")
-    return out
-
-
-def sweep_jobs(
-    args: argparse.Namespace, scale: str, data: Iterable[Data], variants: Callable[[Data], list]
-) -> list[dict]:
-    """One job per data set × variant × seed, keyed ``data|budget|variant|seed``; the budget
-    names the scale and any ``--temperature``."""
-    from infoclr.methods import option_owners
-
-    budget = scale + (f"-t{args.temperature:g}" if args.temperature else "")
-    jobs = []
-    for spec in data:
-        for seed in range(args.seeds):
-            for variant in variants(spec):
-                if args.variants and variant.name not in args.variants:
-                    continue
-                config = dict(variant.options, method=variant.method, seed=seed)
-                config.update(epochs=spec.epochs, dataset=spec.name, data_options=spec.options)
-                config.update(data_root=args.data_root, batch_size=spec.batch_size, knn_every=0)
-                config.update(backbone="smallcnn", backbone_width=32, accelerator="cpu")
-                config.update(
-                    probe_epochs=50 if args.quick else 100, name=f"{variant.name}-s{seed}"
-                )
-                config.update(output_dir=str(Path(args.work_dir) / spec.name / budget))
-                # The raw-pixel and random-init baselines, once per data set.
-                config.update(baselines=variant.name == "simclr" and seed == 0)
-                if args.temperature and variant.method in option_owners("temperature"):
-                    config["temperature"] = args.temperature
-                info = dict(dataset=spec.name, budget=budget, variant=variant.name, **variant.info)
-                key = f"{spec.name}|{budget}|{variant.name}|{seed}"
-                jobs.append(dict(key=key, config=config, cost=variant.cost * spec.epochs, **info))
-    return jobs
+# pretraining runs
 
 
 METRICS = ("epochs", "linear_top1", "knn_top1", "train_seconds", "images_per_second")
@@ -209,35 +137,3 @@ def pretrain_run(job: dict) -> tuple[Row, Any, Any]:
     row.update({k: v for k, v in metrics.items() if k.startswith("baseline_") or k in METRICS})
     row["wall_seconds"] = round(time.perf_counter() - started, 2)
     return row, result, config
-
-
-def run_sweep(
-    args: argparse.Namespace,
-    argv: Sequence[str] | None,
-    scales: dict[str, list[Data]],
-    variants: Callable[[Data], list[Variant]],
-    worker: Callable[[dict], Row],
-) -> int:
-    """A sweep's ``main`` after parsing: the chosen scale's data sets, less those that do not
-    load here (saying why); then list (``--dry-run``) or run the jobs."""
-    from infoclr.data import load_dataset
-    from infoclr.errors import InfoclrError
-
-    scale = "quick" if args.quick else next(iter(scales))
-    args.seeds = 1 if args.quick else args.seeds
-    specs = [spec for spec in scales[scale] if spec.name in args.datasets]
-    names = {variant.name for spec in specs for variant in variants(spec)}
-    if set(args.variants or ()) - names:
-        sys.exit(f"error: unknown variant in {args.variants}; choose from {sorted(names)}")
-    for spec in list(specs):
-        try:
-            load_dataset(spec.name, "test", root=args.data_root, **spec.options)
-        except InfoclrError as error:
-            print(f"skipping {spec.name}: {error}", flush=True)
-            specs.remove(spec)
-    jobs = sweep_jobs(args, scale, specs, variants)
-    if args.dry_run:
-        done = ResultsFile(args.results).rows
-        print("\n".join(job["key"] + (" (done)" if job["key"] in done else "") for job in jobs))
-        return 0
-    return run_pending(jobs, worker, results_file(args.results, argv), args.jobs)

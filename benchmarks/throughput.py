@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
-import re
-import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import common
+import pandas as pd
 from common import markdown
+
+from infoclr.sweeps import machine
 
 IMAGE_SIZE = 32
 
@@ -91,8 +89,10 @@ def clock(device, function: Callable, *inputs) -> float:
 
 def rates(items: int, seconds: list[float]) -> dict[str, float]:
     """Items per second: at the median time, and of the slowest and the fastest call."""
-    median, low, high = statistics.median(seconds), max(seconds), min(seconds)
-    return dict(median=items / median, low=items / low, high=items / high)
+    seconds = pd.Series(seconds)
+    return dict(
+        median=items / seconds.median(), low=items / seconds.max(), high=items / seconds.min()
+    )
 
 
 def train_steps(device, use_bf16: bool, view: Callable) -> tuple[Callable, Callable]:
@@ -169,19 +169,6 @@ def measure(args: argparse.Namespace) -> dict:
     return dict(views=views, steps=steps)
 
 
-def machine(name: str) -> str:
-    import torch
-    import torchvision
-
-    device = torch.device(name)
-    cpuinfo = Path("/proc/cpuinfo")
-    names = re.findall(r"model name\s*:\s*(.*)", cpuinfo.read_text()) if cpuinfo.exists() else []
-    text = f"{names[0] if names else platform.machine()}, {len(os.sched_getaffinity(0))} usable "
-    text += f"CPU cores (of {os.cpu_count()}), torch {torch.__version__} with "
-    text += f"{torch.get_num_threads()} threads, torchvision {torchvision.__version__}"
-    return text + (f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "")
-
-
 VIEWS = "augmentation|runs on|views/s (median)|range|vs torchvision per image".split("|")
 STEPS = "precision|views on the fly: img/s (median)|range|pre-made views: img/s (median)|range"
 STEPS = [*STEPS.split("|"), "on the fly / pre-made"]
@@ -213,8 +200,7 @@ def tables(results: dict) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser = common.parser(__doc__, "throughput")
     add = parser.add_argument
     add("--run", default="cpu", help="the row's name: a rerun of the same name replaces it")
     add("--device", default="cpu", help="cpu or cuda")
@@ -227,7 +213,6 @@ def main(argv: list[str] | None = None) -> int:
     add("--both", action="store_true", help="time the bf16 (where supported) and fp32 steps")
     add("--compile", action="store_true", help="also BatchViews(compiled=True), and train with it")
     add("--quick", action="store_true", help="tiny sizes, results to /tmp: proves the script")
-    add("--results", default=str(common.RESULTS / "throughput.json"))
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_size, args.n_images, args.steps, args.view_repeats = 32, 64, 2, 2
@@ -235,7 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     row = dict(key=args.run, batch_size=args.batch_size, **measure(args))
     row.update(date=datetime.date.today().isoformat(), seconds=round(time.perf_counter() - started))
-    common.results_file(args.results, argv).add(dict(row, machine=machine(args.device)))
+    row["machine"] = machine()
+    if args.device == "cuda":
+        import torch
+
+        row["machine"]["gpu"] = torch.cuda.get_device_name(torch.device(args.device))
+    common.results_file(args.results, argv).add(row)
     print("".join(f"\n{table}" for table in tables({"rows": [row]}).values()))
     return 0
 
