@@ -50,20 +50,19 @@ Inputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # z1 (B, D), z2 (B, D)
 
 @dataclass
 class Candidate:
-    """One timed callable. ``loss``: what its value must equal ("nt_xent"/"sup_con"), or None."""
+    """One timed callable of ``Inputs``; ``loss``: what its value must equal, or None."""
 
     name: str
     kind: str  # "baseline", "infoclr" or "peer"
-    fn: Any  # Inputs -> tensor
+    fn: Any
     loss: str | None = None
-    max_batch: int | None = None  # above this the candidate is not run (memory)
+    max_batch: int = 1 << 30  # above this the candidate is not run (memory)
     timed: bool = True  # False: checked for agreement only
 
 
 def make_inputs(batch: int, seed: int = 0) -> Inputs:
     gen = torch.Generator().manual_seed(seed)
-    z1 = torch.randn(batch, D, generator=gen).requires_grad_(True)
-    z2 = torch.randn(batch, D, generator=gen).requires_grad_(True)
+    z1, z2 = (torch.randn(batch, D, generator=gen).requires_grad_(True) for _ in "12")
     return z1, z2, torch.randint(0, max(2, batch // 8), (batch,), generator=gen)
 
 
@@ -72,63 +71,42 @@ def chunk_for(batch: int) -> int:
     return max(64, (2 * batch) // 32)
 
 
-def _ours(batch: int) -> list[Candidate]:
-    t, out = TEMPERATURE, []
+def candidates(batch: int) -> list[Candidate]:
+    """Baselines, infoclr's losses (dense, chunked) and the peers that run at ``batch``."""
+    t, z, out = TEMPERATURE, torch.randn(2 * batch, D), []
+    add = lambda *args, **kwargs: out.append(Candidate(*args, **kwargs))  # noqa: E731
+    both = lambda x: torch.cat(x[:2])  # noqa: E731
+    pairs = lambda x: torch.cat([x[2], x[2]])  # noqa: E731
+    add("one GEMM", "baseline", lambda x: z @ z.t())
+    add("two-GEMM floor", "baseline", lambda x: (z @ z.t()) @ z)
     for suffix, c in (("", None), (" chunked", chunk_for(batch))):
-        losses = {
-            "nt_xent": (lambda x, c=c: nt_xent(x[0], x[1], t, chunk_size=c, check_finite=False)),
-            "sup_con": lambda x, c=c: sup_con(
-                torch.cat(x[:2]), torch.cat([x[2], x[2]]), t, chunk_size=c, check_finite=False
-            ),
-            "cl_info_nce": lambda x, c=c: cl_info_nce(*x, t, chunk_size=c, check_finite=False),
-        }
-        for name, fn in losses.items():
-            equals = "nt_xent" if name == "nt_xent" else "sup_con"
-            out.append(Candidate(f"infoclr {name}{suffix}", "infoclr", fn, equals))
-    return out
-
-
-def _peers() -> list[Candidate]:
-    out = []
+        kw, up_to = dict(chunk_size=c, check_finite=False), ALL_LOSSES_UP_TO
+        loss = lambda x, kw=kw: nt_xent(*x[:2], t, **kw)  # noqa: E731
+        add(f"infoclr nt_xent{suffix}", "infoclr", loss, "nt_xent")
+        loss = lambda x, kw=kw: sup_con(both(x), pairs(x), t, **kw)  # noqa: E731
+        add(f"infoclr sup_con{suffix}", "infoclr", loss, "sup_con", up_to)
+        loss = lambda x, kw=kw: cl_info_nce(*x, t, **kw)  # noqa: E731
+        add(f"infoclr cl_info_nce{suffix}", "infoclr", loss, "sup_con", up_to)
     try:
         from lightly.loss import NTXentLoss as LightlyNTXent
 
-        lightly = LightlyNTXent(temperature=TEMPERATURE)
-        out.append(
-            Candidate("lightly NTXentLoss", "peer", lambda x: lightly(x[0], x[1]), "nt_xent")
-        )
+        lightly = LightlyNTXent(temperature=t)
+        add("lightly NTXentLoss", "peer", lambda x: lightly(*x[:2]), "nt_xent", PEERS_UP_TO)
     except ImportError:
         pass
     try:
         from pytorch_metric_learning.losses import NTXentLoss, SupConLoss
 
-        pml_nt, pml_sc = NTXentLoss(temperature=TEMPERATURE), SupConLoss(temperature=TEMPERATURE)
-
-        def pml_ntxent(x: Inputs) -> torch.Tensor:
-            labels = torch.arange(x[0].shape[0])
-            return pml_nt(torch.cat(x[:2]), torch.cat([labels, labels]))
-
+        pml_nt, pml_sc = NTXentLoss(temperature=t), SupConLoss(temperature=t)
+        ids = lambda x: torch.arange(x[0].shape[0]).repeat(2)  # noqa: E731
         # PML's NT-Xent builds (positive pairs × negative pairs) masks: O(N³) memory, ~2 GiB
         # at B = 256 and tens of GiB from B = 1024. It is checked for agreement at B = 256 but
         # not timed: one call there takes seconds (hundreds of times lightly's).
-        out.append(Candidate("PML NTXentLoss", "peer", pml_ntxent, "nt_xent", 256, timed=False))
-        sc = lambda x: pml_sc(torch.cat(x[:2]), torch.cat([x[2], x[2]]))  # noqa: E731
-        out.append(Candidate("PML SupConLoss", "peer", sc, "sup_con"))
+        add("PML NTXentLoss", "peer", lambda x: pml_nt(both(x), ids(x)), "nt_xent", 256, False)
+        add("PML SupConLoss", "peer", lambda x: pml_sc(both(x), pairs(x)), "sup_con", PEERS_UP_TO)
     except ImportError:
         pass
-    return out
-
-
-def candidates(batch: int) -> list[Candidate]:
-    """Baselines, infoclr's losses and the peers that run at ``batch``."""
-    z = torch.randn(2 * batch, D)
-    baselines = [
-        Candidate("one GEMM", "baseline", lambda x: z @ z.t()),
-        Candidate("two-GEMM floor", "baseline", lambda x: (z @ z.t()) @ z),
-    ]
-    ours = [c for c in _ours(batch) if batch <= ALL_LOSSES_UP_TO or "nt_xent" in c.name]
-    peers = [p for p in _peers() if batch <= (p.max_batch or PEERS_UP_TO)]
-    return baselines + ours + peers
+    return [c for c in out if batch <= c.max_batch]
 
 
 def _call(cand: Candidate, inputs: Inputs) -> torch.Tensor:
