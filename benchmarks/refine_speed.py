@@ -1,5 +1,5 @@
 """The speed of `infoclr refine` (issue 16): end to end, phase by phase, on 100,000 × 384 rows;
-the training step against the same GEMMs run bare; the Lightning engine against a lean loop.
+the training step against the same GEMMs run bare; float32 against bf16.
 
     python benchmarks/refine_speed.py                  # about 5 minutes on 2 quiet cores
     python benchmarks/refine_speed.py --quick          # proves the script (10,000 rows, 1 repeat)
@@ -14,9 +14,6 @@ the training step against the same GEMMs run bare; the Lightning engine against 
   same shapes; best of ``--step-reps`` side by side in one process. ``--before-src`` measures
   the same step in a subprocess that imports infoclr from another source tree (e.g. ``git
   archive 7abc057 src | tar -x -C /tmp/old``).
-* **engines**: one epoch over the memmap with the Lightning Trainer that ``infoclr refine``
-  uses, and with a lean loop over the same module, batches, seeds and loss bookkeeping;
-  interleaved, best of ``--repeats``.
 * **precision** (``--quality EMBEDDINGS LABELS``): float32 against bf16 autocast on real
   embeddings, scored on the test rows selection never saw, for the kept and the last epoch.
 """
@@ -43,7 +40,7 @@ from common import markdown  # noqa: E402
 from infoclr.sweeps import interleaved, machine  # noqa: E402
 
 PHASES = "imports statistics epochs selection training_overhead report_scores apply_write map"
-PHASES, PARTS = tuple(PHASES.split()), ("end_to_end", "step", "engines", "precision")
+PHASES, PARTS = tuple(PHASES.split()), ("end_to_end", "step", "precision")
 # Issue 16, "measured on what landed" (2 cores, quiet machine, best of several runs).
 BEFORE = {
     "source": "issue 16, as quoted; commit 7abc057",
@@ -133,50 +130,6 @@ def step(batch: int, dim: int, reps: int, source: str | None, bf16: int) -> dict
     return {**result, "batch": batch, "dim": dim, "source": origin, "precision": precision}
 
 
-def engines(data: Path, repeats: int) -> dict[str, list[float]]:
-    """Epoch seconds of the Lightning engine and of a lean loop over the same pieces."""
-    import torch
-
-    from infoclr.data.embeddings import scan_embeddings
-    from infoclr.data.loaders import row_loader
-    from infoclr.methods.callbacks import EpochSeeds, LossWatch
-    from infoclr.methods.simskip import SimSkip
-    from infoclr.methods.trainer import refine_trainer
-
-    vectors = np.load(data, mmap_mode="r")
-    stats = scan_embeddings(vectors)
-
-    def module() -> SimSkip:
-        torch.manual_seed(0)
-        return SimSkip(vectors.shape[1], feature_mean=stats.mean, feature_std=stats.std)
-
-    def lightning() -> float:
-        model, watch = module(), LossWatch()
-        refine_trainer(1, "cpu", [EpochSeeds(0), watch]).fit(model, row_loader(vectors, 256, 0))
-        return watch.epoch_seconds[0]
-
-    def lean() -> float:
-        model, loader = module(), row_loader(vectors, 256, 0)
-        optimizer = model.configure_optimizers()
-        model.train()
-        started = time.perf_counter()
-        torch.manual_seed(int(np.random.SeedSequence([0, 0]).generate_state(1)[0]))
-        total = torch.zeros(())
-        for index, batch in enumerate(loader):
-            loss = model.contrastive_loss(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-            if (index + 1) % 25 == 0:
-                float(total)
-        float(total)
-        return time.perf_counter() - started
-
-    times = interleaved({"lightning": lightning, "lean": lean}, repeats)
-    return {name: spent["wall"] for name, spent in times.items()}
-
-
 def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[str, Any]]:
     """fp32 against bf16 autocast on real embeddings: the same runs (default options) apart
     from ``precision``; scores on the test rows selection never saw, for the kept epoch and
@@ -217,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     add = parser.add_argument
     add("--rows", type=int, default=100_000)
     add("--dim", type=int, default=384)
-    add("--repeats", type=int, default=3, help="end-to-end runs and epochs")
+    add("--repeats", type=int, default=3, help="end-to-end runs")
     add("--step-reps", type=int, default=30)
     add("--before-src", help="an infoclr src/ tree to measure the step of too")
     add("--quick", action="store_true", help="10,000 rows, 1 repeat")
@@ -247,8 +200,6 @@ def main(argv: list[str] | None = None) -> None:
             sources = [args.before_src] if args.before_src else []
             results["step"] = [step(256, args.dim, args.step_reps, s, 0) for s in sources]
             results["step"] += [step(256, args.dim, args.step_reps, None, b) for b in (0, 1)]
-        if "engines" in parts:
-            results["engines"] = engines(data, args.repeats)
     if args.quality and "precision" in parts:
         results["quality_data"] = [str(path) for path in args.quality]
         results["precision"] = precision_quality(*args.quality, args.quality_seeds)
@@ -256,8 +207,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def tables(results: dict[str, Any]) -> dict[str, str]:
-    """The markdown tables of docs/benchmarks.md (refine_speed:phases, :step, :engines,
-    :precision)."""
+    """The markdown tables of docs/benchmarks.md (refine_speed:phases, :step, :precision)."""
     runs, before, columns = results["end_to_end"], results["before"], ["wall", "start_up", *PHASES]
     best = min(runs, key=lambda run: run["wall"])
     walls = ", ".join(f"{run['wall']:.1f}" for run in runs)
@@ -271,18 +221,6 @@ def tables(results: dict[str, Any]) -> dict[str, str]:
         + [f"{s['ratio']:.2f}×", s["threads"]]
         for s in results["step"]
     ]
-    seconds = results["engines"]
-    lightning, lean = min(seconds["lightning"]), min(seconds["lean"])
-    every = {name: ", ".join(f"{v:.2f}" for v in values) for name, values in seconds.items()}
-    engines = [
-        ["Lightning (the one kept)", f"{lightning:.2f}", every["lightning"], ""],
-        [
-            "lean loop",
-            f"{lean:.2f}",
-            every["lean"],
-            f"{100 * (lightning - lean) / lightning:+.1f} %",
-        ],
-    ]
     out = {
         "phases": markdown(["", *(name.replace("_", " ") for name in columns)], phases),
         "step": markdown(
@@ -290,9 +228,6 @@ def tables(results: dict[str, Any]) -> dict[str, str]:
             + ["ratio", "threads"],
             steps,
         ),  # fmt: skip
-        "engines": markdown(
-            ["engine", "epoch, s (best)", "every run, s", "lean faster by"], engines
-        ),
     }
     if "precision" in results:
 
