@@ -1,15 +1,10 @@
 """Cl-InfoNCE's claims, measured: auxiliary clusters against SimCLR, SupCon and cluster CE.
 
-Tsai et al. (arXiv 2106.02869; ICLR 2022: arXiv 2202.06670) claim (METHODS.md §1) that
-Cl-InfoNCE on auxiliary clusters (1) lands between SimCLR and SupCon and (2) beats
-cross-entropy on the same clusters, (3) that on k-means clusters it is at least as good as
-SimCLR, and (4) that accuracy rises with I(Z;T) and falls with H(Z|T). Per data set, with one
-backbone, view distribution and budget: SimCLR, SupCon, Cl-InfoNCE and CE on each auxiliary
-cluster choice (shapes: `shape_group` and the top-k binary attributes by entropy, k in
-{1, 2, 3, 5, 8}; CIFAR-100: its 20 superclasses), and Cl-InfoNCE on k-means clusters. A row
-adds I(Z;T), H(Z|T) of the clusters the run trained on (k-means: the last epoch's). Budgets:
-cpu: shapes 2,000 images at 24 px, 10 epochs; digits 50 epochs; MNIST's first 3,000 training
-images, 5 epochs; CIFAR-100 (when on disk) 15 epochs. quick: a smoke run.
+The four claims of METHODS.md §1 (Tsai et al., arXiv 2106.02869 / 2202.06670), per data set
+with one backbone, view distribution and budget: SimCLR, SupCon, Cl-InfoNCE and CE on each
+auxiliary cluster choice (shapes: `shape_group` and the top-k binary attributes, k in
+{1, 2, 3, 5, 8}; CIFAR-100: its 20 superclasses), and Cl-InfoNCE on k-means clusters; each row
+adds I(Z;T) and H(Z|T) of the clusters the run trained on (k-means: the last epoch's).
 
     python benchmarks/clinfonce.py --quick                     # minutes on 2 CPU cores
     python benchmarks/clinfonce.py --jobs 14                   # the cpu sweep on 16 cores
@@ -26,7 +21,10 @@ from pathlib import Path
 import common
 import numpy as np
 import pandas as pd
-from common import markdown, pm
+from common import markdown
+
+from infoclr.evaluation.stats import mean_std as pm
+from infoclr.evaluation.stats import paired_delta
 
 LABEL = dict(simclr="SimCLR", supcon="SupCon", clinfonce="Cl-InfoNCE")
 LABEL.update({"clinfonce-kmeans": "Cl-InfoNCE (k-means)", "ce-clusters": "CE on clusters"})
@@ -128,10 +126,6 @@ def run(job: dict) -> dict:
     return row
 
 
-# ---------------------------------------------------------------------------------------------
-# tables
-
-
 def groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Runs by variant: SimCLR, Cl-InfoNCE (aux), CE, k-means, SupCon; coarse to fine (K)."""
     grouped = frame.sort_values("seed", kind="stable").groupby("variant", sort=False)
@@ -143,14 +137,14 @@ def method(runs: pd.DataFrame) -> str:
     return runs["method"].iloc[0]
 
 
-def stat(runs: pd.DataFrame, name: str) -> float:
+def stat(runs: pd.DataFrame, name: str) -> float:  # the mean over the runs' cluster statistics
     return float(np.mean([s[name] for s in runs["stats"]]))
 
 
 def main_table(frame: pd.DataFrame) -> str:
     rows = []
     for variant, runs in groups(frame):
-        deltas = [common.delta(frame, metric, variant) for metric in METRICS]
+        deltas = [paired_delta(frame, metric, variant, "simclr") for metric in METRICS]
         rows.append(
             [LABEL[method(runs)], f"`{runs['choice'].iloc[0]}`", f"{stat(runs, 'n_clusters'):.0f}"]
             + [f"{stat(runs, name):.3f}" for name in INFO]
@@ -177,14 +171,9 @@ def claim_cells(frame: pd.DataFrame, metric: str) -> dict[str, str]:
     """Each claim's outcome by ``metric``, with the counts it rests on."""
     from infoclr.evaluation import stats
 
-    def diffs(variant: str, baseline: str) -> pd.Series:
-        return stats.paired_differences(frame, metric, variant, baseline)
-
-    def above(values: pd.Series) -> bool:
-        return stats.verdict(values) == stats.CLEARLY_ABOVE
-
-    def mean_above(values: pd.Series) -> bool:
-        return bool(len(values)) and values.mean() > 0
+    diffs = lambda variant, base: stats.paired_differences(frame, metric, variant, base)  # noqa: E731
+    above = lambda values: stats.verdict(values) == stats.CLEARLY_ABOVE  # noqa: E731
+    mean_above = lambda values: bool(len(values)) and values.mean() > 0  # noqa: E731
 
     ordered, seeds = groups(frame), frame["seed"].nunique()
     have = {name for name, _ in ordered}
@@ -248,7 +237,7 @@ def choices_table(frame: pd.DataFrame) -> str:
                     f"{(runs[m].mean() - low) / (high - low):.2f}" if high > low else "n/a"
                 )
             ce = f"ce-{name.removeprefix('clinfonce-')}"
-            rows[-1] += [common.delta(frame, metric, name, ce) for metric in METRICS]
+            rows[-1] += [paired_delta(frame, metric, name, ce) for metric in METRICS]
             for stat_name in INFO:  # k-means: the clusters' first epoch and last epoch
                 if method(runs) != "clinfonce-kmeans":
                     rows[-1].append("—")
@@ -296,7 +285,7 @@ def figures(results: dict, folder: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     from infoclr.data import load_dataset
     from infoclr.errors import InfoclrError
-    from infoclr.sweeps import ResultsFile, run_pending
+    from infoclr.sweeps import run_pending
 
     parser = common.parser(__doc__, "clinfonce")
     add = parser.add_argument
@@ -308,7 +297,6 @@ def main(argv: list[str] | None = None) -> int:
     add("--jobs", type=int, default=1, help="runs in parallel processes")
     add("--data-root", help="where file-backed sets live (e.g. CIFAR-100)")
     add("--work-dir", default=str(common.REPO / "runs" / "bench-clinfonce"), help="run folders")
-    add("--dry-run", action="store_true", help="list the runs, do none")
     add("--figures", action="store_true", help="only redraw docs/figures/")
     args = parser.parse_args(argv)
     if args.figures:
@@ -324,12 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             datasets.append(dataset)
         except InfoclrError as error:
             print(f"skipping {dataset}: {error}", flush=True)
-    todo = jobs(args, datasets)
-    if args.dry_run:
-        done = ResultsFile(args.results).rows
-        print("\n".join(job["key"] + (" (done)" if job["key"] in done else "") for job in todo))
-        return 0
-    return run_pending(todo, run, common.results_file(args.results, argv), args.jobs)
+    return run_pending(
+        jobs(args, datasets), run, common.results_file(args.results, argv), args.jobs
+    )
 
 
 if __name__ == "__main__":

@@ -1,9 +1,6 @@
-"""What the benchmark scripts share: the command line, results files, table cells and
-pretraining sweeps (data × variant × seed, each an `infoclr pretrain` run). Public API only.
-
-A sweep's ``docs/results/<script>.json`` is an :class:`infoclr.sweeps.ResultsFile`: one row per
-finished run, saved as each run finishes, so Ctrl-C or a kill keeps every finished run and the
-same command resumes. Scripts run as ``python benchmarks/NAME.py`` and import this as ``common``.
+"""What the benchmark scripts share: the command line, results files, table cells and one
+`infoclr pretrain` run as a sweep's worker. Scripts run as ``python benchmarks/NAME.py`` and
+import this as ``common``; infoclr's public API only.
 """
 
 from __future__ import annotations
@@ -16,7 +13,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from infoclr.io import atomic_write_json
@@ -75,30 +71,6 @@ def frame_markdown(frame: pd.DataFrame, index: bool = True) -> str:
     """:func:`markdown` of a data frame, its index as the first column(s) unless not ``index``."""
     frame = frame.reset_index() if index else frame
     return markdown(list(map(str, frame.columns)), frame.astype(str).values.tolist())
-
-
-def pm(
-    values: Iterable[float | None], scale: float = 100.0, digits: int = 1, sign: str = ""
-) -> str:
-    """``"81.3 ± 0.4"``: mean ± sample std of ``values`` × ``scale`` (``sign="+"`` prints the
-    mean's sign); one value prints alone, none prints ``"—"``; missing values are skipped."""
-    array = np.asarray([v for v in values if v is not None and v == v], dtype=float)
-    if not array.size:
-        return "—"
-    text = f"{scale * array.mean():{sign}.{digits}f}"
-    return text if array.size < 2 else f"{text} ± {scale * array.std(ddof=1):.{digits}f}"
-
-
-def delta(frame: pd.DataFrame, metric: str, variant: str, base: str = "simclr") -> str:
-    """The paired difference to ``base`` in points, mean ± std over seeds; ▲ / ▼ when it is
-    clearly above / below zero (more than 2 standard errors)."""
-    from infoclr.evaluation import stats
-
-    differences = stats.paired_differences(frame, metric, variant, base)
-    if differences.empty:
-        return "—"
-    mark = {stats.CLEARLY_ABOVE: " ▲", stats.CLEARLY_BELOW: " ▼"}.get(stats.verdict(differences))
-    return pm(differences, sign="+") + (mark or "")
 
 
 def references(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:

@@ -1,20 +1,12 @@
 """Contrastive-loss speed and memory, side by side with a bare GEMM, the floor and the peers.
 
-Times forward + backward of each loss at B = 256 ... 8192 inputs (N = 2B rows), D = 128, float32,
-on the CPU, interleaved (infoclr.sweeps.interleaved): every round times each candidate once, so
-that a busy spell on a shared machine hits all of them alike; each candidate's best of N rounds
-is its figure. CPU time is recorded too: its ratios hold still on a busy machine. Next to the
-losses:
-
-* one GEMM: ``z @ z.T``, (N×D)@(D×N), the similarity matrix alone;
-* the two-GEMM floor: ``(z @ z.T) @ z``, the forward GEMM plus the (N×N)@(N×D) backward GEMM
-  that a fused forward + backward needs when it exploits nothing;
-* lightly's ``NTXentLoss`` and pytorch-metric-learning's ``NTXentLoss`` / ``SupConLoss``
-  (up to B = 2048, as are infoclr's sup_con and cl_info_nce; above it NT-Xent alone).
-
-Before timing, every candidate's value and gradient are checked against infoclr's (1e-5).
-Peak memory of one forward + backward is the growth of peak RSS in this process (freed heap
-returned with malloc_trim, the peak reset through /proc/self/clear_refs).
+Forward + backward of each loss at B = 256 ... 8192 (N = 2B rows), D = 128, float32, on the
+CPU, interleaved (infoclr.sweeps.interleaved); best of N rounds, and CPU time, whose ratios hold
+still on a busy machine. Beside them: one GEMM (``z @ z.T``), the two-GEMM floor (``(z @ z.T) @
+z``: what a fused forward + backward needs when it exploits nothing), and lightly's and
+pytorch-metric-learning's losses (up to B = 2048, as infoclr's sup_con and cl_info_nce). Values
+and gradients are first checked against infoclr's (1e-5). Peak memory: the growth of peak RSS
+(heap returned with malloc_trim, the peak reset through /proc/self/clear_refs).
 
     pip install -e ".[bench]"
     python benchmarks/losses.py                      # the docs' run

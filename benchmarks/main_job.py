@@ -1,9 +1,7 @@
 """The README's main job, measured: `infoclr pretrain` with no arguments, over seeds.
 
-Runs the default (SimCLR, small CNN, digits, affine views) for each seed through the CLI's code
-path, and the view ablation that chose the default (crops instead of affine). Each run is a row
-of docs/results/main_job.json (a rerun skips the runs it holds); the table gives linear and
-k-NN top-1 beside the two baselines, and the wall time.
+The default (SimCLR, small CNN, digits, affine views) through the CLI's code path, and the view
+ablation that chose it (crops instead of affine); a rerun skips the runs the results hold.
 
     python benchmarks/main_job.py                        # 3 seeds × 2 settings
     python benchmarks/main_job.py --seeds 0 1 2 3 4 --default-only
@@ -12,7 +10,6 @@ k-NN top-1 beside the two baselines, and the wall time.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -57,11 +54,10 @@ def tables(results: dict) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = common.parser(__doc__, "main_job")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--default-only", action="store_true", help="skip the crop-view ablation")
     parser.add_argument("--work-dir", default=str(common.REPO / "runs" / "bench-main-job"))
-    parser.add_argument("--results", default=str(common.RESULTS / "main_job.json"))
     args = parser.parse_args(argv)
     jobs = []
     for setting, overrides in list(SETTINGS.items())[: 1 if args.default_only else None]:

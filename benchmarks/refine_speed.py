@@ -5,14 +5,11 @@ the training step against the same GEMMs run bare; float32 against bf16.
     python benchmarks/refine_speed.py --quick          # proves the script (10,000 rows, 1 repeat)
     python benchmarks/refine_speed.py --before-src /tmp/old/src   # + the step of another tree
 
-* **end to end**: ``infoclr refine x.npy --out y.npy --epochs 1`` with default options, as a
-  subprocess, on random float32 rows (a fixed seed); wall time, and the phases the run records
-  in ``report.json`` (``timings``). "start-up" is the wall time not inside any phase.
-* **step**: one training step (views, refiner, head, NT-Xent, backward, Adam) of
-  :class:`infoclr.methods.simskip.SimSkip` at batch 256 against the 14 matrix products that any
-  implementation of the same step computes (5 forward, 9 backward), run bare on tensors of the
-  same shapes; best of ``--step-reps`` side by side in one process. ``--before-src`` measures
-  the same step in a subprocess that imports infoclr from another source tree (e.g. ``git
+* **end to end**: ``infoclr refine x.npy --out y.npy --epochs 1`` as a subprocess on random
+  rows; wall time and the phases of ``report.json`` (``timings``); "start-up" is the rest.
+* **step**: one SimSkip training step at batch 256 against the 14 matrix products any
+  implementation of it computes, run bare on tensors of the same shapes; best of
+  ``--step-reps``, interleaved. ``--before-src`` adds the step of another source tree (``git
   archive 7abc057 src | tar -x -C /tmp/old``).
 * **precision** (``--quality EMBEDDINGS LABELS``): float32 against bf16 autocast on real
   embeddings, scored on the test rows selection never saw, for the kept and the last epoch.

@@ -1,14 +1,11 @@
 """SimCLR augmentation and training-step throughput, side by side in one run.
 
-Setup: 32 × 32 RGB uint8 images, N = 2048 held in memory, batch 256; ResNet-18 with a CIFAR
-stem (3 × 3 conv1, no max-pool, no fc) and a 512 → 512 → 128 head, `infoclr.functional.nt_xent`
-(τ = 0.5), SGD. Measures (1) views per second (two views of each image of a batch) of
-`infoclr.augment.BatchViews`, of torchvision.transforms.v2 image by image on uint8 tensors (the
-usual data-loader path) and of kornia's batched augmentation (when installed), all with the
-same distribution; (2) training steps (views + forward + backward + SGD step) in images per
-second, beside the same step on views made ahead of time, the two kinds alternating so that a
-change in machine load hits both alike. The run is the row --run of
-docs/results/throughput.json (a rerun of that name replaces it).
+32 × 32 RGB uint8 images, 2048 held in memory, batch 256; ResNet-18 with a CIFAR stem and a
+512 → 512 → 128 head, `infoclr.functional.nt_xent` (τ = 0.5), SGD. Measures (1) views per
+second of `infoclr.augment.BatchViews`, of torchvision.transforms.v2 image by image (the usual
+data-loader path) and of kornia (when installed), one distribution; (2) training steps in
+images per second with views drawn on the fly and made ahead of time, alternating so that a
+change in machine load hits both alike. The run is the row --run of the results file.
 
     python benchmarks/throughput.py --run cpu --both           # bf16 (where supported) and fp32
     python benchmarks/throughput.py --run h100 --device cuda --steps 20 --warmup 5 \\
@@ -30,7 +27,7 @@ from common import markdown
 
 from infoclr.sweeps import machine
 
-IMAGE_SIZE = 32
+IMAGE_SIZE, RATES = 32, ["median", "low", "high"]
 
 
 def view_makers(device, compile_with=None) -> list[tuple[str, Callable, str]]:
@@ -89,10 +86,7 @@ def clock(device, function: Callable, *inputs) -> float:
 
 def rates(items: int, seconds: list[float]) -> dict[str, float]:
     """Items per second: at the median time, and of the slowest and the fastest call."""
-    seconds = pd.Series(seconds)
-    return dict(
-        median=items / seconds.median(), low=items / seconds.max(), high=items / seconds.min()
-    )
+    return (items / pd.Series(seconds).agg(["median", "max", "min"])).set_axis(RATES).to_dict()
 
 
 def train_steps(device, use_bf16: bool, view: Callable) -> tuple[Callable, Callable]:
@@ -125,16 +119,11 @@ def train_steps(device, use_bf16: bool, view: Callable) -> tuple[Callable, Calla
     return on_views, lambda images: on_views(view(images), view(images))
 
 
-def bf16_supported(device) -> bool:
-    """Whether infoclr itself would train a ResNet in bf16 here (its own capability check)."""
-    from infoclr.methods.trainer import resolve_precision
-
-    return resolve_precision("auto", device.type, "resnet18") == "bf16-mixed"
-
-
 def measure(args: argparse.Namespace) -> dict:
     """Both tables' measurements: ``views`` and ``steps`` (rates in items per second)."""
     import torch
+
+    from infoclr.methods.trainer import resolve_precision
 
     device, size = torch.device(args.device), args.batch_size
     generator = torch.Generator().manual_seed(0)
@@ -152,9 +141,9 @@ def measure(args: argparse.Namespace) -> dict:
     base = next(v["median"] for v in views if v["name"].startswith("torchvision"))
     views = [dict(v, speedup=v["median"] / base) for v in views]
     view = makers[1 if args.compile else 0][1]
-    supported = bf16_supported(device)
-    use = [supported if args.bf16 is None else args.bf16]
-    for use_bf16 in ([True, False] if supported else [False]) if args.both else use:
+    # bf16 where infoclr itself would train a ResNet in bf16 (its own capability check)
+    supported = resolve_precision("auto", device.type, "resnet18") == "bf16-mixed"
+    for use_bf16 in dict.fromkeys([supported, False] if args.both else [supported]):
         on_views, on_the_fly = train_steps(device, use_bf16, view)
         premade = [(view(images), view(images)) for images in batches[:2]]
         fly, ahead = [], []
@@ -177,12 +166,8 @@ STEPS = [*STEPS.split("|"), "on the fly / pre-made"]
 def tables(results: dict) -> dict[str, str]:
     """Per run: ``RUN-views`` and ``RUN-steps``."""
 
-    def median(rates: dict, digits: int) -> str:
-        return f"{rates['median']:,.{digits}f}"
-
-    def span(rates: dict) -> str:
-        return f"{rates['low']:,.0f}–{rates['high']:,.0f}"
-
+    median = lambda rates, digits: f"{rates['median']:,.{digits}f}"  # noqa: E731
+    span = lambda rates: f"{rates['low']:,.0f}–{rates['high']:,.0f}"  # noqa: E731
     out = {}
     for row in results["rows"]:
         views = [
@@ -209,8 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     add("--warmup", type=int, default=2, help="warm-up steps of each kind")
     add("--steps", type=int, default=6, help="timed training steps of each kind")
     add("--view-repeats", type=int, default=10, help="timed BatchViews batches")
-    add("--bf16", action=argparse.BooleanOptionalAction, help="default: where supported")
-    add("--both", action="store_true", help="time the bf16 (where supported) and fp32 steps")
+    add("--both", action="store_true", help="time bf16 (where supported) and fp32 steps")
     add("--compile", action="store_true", help="also BatchViews(compiled=True), and train with it")
     add("--quick", action="store_true", help="tiny sizes, results to /tmp: proves the script")
     args = parser.parse_args(argv)
