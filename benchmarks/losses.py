@@ -15,11 +15,10 @@ and gradients are first checked against infoclr's (1e-5). Peak memory: the growt
 
 from __future__ import annotations
 
-import ctypes
 import datetime
-import gc
 import os
 from dataclasses import dataclass
+from functools import partial
 from importlib import metadata
 from typing import Any
 
@@ -33,7 +32,7 @@ import torch  # noqa: E402
 from common import frame_markdown, markdown  # noqa: E402
 
 from infoclr.functional import cl_info_nce, nt_xent, sup_con  # noqa: E402
-from infoclr.sweeps import interleaved, machine  # noqa: E402
+from infoclr.sweeps import interleaved, machine, peak_rss_growth  # noqa: E402
 
 D, TARGET_BATCH, TEMPERATURE = 128, 2048, 0.5
 PEERS_UP_TO = ALL_LOSSES_UP_TO = 2048  # above: no peers, and of infoclr's losses NT-Xent only
@@ -131,30 +130,11 @@ def _is_oom(err: BaseException) -> bool:
     return isinstance(err, MemoryError) or "allocate" in str(err)
 
 
-def _status_mib(field: str) -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field))
-
-
-def peak_memory_mib(cand: Candidate, batch: int) -> float | None:
-    """Peak RSS growth (MiB) of one forward + backward; None where Linux's counters are absent."""
-    inputs = make_inputs(batch)
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)  # hand freed heap back, so reuse does not hide growth
-        with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")  # reset VmHWM (peak RSS) to the current RSS
-        before = _status_mib("VmRSS:")
-    except (AttributeError, OSError, StopIteration):
-        return None
-    _call(cand, inputs)
-    return _status_mib("VmHWM:") - before
-
-
 def time_size(args: Any, batch: int) -> list[dict]:
     """One row per candidate at ``batch``: its wall and CPU times and peak memory."""
     inputs, calls, rows = make_inputs(batch), {}, []
-    for cand in (c for c in candidates(batch) if c.timed):
+    timed = {c.name: c for c in candidates(batch) if c.timed}
+    for cand in timed.values():
         row = dict(batch=batch, rows=2 * batch, candidate=cand.name, kind=cand.kind, status="ok")
         try:  # warm-up, and find who cannot allocate its memory
             _call(cand, inputs)
@@ -165,13 +145,12 @@ def time_size(args: Any, batch: int) -> list[dict]:
             row.update(status="out of memory", reps=0)
         rows.append(row)
     times = interleaved(calls, args.reps, budget=args.max_seconds, min_rounds=args.min_reps)
-    by_name = {c.name: c for c in candidates(batch)}
     for row in (r for r in rows if r["status"] == "ok"):
         spent = times[row["candidate"]]
         row.update(reps=len(spent["wall"]), times_ms=[round(1e3 * s, 3) for s in spent["wall"]])
         row["cpu_times_ms"] = [round(1e3 * s, 3) for s in spent["cpu"]]
-        memory = not args.no_memory
-        row["peak_mib"] = peak_memory_mib(by_name[row["candidate"]], batch) if memory else None
+        call = partial(_call, timed[row["candidate"]], make_inputs(batch))  # fresh inputs
+        row["peak_mib"] = None if args.no_memory else peak_rss_growth(call)
         print(f"B={batch} {row['candidate']}: best {min(row['times_ms']):.1f} ms", flush=True)
     return rows
 

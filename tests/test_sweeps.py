@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from infoclr.errors import DataError
-from infoclr.sweeps import INTERRUPTED, ResultsFile, interleaved, machine, run_pending
+from infoclr.sweeps import (
+    INTERRUPTED,
+    ResultsFile,
+    interleaved,
+    machine,
+    peak_rss_growth,
+    run_pending,
+)
 
 
 def double(job: dict) -> dict:
@@ -107,3 +114,12 @@ def test_machine_describes_this_machine() -> None:
     info = machine()
     assert info["cpus"] >= 1 and info["usable_cpus"] >= 1 and info["processor"]
     assert len(info["date"]) == 10 and json.loads(json.dumps(info)) == info
+
+
+def test_peak_rss_growth_sees_a_temporary_allocation() -> None:
+    import numpy as np
+
+    grown = peak_rss_growth(lambda: np.ones(64 * 2**20, dtype=np.uint8).sum())  # 64 MiB, freed
+    if grown is None:
+        pytest.skip("no /proc/self/clear_refs here")
+    assert 48 <= grown < 1024

@@ -7,13 +7,15 @@ function ``job -> row`` whose row is a JSON-serialisable dict holding the job's 
 :class:`ResultsFile` keeps the rows by key and rewrites the file atomically after each one, so
 a sweep that is killed keeps every finished run; :func:`run_pending` runs only the jobs the file
 does not hold yet, so running the same sweep again resumes it. :func:`machine` describes the
-machine a measurement ran on and :func:`interleaved` times candidates round by round. No torch
-is imported here.
+machine a measurement ran on, :func:`interleaved` times candidates round by round and
+:func:`peak_rss_growth` measures one call's peak memory. No torch is imported here.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime
+import gc
 import json
 import os
 import platform
@@ -29,7 +31,14 @@ from typing import Any
 from infoclr.errors import DataError
 from infoclr.io import atomic_write_json
 
-__all__ = ["INTERRUPTED", "ResultsFile", "interleaved", "machine", "run_pending"]
+__all__ = [
+    "INTERRUPTED",
+    "ResultsFile",
+    "interleaved",
+    "machine",
+    "peak_rss_growth",
+    "run_pending",
+]
 
 Row = dict[str, Any]
 #: The exit status of an interrupted sweep (as for Ctrl-C in a shell).
@@ -189,3 +198,27 @@ def interleaved(
             spent["wall"].append(float(reported) if own else wall)
             spent["cpu"].append(cpu)
     return times
+
+
+def _status_mib(field: str) -> float:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith(field))
+
+
+def peak_rss_growth(call: Callable[[], Any]) -> float | None:
+    """How far (MiB) this process's peak resident memory rose above its current level while
+    ``call()`` ran; None where Linux's counters are absent.
+
+    Freed heap is handed back first (``malloc_trim``), so that reusing it does not hide growth,
+    and the peak is reset to the current level through ``/proc/self/clear_refs``.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # reset VmHWM (peak RSS) to the current RSS
+        before = _status_mib("VmRSS:")
+    except (AttributeError, OSError, StopIteration):
+        return None
+    call()
+    return _status_mib("VmHWM:") - before
