@@ -51,10 +51,6 @@ def save(path: Path, results: dict, tables: Callable[[dict], dict[str, str]]) ->
     print(f"wrote {path}; now run: python benchmarks/render.py")
 
 
-# ---------------------------------------------------------------------------------------------
-# table cells
-
-
 def markdown(header: Sequence[str], rows: Iterable[Sequence[Any]], align: str = "") -> str:
     """A GitHub markdown table (``|`` in cells escaped, an empty cell is ``| |``); ``align`` has
     one letter per column, ``r`` for right-aligned."""
@@ -67,9 +63,9 @@ def markdown(header: Sequence[str], rows: Iterable[Sequence[Any]], align: str = 
     return "\n".join([line(header), rule, *(line(row) for row in rows)]) + "\n"
 
 
-def frame_markdown(frame: pd.DataFrame, index: bool = True) -> str:
-    """:func:`markdown` of a data frame, its index as the first column(s) unless not ``index``."""
-    frame = frame.reset_index() if index else frame
+def frame_markdown(frame: pd.DataFrame) -> str:
+    """:func:`markdown` of a data frame, its index as the first column(s)."""
+    frame = frame.reset_index()
     return markdown(list(map(str, frame.columns)), frame.astype(str).values.tolist())
 
 
@@ -82,10 +78,6 @@ def references(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
         if key in simclr and simclr[key].notna().any():
             out.append((label, prefix, simclr[simclr[key].notna()]))
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# pretraining runs
 
 
 METRICS = ("epochs", "linear_top1", "knn_top1", "train_seconds", "images_per_second")

@@ -26,22 +26,17 @@ from infoclr.sweeps import machine
 SHAPES = dict(n=2000, image_size=24, nuisance="background", masks=True)
 DATA = {"shapes": dict(epochs=10, data_options=SHAPES), "digits": dict(epochs=50)}
 # name -> (method, options, epoch multiplier); order = priority when the sweep is cut short
-SI = "superinfo"
+SI, LAMBDAS = "superinfo", "a1e-4 a1e-3 a1e-2 b1e-4 b1e-3 b1e-2 a1e-3-b1e-3 a1e-2-b1e-3 a1e-3-b1e-2"
 SETTINGS: dict[str, tuple[str, dict[str, Any], int]] = {
     "simclr": ("simclr", {}, 1),
     "mrcl-spatial": ("mrcl", dict(decoder="spatial"), 1),
     "mrcl-pooled": ("mrcl", dict(decoder="pooled"), 1),
     "superinfo": (SI, {}, 1),
     "simclr-2x": ("simclr", {}, 2),
-    "si-a1e-4": (SI, dict(lambda_a=1e-4, lambda_b=0.0), 1),
-    "si-a1e-3": (SI, dict(lambda_a=1e-3, lambda_b=0.0), 1),
-    "si-a1e-2": (SI, dict(lambda_a=1e-2, lambda_b=0.0), 1),
-    "si-b1e-4": (SI, dict(lambda_a=0.0, lambda_b=1e-4), 1),
-    "si-b1e-3": (SI, dict(lambda_a=0.0, lambda_b=1e-3), 1),
-    "si-b1e-2": (SI, dict(lambda_a=0.0, lambda_b=1e-2), 1),
-    "si-a1e-3-b1e-3": (SI, dict(lambda_a=1e-3, lambda_b=1e-3), 1),
-    "si-a1e-2-b1e-3": (SI, dict(lambda_a=1e-2, lambda_b=1e-3), 1),
-    "si-a1e-3-b1e-2": (SI, dict(lambda_a=1e-3, lambda_b=1e-2), 1),
+    **{  # si-a1e-4: lambda_a = 1e-4, lambda_b = 0, ...
+        f"si-{name}": (SI, {f"lambda_{c}": float(name.partition(c)[2][:4] or 0) for c in "ab"}, 1)
+        for name in LAMBDAS.split()
+    },
     "si-projection": (SI, dict(posterior="projection"), 1),
     "si-mean-head": (SI, dict(mean_head=True), 1),
     "mrcl-spatial-l0.1": ("mrcl", dict(decoder="spatial", rec_weight=0.1), 1),
