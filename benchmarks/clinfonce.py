@@ -107,12 +107,15 @@ def jobs(args, datasets: list[str]) -> list[dict]:
 def run(job: dict) -> dict:
     """One run, plus the statistics of the clusters it trained on."""
     from infoclr.clusters import cluster_statistics
-    from infoclr.pretrain import prepare
+    from infoclr.pretrain import PretrainConfig, prepare
+    from infoclr.sweeps import pretrain_row
 
-    row, result, config = common.pretrain_run(job)
-    prepared = prepare(config)  # the data and fixed clusters the run trained on
+    row = pretrain_row(job)
+    # the data and fixed clusters the run trained on
+    prepared = prepare(PretrainConfig.from_mapping(job["config"]))
     labels = np.asarray(prepared.train.labels)
-    history = result.metrics.get("cluster_history") or []
+    metrics = json.loads((Path(row["run_dir"]) / "metrics.json").read_text())
+    history = metrics.get("cluster_history") or []
     if history:  # k-means: the clusters the last epoch trained on
         stats = history[-1]
         row["kmeans_history"] = [{key: h[key] for key in ("epoch", *INFO)} for h in history]

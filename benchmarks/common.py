@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from infoclr.sweeps import ResultsFile
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results"
-Row = dict[str, Any]
 
 
 def parser(doc: str, name: str) -> argparse.ArgumentParser:
@@ -78,26 +76,3 @@ def references(frame: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
         if key in simclr and simclr[key].notna().any():
             out.append((label, prefix, simclr[simclr[key].notna()]))
     return out
-
-
-METRICS = ("epochs", "linear_top1", "knn_top1", "train_seconds", "images_per_second")
-
-
-def pretrain_run(job: dict) -> tuple[Row, Any, Any]:
-    """Train and evaluate one job through ``infoclr.pretrain.pretrain`` (the CLI's path):
-    ``(row, result, config)``, the row holding the job's fields, settings, linear and k-NN
-    top-1, baselines and timings."""
-    from infoclr.methods import OptimConfig
-    from infoclr.pretrain import PretrainConfig, pretrain
-
-    started = time.perf_counter()
-    config = PretrainConfig.from_mapping(job["config"])
-    metrics = (result := pretrain(config, progress=False, echo=lambda *_: None)).metrics
-    optim = OptimConfig(name=config.optimizer, lr=config.lr, batch_size=config.batch_size)
-    row = {key: value for key, value in job.items() if key not in ("config", "cost")}
-    row.update(method=config.method, seed=config.seed, batch_size=config.batch_size)
-    row.update(temperature=config.method_options.get("temperature"), run_dir=str(result.run_dir))
-    row.update(optimizer=config.optimizer, lr=optim.resolved_lr())
-    row.update({k: v for k, v in metrics.items() if k.startswith("baseline_") or k in METRICS})
-    row["wall_seconds"] = round(time.perf_counter() - started, 2)
-    return row, result, config

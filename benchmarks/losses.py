@@ -174,16 +174,12 @@ def tables(results: dict) -> dict[str, str]:
     memory = memory.reindex([c for c in order if c in memory.index])
     memory = memory.map(lambda v: "—" if pd.isna(v) else f"{v:.0f}")
     head = ok[ok["batch"] == TARGET_BATCH].set_index("candidate")
-    two = "{:.2f}".format
+    columns = {"best of N, ms": "best", "median, ms": "median", "N": "reps"}
+    columns.update({"× one GEMM": "over_gemm", "× two-GEMM floor": "over_floor"})
+    columns["× floor in CPU time"] = "cpu_over_floor"
+    digits = dict(best=1, median=1, reps=0)
     headline = pd.DataFrame(
-        {
-            "best of N, ms": head["best"].map("{:.1f}".format),
-            "median, ms": head["median"].map("{:.1f}".format),
-            "N": head["reps"],
-            "× one GEMM": head["over_gemm"].map(two),
-            "× two-GEMM floor": head["over_floor"].map(two),
-            "× floor in CPU time": head["cpu_over_floor"].map(two),
-        }
+        {name: head[k].map(f"{{:.{digits.get(k, 2)}f}}".format) for name, k in columns.items()}
     )
     a = pd.DataFrame(results["agreement"]).set_index("candidate")
     agreement = a[["batch", "value", "abs_diff", "grad_max_abs_diff", "ok"]].assign(

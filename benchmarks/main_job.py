@@ -18,7 +18,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import common  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from infoclr.sweeps import run_pending  # noqa: E402
+from infoclr.sweeps import pretrain_row, run_pending  # noqa: E402
 
 CROPS = dict(crop_scale=(0.5, 1.0), crop_ratio=(0.75, 4 / 3), rotation=0.0, translate=0.0)
 CROPS.update(shear=0.0, affine_scale=(1.0, 1.0))
@@ -31,10 +31,6 @@ COLUMNS = {
     "train_seconds": "train s",
     "wall_seconds": "whole job s",
 }
-
-
-def run(job: dict) -> dict:
-    return common.pretrain_run(job)[0]
 
 
 def tables(results: dict) -> dict[str, str]:
@@ -64,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             config = dict(seed=seed, output_dir=args.work_dir, name=f"s{seed}", **overrides)
             jobs.append(dict(key=f"{setting}|{seed}", setting=setting, config=config, cost=1))
-    return run_pending(jobs, run, common.results_file(args.results, argv))
+    return run_pending(jobs, pretrain_row, common.results_file(args.results, argv))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from infoclr.sweeps import (
     interleaved,
     machine,
     peak_rss_growth,
+    pretrain_row,
     run_pending,
 )
 
@@ -123,3 +124,14 @@ def test_peak_rss_growth_sees_a_temporary_allocation() -> None:
     if grown is None:
         pytest.skip("no /proc/self/clear_refs here")
     assert 48 <= grown < 1024
+
+
+def test_pretrain_row_trains_one_run_and_keeps_its_scores(tmp_path: Path) -> None:
+    config = dict(dataset="digits", backbone_width=8, epochs=1, knn_every=0, probe_epochs=5)
+    config.update(baselines=False, projection_dim=32, output_dir=str(tmp_path), name="one")
+    row = pretrain_row({"key": "digits|0", "cost": 3, "variant": "simclr", "config": config})
+    assert row["key"] == "digits|0" and row["variant"] == "simclr"
+    assert "config" not in row and "cost" not in row
+    assert row["method"] == "simclr" and row["seed"] == 0 and row["epochs"] == 1
+    assert 0.0 <= row["linear_top1"] <= 1.0 and row["lr"] > 0 and row["wall_seconds"] > 0
+    assert (Path(row["run_dir"]) / "metrics.json").is_file()

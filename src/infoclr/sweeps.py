@@ -8,7 +8,8 @@ function ``job -> row`` whose row is a JSON-serialisable dict holding the job's 
 a sweep that is killed keeps every finished run; :func:`run_pending` runs only the jobs the file
 does not hold yet, so running the same sweep again resumes it. :func:`machine` describes the
 machine a measurement ran on, :func:`interleaved` times candidates round by round and
-:func:`peak_rss_growth` measures one call's peak memory. No torch is imported here.
+:func:`peak_rss_growth` measures one call's peak memory; :func:`pretrain_row` is a worker that
+trains one ``infoclr pretrain`` run. No torch is imported here (until a run starts).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "interleaved",
     "machine",
     "peak_rss_growth",
+    "pretrain_row",
     "run_pending",
 ]
 
@@ -222,3 +224,34 @@ def peak_rss_growth(call: Callable[[], Any]) -> float | None:
         return None
     call()
     return _status_mib("VmHWM:") - before
+
+
+#: The metrics of ``metrics.json`` that :func:`pretrain_row` keeps (and every ``baseline_*``).
+PRETRAIN_METRICS = ("epochs", "linear_top1", "knn_top1", "train_seconds", "images_per_second")
+
+
+def pretrain_row(job: dict) -> Row:
+    """A :func:`run_pending` worker for ``infoclr pretrain`` runs: trains and evaluates
+    ``job["config"]`` (a :class:`~infoclr.pretrain.PretrainConfig` mapping) as the CLI does.
+
+    Returns:
+        The job's fields (less ``config`` and ``cost``), the method, seed, batch size,
+        temperature, optimiser and its resolved learning rate, the run folder (``run_dir``, with
+        the full ``metrics.json``), :data:`PRETRAIN_METRICS`, the baselines' scores and
+        ``wall_seconds``.
+    """
+    from infoclr.methods import OptimConfig
+    from infoclr.pretrain import PretrainConfig, pretrain
+
+    started = time.perf_counter()
+    config = PretrainConfig.from_mapping(job["config"])
+    result = pretrain(config, progress=False, echo=lambda *_: None)
+    optim = OptimConfig(name=config.optimizer, lr=config.lr, batch_size=config.batch_size)
+    row = {key: value for key, value in job.items() if key not in ("config", "cost")}
+    row.update(method=config.method, seed=config.seed, batch_size=config.batch_size)
+    row.update(temperature=config.method_options.get("temperature"), run_dir=str(result.run_dir))
+    row.update(optimizer=config.optimizer, lr=optim.resolved_lr())
+    metrics = result.metrics.items()
+    row.update({k: v for k, v in metrics if k.startswith("baseline_") or k in PRETRAIN_METRICS})
+    row["wall_seconds"] = round(time.perf_counter() - started, 2)
+    return row
