@@ -97,9 +97,7 @@ def main() -> None:
     for dataset in args.datasets:
         names = [s for s in args.settings if dataset == "shapes" or s in DIGITS]
         for setting in names:  # all seeds of a setting before the next setting
-            for seed in range(args.seeds):
-                if f"{dataset}|{setting}|{seed}" in done:
-                    continue
+            for seed in (s for s in range(args.seeds) if f"{dataset}|{setting}|{s}" not in done):
                 row = run_one(dataset, setting, seed, args.work_dir)
                 results["runs"].append(row)
                 atomic_write_json(args.results, results)

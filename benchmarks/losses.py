@@ -36,6 +36,7 @@ from infoclr.sweeps import interleaved, machine, peak_rss_growth  # noqa: E402
 
 D, TARGET_BATCH, TEMPERATURE = 128, 2048, 0.5
 PEERS_UP_TO = ALL_LOSSES_UP_TO = 2048  # above: no peers, and of infoclr's losses NT-Xent only
+PEERS = ("lightly", "pytorch-metric-learning")
 Inputs = tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # z1 (B, D), z2 (B, D), ids (B,)
 
 
@@ -239,29 +240,15 @@ def main() -> None:
     settings.update(min_reps=args.min_reps, max_seconds=args.max_seconds)
     settings.update(chunk_rows={str(b): chunk_for(b) for b in args.sizes})
     settings.update(skip_peers_above=PEERS_UP_TO, all_losses_up_to=ALL_LOSSES_UP_TO)
-    results = {
-        "benchmark": "losses",
-        "command": common.command(),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": machine(),
-        # 1-minute load average: well above the core count, wall-clock bests are luck.
-        "load_average": {"start": load_at_start, "end": os.getloadavg()[0]},
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "environment": {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")},
-        "peers": {p: _version(p) for p in ("lightly", "pytorch-metric-learning")},
-        "settings": settings,
-        "agreement": agreement,
-        "timings": timings,
-    }
-    common.save(args.results, results, tables)
-
-
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
+    results = dict(benchmark="losses", command=common.command(), settings=settings)
+    results.update(date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    # 1-minute load average: well above the core count, wall-clock bests are luck.
+    results.update(load_average={"start": load_at_start, "end": os.getloadavg()[0]})
+    results.update(machine=machine(), torch=torch.__version__, threads=torch.get_num_threads())
+    results["environment"] = {k: os.environ.get(k) for k in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    versions = {p: [d.version for d in metadata.distributions(name=p)] for p in PEERS}
+    results["peers"] = {p: (found or [None])[0] for p, found in versions.items()}
+    common.save(args.results, dict(results, agreement=agreement, timings=timings), tables)
 
 
 if __name__ == "__main__":

@@ -135,8 +135,7 @@ def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[s
     from infoclr.models.refiner import Refiner
     from infoclr.refine import RefineConfig, fit_refiner
 
-    vectors, codes = np.load(embeddings), np.load(labels)
-    rows = []
+    vectors, codes, rows = np.load(embeddings), np.load(labels), []
     for seed in range(seeds):
         for precision in ("32", "bf16"):
             last: dict[str, Any] = {}
@@ -153,11 +152,10 @@ def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[s
             split = (codes, result.split, result.selection)
             kept = before_after(vectors, result.refine, *split)
             unselected = before_after(vectors, final.refine_rows, *split)
-            rows.append(dict(seed=seed, precision=precision, cpu_seconds=seconds))
-            rows[-1].update(kept_epoch=result.selection.chosen_epoch)
-            rows[-1].update(val_score=result.selection.best_score)
-            rows[-1].update(epoch_losses=result.epoch_losses, input=kept["original"])
-            rows[-1].update(kept=kept["refined"], last_epoch=unselected["refined"])
+            row = dict(seed=seed, precision=precision, cpu_seconds=seconds, input=kept["original"])
+            row.update(kept_epoch=result.selection.chosen_epoch, epoch_losses=result.epoch_losses)
+            row.update(val_score=result.selection.best_score, kept=kept["refined"])
+            rows.append(dict(row, last_epoch=unselected["refined"]))
             print(f"precision {precision} seed {seed}: {rows[-1]['kept']}", flush=True)
     return rows
 

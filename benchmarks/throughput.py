@@ -44,16 +44,14 @@ def view_makers(device, compile_with=None) -> list[tuple[str, Callable, str]]:
     crop = v2.RandomResizedCrop(c.image_size, c.crop_scale, c.crop_ratio, antialias=True)
     colour = [v2.RandomApply([v2.ColorJitter(*jitter)], c.jitter_prob)]
     colour += [v2.RandomGrayscale(c.grayscale_prob), v2.ToDtype(torch.float32, scale=True)]
-    one = v2.Compose(
-        [crop, v2.RandomHorizontalFlip(c.flip_prob), *colour, v2.Normalize(c.mean, c.std)]
-    )
+    flip, normalise = v2.RandomHorizontalFlip(c.flip_prob), v2.Normalize(c.mean, c.std)
+    one = v2.Compose([crop, flip, *colour, normalise])
     makers = [("infoclr `BatchViews` (batched, per sample)", BatchViews(c), device.type)]
     if compile_with is not None:
         compiled, started = BatchViews(c, compiled=True), time.perf_counter()
         compiled(compile_with)
-        name = (
-            f"infoclr `BatchViews(compiled=True)` ({time.perf_counter() - started:.0f} s compile)"
-        )
+        seconds = time.perf_counter() - started
+        name = f"infoclr `BatchViews(compiled=True)` ({seconds:.0f} s compile)"
         makers.append((name, compiled, device.type))
     per_image = lambda images: torch.stack([one(image) for image in images])  # noqa: E731
     makers.append(("torchvision v2, image by image, uint8 tensors", per_image, "cpu"))
