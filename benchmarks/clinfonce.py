@@ -1,15 +1,10 @@
 """Cl-InfoNCE's claims, measured: auxiliary clusters against SimCLR, SupCon and cluster CE.
 
-Tsai et al. (arXiv 2106.02869; ICLR 2022: arXiv 2202.06670) claim (METHODS.md §1) that
-Cl-InfoNCE on auxiliary clusters (1) lands between SimCLR and SupCon and (2) beats
-cross-entropy on the same clusters, (3) that on k-means clusters it is at least as good as
-SimCLR, and (4) that accuracy rises with I(Z;T) and falls with H(Z|T). Per data set, with one
-backbone, view distribution and budget: SimCLR, SupCon, Cl-InfoNCE and CE on each auxiliary
-cluster choice (shapes: `shape_group` and the top-k binary attributes by entropy, k in
-{1, 2, 3, 5, 8}; CIFAR-100: its 20 superclasses), and Cl-InfoNCE on k-means clusters. A row
-adds I(Z;T), H(Z|T) of the clusters the run trained on (k-means: the last epoch's). Budgets:
-cpu: shapes 2,000 images at 24 px, 10 epochs; digits 50 epochs; MNIST's first 3,000 training
-images, 5 epochs; CIFAR-100 (when on disk) 15 epochs. quick: a smoke run.
+The four claims of METHODS.md §1 (Tsai et al., arXiv 2106.02869 / 2202.06670), per data set
+with one backbone, view distribution and budget: SimCLR, SupCon, Cl-InfoNCE and CE on each
+auxiliary cluster choice (shapes: `shape_group` and the top-k binary attributes, k in
+{1, 2, 3, 5, 8}; CIFAR-100: its 20 superclasses), and Cl-InfoNCE on k-means clusters; each row
+adds I(Z;T) and H(Z|T) of the clusters the run trained on (k-means: the last epoch's).
 
     python benchmarks/clinfonce.py --quick                     # minutes on 2 CPU cores
     python benchmarks/clinfonce.py --jobs 14                   # the cpu sweep on 16 cores
@@ -26,7 +21,10 @@ from pathlib import Path
 import common
 import numpy as np
 import pandas as pd
-from common import Data, Variant, markdown, pm
+from common import markdown
+
+from infoclr.evaluation.stats import mean_std as pm
+from infoclr.evaluation.stats import paired_delta
 
 LABEL = dict(simclr="SimCLR", supcon="SupCon", clinfonce="Cl-InfoNCE")
 LABEL.update({"clinfonce-kmeans": "Cl-InfoNCE (k-means)", "ce-clusters": "CE on clusters"})
@@ -36,12 +34,13 @@ METRICS = ("linear_top1", "knn_top1")
 INFO = ("I(Z;T)", "H(Z|T)")
 STATS = ("n_clusters", "H(Z)", "H(T)", *INFO)
 KMEANS = {"shapes": (6, 30), "digits": (10, 50), "mnist": (10, 100), "cifar100": (20, 100)}
+# scale -> data set -> (epochs, batch size, data options)
 SCALES = {
-    "cpu": [Data("shapes", 10, 128, dict(n=2000, image_size=24)), Data("digits", 50, 128)]
-    + [Data("mnist", 5, 128, dict(max_train=3000)), Data("cifar100", 15, 256)],
-    "quick": [Data("shapes", 2, 128, dict(n=1000, image_size=24)), Data("digits", 3, 128)]
-    + [Data("mnist", 1, 128, dict(max_train=1000)), Data("cifar100", 1, 256)],
-}
+    "cpu": dict(shapes=(10, 128, dict(n=2000, image_size=24)), digits=(50, 128, {}),
+                mnist=(5, 128, dict(max_train=3000)), cifar100=(15, 256, {})),
+    "quick": dict(shapes=(2, 128, dict(n=1000, image_size=24)), digits=(3, 128, {}),
+                  mnist=(1, 128, dict(max_train=1000)), cifar100=(1, 256, {})),
+}  # fmt: skip
 
 
 def aux_choices(dataset: str) -> list[tuple[str, dict]]:
@@ -60,29 +59,63 @@ def aux_choices(dataset: str) -> list[tuple[str, dict]]:
     ]
 
 
-def variants(spec: Data) -> list[Variant]:
-    """SimCLR, Cl-InfoNCE and CE on each auxiliary choice, k-means Cl-InfoNCE, SupCon."""
-    out = [Variant("simclr", "simclr", info=dict(choice="instance", choice_kind="instance"))]
-    for method, prefix, cost in (("clinfonce", "clinfonce", 1.0), ("ce-clusters", "ce", 0.5)):
-        for name, options in aux_choices(spec.name):
-            info = dict(choice=name, choice_kind="aux")
-            out.append(Variant(f"{prefix}-{name}", method, options, info, cost))
-    for k in KMEANS[spec.name]:
-        info = dict(choice=f"kmeans-K{k}", choice_kind="kmeans")
-        options = dict(kmeans_clusters=k)
-        out.append(Variant(f"clinfonce-kmeans-K{k}", "clinfonce-kmeans", options, info, 1.21))
-    return out + [Variant("supcon", "supcon", info=dict(choice="labels", choice_kind="labels"))]
+def variants(dataset: str) -> list[tuple[str, str, dict, str, str, float]]:
+    """(name, method, options, clusters, their kind, relative cost) of SimCLR, Cl-InfoNCE and CE
+    on each auxiliary choice, k-means Cl-InfoNCE and SupCon."""
+    aux = [(f"{prefix}-{choice}", method, options, choice, "aux", cost)
+           for method, prefix, cost in (("clinfonce", "clinfonce", 1.0), ("ce-clusters", "ce", 0.5))
+           for choice, options in aux_choices(dataset)]  # fmt: skip
+    kmeans = [(f"clinfonce-kmeans-K{k}", "clinfonce-kmeans", dict(kmeans_clusters=k),
+               f"kmeans-K{k}", "kmeans", 1.21) for k in KMEANS[dataset]]  # fmt: skip
+    simclr, supcon = ("simclr",) * 2 + ({}, "instance", "instance", 1.0), ("supcon",) * 2
+    return [simclr, *aux, *kmeans, (*supcon, {}, "labels", "labels", 1.0)]
+
+
+def jobs(args, datasets: list[str]) -> list[dict]:
+    """One job per data set × variant × seed, keyed ``data|budget|variant|seed``; the budget
+    names the scale and any ``--temperature``."""
+    from infoclr.methods import option_owners
+
+    scale = "quick" if args.quick else "cpu"
+    budget = scale + (f"-t{args.temperature:g}" if args.temperature else "")
+    out = []
+    for dataset in datasets:
+        epochs, batch_size, data_options = SCALES[scale][dataset]
+        for seed in range(1 if args.quick else args.seeds):
+            for name, method, options, choice, kind, cost in variants(dataset):
+                if args.variants and name not in args.variants:
+                    continue
+                config = dict(options, method=method, seed=seed, epochs=epochs, dataset=dataset)
+                config.update(data_options=data_options, batch_size=batch_size, knn_every=0)
+                config.update(data_root=args.data_root, backbone="smallcnn", backbone_width=32)
+                config.update(accelerator="cpu", probe_epochs=50 if args.quick else 100)
+                config.update(
+                    name=f"{name}-s{seed}", output_dir=f"{args.work_dir}/{dataset}/{budget}"
+                )
+                # The raw-pixel and random-init baselines, once per data set.
+                config.update(baselines=name == "simclr" and seed == 0)
+                if args.temperature and method in option_owners("temperature"):
+                    config["temperature"] = args.temperature
+                key = f"{dataset}|{budget}|{name}|{seed}"
+                info = dict(dataset=dataset, budget=budget, variant=name, choice=choice)
+                out.append(
+                    dict(key=key, config=config, cost=cost * epochs, choice_kind=kind, **info)
+                )
+    return out
 
 
 def run(job: dict) -> dict:
     """One run, plus the statistics of the clusters it trained on."""
     from infoclr.clusters import cluster_statistics
-    from infoclr.pretrain import prepare
+    from infoclr.pretrain import PretrainConfig, prepare
+    from infoclr.sweeps import pretrain_row
 
-    row, result, config = common.pretrain_run(job)
-    prepared = prepare(config)  # the data and fixed clusters the run trained on
+    row = pretrain_row(job)
+    # the data and fixed clusters the run trained on
+    prepared = prepare(PretrainConfig.from_mapping(job["config"]))
     labels = np.asarray(prepared.train.labels)
-    history = result.metrics.get("cluster_history") or []
+    metrics = json.loads((Path(row["run_dir"]) / "metrics.json").read_text())
+    history = metrics.get("cluster_history") or []
     if history:  # k-means: the clusters the last epoch trained on
         stats = history[-1]
         row["kmeans_history"] = [{key: h[key] for key in ("epoch", *INFO)} for h in history]
@@ -96,31 +129,25 @@ def run(job: dict) -> dict:
     return row
 
 
-# ---------------------------------------------------------------------------------------------
-# tables
-
-
 def groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
     """Runs by variant: SimCLR, Cl-InfoNCE (aux), CE, k-means, SupCon; coarse to fine (K)."""
     grouped = frame.sort_values("seed", kind="stable").groupby("variant", sort=False)
-    order = {
-        name: (ORDER.get(method(r), 9), r["stats"].iloc[0]["n_clusters"]) for name, r in grouped
-    }
-    return sorted(grouped, key=lambda group: (*order[group[0]], group[0]))
+    order = lambda g: (ORDER.get(method(g[1]), 9), g[1]["stats"].iloc[0]["n_clusters"], g[0])  # noqa: E731
+    return sorted(grouped, key=order)
 
 
 def method(runs: pd.DataFrame) -> str:
     return runs["method"].iloc[0]
 
 
-def stat(runs: pd.DataFrame, name: str) -> float:
+def stat(runs: pd.DataFrame, name: str) -> float:  # the mean over the runs' cluster statistics
     return float(np.mean([s[name] for s in runs["stats"]]))
 
 
 def main_table(frame: pd.DataFrame) -> str:
     rows = []
     for variant, runs in groups(frame):
-        deltas = [common.delta(frame, metric, variant) for metric in METRICS]
+        deltas = [paired_delta(frame, metric, variant, "simclr") for metric in METRICS]
         rows.append(
             [LABEL[method(runs)], f"`{runs['choice'].iloc[0]}`", f"{stat(runs, 'n_clusters'):.0f}"]
             + [f"{stat(runs, name):.3f}" for name in INFO]
@@ -147,14 +174,9 @@ def claim_cells(frame: pd.DataFrame, metric: str) -> dict[str, str]:
     """Each claim's outcome by ``metric``, with the counts it rests on."""
     from infoclr.evaluation import stats
 
-    def diffs(variant: str, baseline: str) -> pd.Series:
-        return stats.paired_differences(frame, metric, variant, baseline)
-
-    def above(values: pd.Series) -> bool:
-        return stats.verdict(values) == stats.CLEARLY_ABOVE
-
-    def mean_above(values: pd.Series) -> bool:
-        return bool(len(values)) and values.mean() > 0
+    diffs = lambda variant, base: stats.paired_differences(frame, metric, variant, base)  # noqa: E731
+    above = lambda values: stats.verdict(values) == stats.CLEARLY_ABOVE  # noqa: E731
+    mean_above = lambda values: bool(len(values)) and values.mean() > 0  # noqa: E731
 
     ordered, seeds = groups(frame), frame["seed"].nunique()
     have = {name for name, _ in ordered}
@@ -206,25 +228,20 @@ def claims_table(frame: pd.DataFrame) -> str:
 def choices_table(frame: pd.DataFrame) -> str:
     """Per Cl-InfoNCE cluster choice: where it lies from SimCLR (0) to SupCon (1), its paired
     difference to CE on the same clusters, and for k-means the clusters' first and last epoch."""
-    rows = []
+    rows, means = [], frame.groupby("variant")[list(METRICS)].mean()
     for name, runs in groups(frame):
         if method(runs) in ("clinfonce", "clinfonce-kmeans"):
             rows.append([f"`{runs['choice'].iloc[0]}`"])
             for m in METRICS:
-                low, high = (
-                    frame.loc[frame["variant"] == v, m].mean() for v in ("simclr", "supcon")
-                )
-                rows[-1].append(
-                    f"{(runs[m].mean() - low) / (high - low):.2f}" if high > low else "n/a"
-                )
+                low, high = (means[m].get(v, float("nan")) for v in ("simclr", "supcon"))
+                position = (runs[m].mean() - low) / (high - low)
+                rows[-1].append(f"{position:.2f}" if high > low else "n/a")
             ce = f"ce-{name.removeprefix('clinfonce-')}"
-            rows[-1] += [common.delta(frame, metric, name, ce) for metric in METRICS]
-            for stat_name in INFO:  # k-means: the clusters' first epoch and last epoch
-                if method(runs) != "clinfonce-kmeans":
-                    rows[-1].append("—")
-                    continue
-                ends = [np.mean([h[i][stat_name] for h in runs["kmeans_history"]]) for i in (0, -1)]
-                rows[-1].append(f"{ends[0]:.2f} → {ends[1]:.2f}")
+            rows[-1] += [paired_delta(frame, metric, name, ce) for metric in METRICS]
+            history = runs["kmeans_history"] if method(runs) == "clinfonce-kmeans" else []
+            for s in INFO:  # k-means: the clusters' first epoch and last epoch
+                ends = [np.mean([h[i][s] for h in history]) for i in (0, -1)] if len(history) else 0
+                rows[-1].append(f"{ends[0]:.2f} → {ends[1]:.2f}" if ends else "—")
     header = ["clusters Z", "position, linear", "position, k-NN", "Cl-InfoNCE − CE, linear"]
     header += ["Cl-InfoNCE − CE, k-NN", "I(Z;T), first → last epoch", "H(Z|T), first → last epoch"]
     return markdown(header, rows) if rows else ""
@@ -249,28 +266,49 @@ def figures(results: dict, folder: Path) -> None:
 
     frame = pd.DataFrame(results["rows"])
     for (dataset, budget), runs in frame.groupby(["dataset", "budget"], sort=False):
-        points = []
+        points, ys = [], ["linear top-1 (%)", "k-NN top-1 (%)"]
         for _, r in (group for group in groups(runs) if method(group[1]) in FAMILY):
             points.append({"clusters": r["choice"].iloc[0], **{s: stat(r, s) for s in INFO}})
-            for name, metric in zip(("linear", "k-NN"), METRICS, strict=True):
-                points[-1][f"{name} top-1 (%)"] = 100 * r[metric].mean()
-                points[-1][f"{name} top-1 (%) std"] = 100 * r[metric].std() if len(r) > 1 else 0.0
-        ys = ["linear top-1 (%)", "k-NN top-1 (%)"]
+            for y, metric in zip(ys, METRICS, strict=True):
+                points[-1][y] = 100 * r[metric].mean()
+                points[-1][f"{y} std"] = 100 * r[metric].std() if len(r) > 1 else 0.0
         title = f"{dataset}, budget {budget}: the Cl-InfoNCE family, mean ± std over seeds"
-        path = folder / f"clinfonce_{dataset}_{budget}.png"
-        errors = {y: f"{y} std" for y in ys}
+        path, errors = folder / f"clinfonce_{dataset}_{budget}.png", {y: f"{y} std" for y in ys}
         plot_metric_grid(pd.DataFrame(points), INFO, ys, path, "clusters", errors, title)
         print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = common.sweep_parser(__doc__, "clinfonce", tuple(SCALES), tuple(KMEANS))
-    parser.add_argument("--figures", action="store_true", help="only redraw docs/figures/")
+    from infoclr.data import load_dataset
+    from infoclr.errors import InfoclrError
+    from infoclr.sweeps import run_pending
+
+    parser = common.parser(__doc__, "clinfonce")
+    add = parser.add_argument
+    add("--quick", action="store_true", help="the quick budgets, 1 seed: proves the script")
+    add("--datasets", nargs="+", choices=KMEANS, default=list(KMEANS))
+    names = sorted({variant[0] for dataset in KMEANS for variant in variants(dataset)})
+    add("--variants", nargs="+", choices=names, metavar="VARIANT", help="run only these")
+    add("--seeds", type=int, default=3, help="seeds per variant")
+    add("--temperature", type=float, help="one τ for every method that has one")
+    add("--jobs", type=int, default=1, help="runs in parallel processes")
+    add("--data-root", help="where file-backed sets live (e.g. CIFAR-100)")
+    add("--work-dir", default=str(common.REPO / "runs" / "bench-clinfonce"), help="run folders")
+    add("--figures", action="store_true", help="only redraw docs/figures/")
     args = parser.parse_args(argv)
     if args.figures:
         figures(json.loads(Path(args.results).read_text()), common.REPO / "docs" / "figures")
         return 0
-    return common.run_sweep(args, argv, SCALES, variants, run)
+    datasets = []
+    for dataset in args.datasets:  # less those that do not load here, saying why
+        try:
+            load_dataset(dataset, "test", root=args.data_root, **SCALES["cpu"][dataset][2])
+            datasets.append(dataset)
+        except InfoclrError as error:
+            print(f"skipping {dataset}: {error}", flush=True)
+    return run_pending(
+        jobs(args, datasets), run, common.results_file(args.results, argv), args.jobs
+    )
 
 
 if __name__ == "__main__":

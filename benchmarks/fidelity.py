@@ -5,47 +5,38 @@ same seeds, backbone, views and optimiser for every setting; SimCLR also at twic
 which matches MRCL's backbone passes (4 per step against 2).
 
 Resumable: every finished run is appended to ``docs/results/fidelity.json`` at once, and runs
-whose key is already there are skipped. ``tables(results)`` gives the markdown tables.
+whose key is already there are skipped.
 
     nice -n 10 python benchmarks/fidelity.py --seeds 3 --work-dir /tmp/fidelity
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import platform
 from pathlib import Path
 from typing import Any
 
+import common
 import pandas as pd
+from common import markdown
 
-RESULTS = Path(__file__).resolve().parent.parent / "docs" / "results" / "fidelity.json"
-DATA = {
-    "shapes": dict(
-        dataset="shapes",
-        epochs=10,
-        data_options=dict(n=2000, image_size=24, nuisance="background", masks=True),
-    ),
-    "digits": dict(dataset="digits", epochs=50),
-}
+from infoclr.io import atomic_write_json
+from infoclr.sweeps import machine
+
+SHAPES = dict(n=2000, image_size=24, nuisance="background", masks=True)
+DATA = {"shapes": dict(epochs=10, data_options=SHAPES), "digits": dict(epochs=50)}
 # name -> (method, options, epoch multiplier); order = priority when the sweep is cut short
-SI = "superinfo"
+SI, LAMBDAS = "superinfo", "a1e-4 a1e-3 a1e-2 b1e-4 b1e-3 b1e-2 a1e-3-b1e-3 a1e-2-b1e-3 a1e-3-b1e-2"
 SETTINGS: dict[str, tuple[str, dict[str, Any], int]] = {
     "simclr": ("simclr", {}, 1),
     "mrcl-spatial": ("mrcl", dict(decoder="spatial"), 1),
     "mrcl-pooled": ("mrcl", dict(decoder="pooled"), 1),
     "superinfo": (SI, {}, 1),
     "simclr-2x": ("simclr", {}, 2),
-    "si-a1e-4": (SI, dict(lambda_a=1e-4, lambda_b=0.0), 1),
-    "si-a1e-3": (SI, dict(lambda_a=1e-3, lambda_b=0.0), 1),
-    "si-a1e-2": (SI, dict(lambda_a=1e-2, lambda_b=0.0), 1),
-    "si-b1e-4": (SI, dict(lambda_a=0.0, lambda_b=1e-4), 1),
-    "si-b1e-3": (SI, dict(lambda_a=0.0, lambda_b=1e-3), 1),
-    "si-b1e-2": (SI, dict(lambda_a=0.0, lambda_b=1e-2), 1),
-    "si-a1e-3-b1e-3": (SI, dict(lambda_a=1e-3, lambda_b=1e-3), 1),
-    "si-a1e-2-b1e-3": (SI, dict(lambda_a=1e-2, lambda_b=1e-3), 1),
-    "si-a1e-3-b1e-2": (SI, dict(lambda_a=1e-3, lambda_b=1e-2), 1),
+    **{  # si-a1e-4: lambda_a = 1e-4, lambda_b = 0, ...
+        f"si-{name}": (SI, {f"lambda_{c}": float(name.partition(c)[2][:4] or 0) for c in "ab"}, 1)
+        for name in LAMBDAS.split()
+    },
     "si-projection": (SI, dict(posterior="projection"), 1),
     "si-mean-head": (SI, dict(mean_head=True), 1),
     "mrcl-spatial-l0.1": ("mrcl", dict(decoder="spatial", rec_weight=0.1), 1),
@@ -78,22 +69,12 @@ def run_one(dataset: str, setting: str, seed: int, work_dir: Path) -> dict[str, 
     from infoclr.pretrain import PretrainConfig, pretrain
 
     method, options, factor = SETTINGS[setting]
-    data = dict(DATA[dataset])
+    data = dict(DATA[dataset], dataset=dataset)
     epochs = data.pop("epochs") * factor
-    common = dict(backbone="smallcnn", batch_size=128, knn_every=0, accelerator="cpu")
-    config = PretrainConfig.from_mapping(
-        dict(
-            method=method,
-            epochs=epochs,
-            seed=seed,
-            baselines=setting == "simclr",
-            output_dir=str(work_dir / dataset / setting),
-            name=f"seed{seed}",
-            **common,
-            **data,
-            **options,
-        )
-    )
+    config = dict(method=method, epochs=epochs, seed=seed, baselines=setting == "simclr")
+    config.update(output_dir=str(work_dir / dataset / setting), name=f"seed{seed}", **data)
+    config.update(backbone="smallcnn", batch_size=128, knn_every=0, accelerator="cpu")
+    config = PretrainConfig.from_mapping(dict(config, **options))
     metrics = pretrain(config, progress=False, echo=lambda *_: None).metrics
     steps = round(metrics["images_per_second"] * metrics["train_seconds"] / 128)
     row = dict(key=f"{dataset}|{setting}|{seed}", dataset=dataset, setting=setting, seed=seed)
@@ -101,63 +82,41 @@ def run_one(dataset: str, setting: str, seed: int, work_dir: Path) -> dict[str, 
     return row | {field: metrics.get(key) for field, key in KEEP.items()}
 
 
-def load(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text()) if path.is_file() else {"runs": []}
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = common.parser(__doc__, "fidelity")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--datasets", nargs="+", default=["shapes", "digits"], choices=DATA)
     parser.add_argument("--settings", nargs="+", default=list(SETTINGS), choices=SETTINGS)
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/fidelity"))
-    parser.add_argument("--results", type=Path, default=RESULTS)
     args = parser.parse_args()
-    import torch
-
-    from infoclr.io import atomic_write_json
-
-    results = load(args.results)
-    command = "nice -n 10 python benchmarks/fidelity.py " + " ".join(
-        f"--{k.replace('_', '-')} {' '.join(map(str, v)) if isinstance(v, list) else v}"
-        for k, v in vars(args).items()
-        if k != "results"
-    )
+    results = json.loads(args.results.read_text()) if args.results.is_file() else {"runs": []}
     meta = results.setdefault("meta", {})
-    meta.update(
-        torch=torch.__version__, cpu=f"{platform.machine()}, {torch.get_num_threads()} threads"
-    )
-    meta["commands"] = [c for c in meta.get("commands", [meta.pop("command", command)]) if c]
-    meta["commands"] += [command] if command not in meta["commands"] else []
+    commands = meta.get("commands", [meta.pop("command")] if "command" in meta else [])
+    meta.update(commands=list(dict.fromkeys([*commands, common.command()])), machine=machine())
     done = {row["key"] for row in results["runs"]}
     for dataset in args.datasets:
         names = [s for s in args.settings if dataset == "shapes" or s in DIGITS]
         for setting in names:  # all seeds of a setting before the next setting
-            for seed in range(args.seeds):
-                if f"{dataset}|{setting}|{seed}" in done:
-                    continue
+            for seed in (s for s in range(args.seeds) if f"{dataset}|{setting}|{s}" not in done):
                 row = run_one(dataset, setting, seed, args.work_dir)
                 results["runs"].append(row)
                 atomic_write_json(args.results, results)
                 print(json.dumps({k: row[k] for k in ("key", "linear", "knn", "miou")}), flush=True)
 
 
-def paired(frame: pd.DataFrame, setting: str, base: str, metric: str) -> tuple[float, float, int]:
-    """(mean, standard error, n) of the per-seed difference setting − base."""
+def paired(frame: pd.DataFrame, setting: str, base: str, metric: str) -> str:
+    """The per-seed difference setting − base in points: mean ± standard error, ↑ / ↓ beyond
+    2 standard errors."""
     wide = frame.pivot_table(index="seed", columns="setting", values=metric)
     if setting not in wide or base not in wide:
-        return float("nan"), float("nan"), 0
-    diff = (wide[setting] - wide[base]).dropna() * 100
-    return float(diff.mean()), float(diff.sem()), len(diff)
-
-
-def fmt_delta(mean: float, se: float, n: int) -> str:
-    if n == 0 or pd.isna(mean):
         return "—"
-    if n < 2:
+    diff = (wide[setting] - wide[base]).dropna() * 100
+    mean, se = diff.mean(), diff.sem()
+    if diff.empty or pd.isna(mean):
+        return "—"
+    if len(diff) < 2:
         return f"{mean:+.1f} (1 seed)"
-    mark = " ↑" if mean > 2 * se else " ↓" if mean < -2 * se else ""
-    return f"{mean:+.1f} ± {se:.1f}{mark}"
+    return f"{mean:+.1f} ± {se:.1f}" + (" ↑" if mean > 2 * se else " ↓" if mean < -2 * se else "")
 
 
 def cell(values: pd.Series) -> str:
@@ -167,67 +126,50 @@ def cell(values: pd.Series) -> str:
     return f"{values.mean():.1f} ± {values.std(ddof=1):.1f}"
 
 
-def setting_table(frame: pd.DataFrame, base: str = "simclr") -> str:
-    metrics = ["linear", "knn", "miou"] if frame["miou"].notna().any() else ["linear", "knn"]
-    names = {"linear": "linear", "knn": "k-NN", "miou": "dense mIoU"}
-    head = ["setting", "what", "seeds", *[names[m] for m in metrics]]
-    head += [f"Δ {names[m]}" for m in metrics] + ["train s/run"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for setting in [s for s in SETTINGS if s in set(frame["setting"])]:
-        rows = frame[frame["setting"] == setting]
-        cells = [setting, describe(setting), str(len(rows))]
-        cells += [cell(rows[m]) for m in metrics]
-        cells += [
-            "—" if setting == base else fmt_delta(*paired(frame, setting, base, m)) for m in metrics
-        ]
-        lines.append("| " + " | ".join(cells + [f"{rows['train_seconds'].mean():.0f}"]) + " |")
-    return "\n".join(lines)
-
-
-def compute_table(frame: pd.DataFrame) -> str:
-    """MRCL against SimCLR at equal epochs and at equal backbone passes (2x epochs)."""
-    head = ["MRCL", "against", "passes ratio", "wall-time ratio", "Δ linear", "Δ k-NN", "Δ mIoU"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    means = frame.groupby("setting")[["backbone_passes", "train_seconds"]].mean()
-    for setting in ("mrcl-spatial", "mrcl-pooled", "mrcl-spatial-l0.1"):
-        for base in ("simclr", "simclr-2x"):
-            if setting not in means.index or base not in means.index:
-                continue
-            ratio = means.loc[setting] / means.loc[base]
-            deltas = [
-                fmt_delta(*paired(frame, setting, base, m)) for m in ("linear", "knn", "miou")
-            ]
-            cells = [
-                setting,
-                base,
-                f"{ratio['backbone_passes']:.2f}",
-                f"{ratio['train_seconds']:.2f}",
-                *deltas,
-            ]
-            lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+NAMES = {"linear": "linear", "knn": "k-NN", "miou": "dense mIoU"}
+REFERENCES = {
+    "raw pixels, linear": "raw_pixels_linear",
+    "random-init backbone, linear": "random_init_linear",
+    "random-init backbone, dense mIoU": "random_init_miou",
+}
 
 
 def tables(results: dict[str, Any]) -> dict[str, str]:
-    """Markdown tables by name: one per data set, and MRCL at equal compute."""
-    frame = pd.DataFrame(results["runs"])
-    out: dict[str, str] = {}
+    """Per data set: the settings against SimCLR, MRCL at equal compute, and the references."""
+    frame, out = pd.DataFrame(results["runs"]), {}
     for dataset in DATA:
         part = frame[frame["dataset"] == dataset] if len(frame) else frame
-        if len(part):
-            out[dataset] = setting_table(part)
-            out[f"{dataset}-compute"] = compute_table(part)
-            base = part[part["setting"] == "simclr"]
-            refs = [
-                ("raw pixels, linear", "raw_pixels_linear"),
-                ("random-init backbone, linear", "random_init_linear"),
-                ("random-init backbone, dense mIoU", "random_init_miou"),
-            ]
-            out[f"{dataset}-references"] = "; ".join(
-                f"{label} {cell(base[column])}"
-                for label, column in refs
-                if column in base and base[column].notna().any()
-            )
+        if not len(part):  # the docs' regions say so
+            out.update({dataset: "(not run yet)\n", f"{dataset}-compute": ""})
+            out[f"{dataset}-references"] = "—"
+            continue
+        metrics = ["linear", "knn", "miou"] if part["miou"].notna().any() else ["linear", "knn"]
+        head = ["setting", "what", "seeds", *[NAMES[m] for m in metrics]]
+        head += [f"Δ {NAMES[m]}" for m in metrics] + ["train s/run"]
+        rows = []
+        for setting in [s for s in SETTINGS if s in set(part["setting"])]:
+            runs = part[part["setting"] == setting]
+            rows.append([setting, describe(setting), len(runs), *(cell(runs[m]) for m in metrics)])
+            rows[-1] += ["—" if setting == "simclr" else paired(part, setting, "simclr", m)
+                         for m in metrics] + [f"{runs['train_seconds'].mean():.0f}"]  # fmt: skip
+        out[dataset] = markdown(head, rows)
+        # MRCL against SimCLR at equal epochs and at equal backbone passes (2x epochs)
+        means, rows = part.groupby("setting")[["backbone_passes", "train_seconds"]].mean(), []
+        for setting in ("mrcl-spatial", "mrcl-pooled", "mrcl-spatial-l0.1"):
+            for base in ("simclr", "simclr-2x"):
+                if setting in means.index and base in means.index:
+                    ratio = means.loc[setting] / means.loc[base]
+                    rows.append([setting, base, f"{ratio['backbone_passes']:.2f}"])
+                    rows[-1].append(f"{ratio['train_seconds']:.2f}")
+                    rows[-1] += [paired(part, setting, base, m) for m in ("linear", "knn", "miou")]
+        head = ["MRCL", "against", "passes ratio", "wall-time ratio", "Δ linear", "Δ k-NN"]
+        out[f"{dataset}-compute"] = markdown([*head, "Δ mIoU"], rows)
+        base = part[part["setting"] == "simclr"]
+        out[f"{dataset}-references"] = "; ".join(
+            f"{label} {cell(base[column])}"
+            for label, column in REFERENCES.items()
+            if column in base and base[column].notna().any()
+        )
     return out
 
 

@@ -1,9 +1,7 @@
 """The README's main job, measured: `infoclr pretrain` with no arguments, over seeds.
 
-Runs the default (SimCLR, small CNN, digits, affine views) for each seed through the CLI's code
-path, and the view ablation that chose the default (crops instead of affine). Each run is a row
-of docs/results/main_job.json (a rerun skips the runs it holds); the table gives linear and
-k-NN top-1 beside the two baselines, and the wall time.
+The default (SimCLR, small CNN, digits, affine views) through the CLI's code path, and the view
+ablation that chose it (crops instead of affine); a rerun skips the runs the results hold.
 
     python benchmarks/main_job.py                        # 3 seeds × 2 settings
     python benchmarks/main_job.py --seeds 0 1 2 3 4 --default-only
@@ -12,7 +10,6 @@ k-NN top-1 beside the two baselines, and the wall time.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 
@@ -21,23 +18,15 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import common  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from infoclr.sweeps import run_pending  # noqa: E402
+from infoclr.sweeps import pretrain_row, run_pending  # noqa: E402
 
 CROPS = dict(crop_scale=(0.5, 1.0), crop_ratio=(0.75, 4 / 3), rotation=0.0, translate=0.0)
 CROPS.update(shear=0.0, affine_scale=(1.0, 1.0))
 SETTINGS = {"default (affine views)": {}, "crop views (0.5-1), no affine": dict(view_options=CROPS)}
-COLUMNS = {
-    "linear_top1": "linear top-1",
-    "knn_top1": "k-NN top-1",
-    "baseline_raw_pixels_linear_top1": "raw pixels (linear)",
-    "baseline_random_init_linear_top1": "random-init CNN (linear)",
-    "train_seconds": "train s",
-    "wall_seconds": "whole job s",
-}
-
-
-def run(job: dict) -> dict:
-    return common.pretrain_run(job)[0]
+COLUMNS = dict(linear_top1="linear top-1", knn_top1="k-NN top-1")  # in the table's order
+COLUMNS.update(baseline_raw_pixels_linear_top1="raw pixels (linear)")
+COLUMNS.update(baseline_random_init_linear_top1="random-init CNN (linear)")
+COLUMNS.update(train_seconds="train s", wall_seconds="whole job s")
 
 
 def tables(results: dict) -> dict[str, str]:
@@ -57,18 +46,17 @@ def tables(results: dict) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = common.parser(__doc__, "main_job")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--default-only", action="store_true", help="skip the crop-view ablation")
     parser.add_argument("--work-dir", default=str(common.REPO / "runs" / "bench-main-job"))
-    parser.add_argument("--results", default=str(common.RESULTS / "main_job.json"))
     args = parser.parse_args(argv)
     jobs = []
     for setting, overrides in list(SETTINGS.items())[: 1 if args.default_only else None]:
         for seed in args.seeds:
             config = dict(seed=seed, output_dir=args.work_dir, name=f"s{seed}", **overrides)
             jobs.append(dict(key=f"{setting}|{seed}", setting=setting, config=config, cost=1))
-    return run_pending(jobs, run, common.results_file(args.results, argv))
+    return run_pending(jobs, pretrain_row, common.results_file(args.results, argv))
 
 
 if __name__ == "__main__":

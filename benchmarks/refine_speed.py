@@ -1,26 +1,18 @@
 """The speed of `infoclr refine` (issue 16): end to end, phase by phase, on 100,000 × 384 rows;
-the training step against the same GEMMs run bare; the Lightning engine against a lean loop.
+the training step against the same GEMMs run bare; float32 against bf16.
 
     python benchmarks/refine_speed.py                  # about 5 minutes on 2 quiet cores
     python benchmarks/refine_speed.py --quick          # proves the script (10,000 rows, 1 repeat)
     python benchmarks/refine_speed.py --before-src /tmp/old/src   # + the step of another tree
 
-* **end to end**: ``infoclr refine x.npy --out y.npy --epochs 1`` with default options, as a
-  subprocess, on random float32 rows (a fixed seed); wall time, and the phases the run records
-  in ``report.json`` (``timings``). "start-up" is the wall time not inside any phase: the
-  interpreter, the CLI and the input checks before the first phase.
-* **step**: one training step (views, refiner, head, NT-Xent, backward, Adam) of
-  :class:`infoclr.methods.simskip.SimSkip` at batch 256 against the 14 matrix products that any
-  implementation of the same step computes (5 forward, 9 backward), run bare on tensors of the
-  same shapes; best of ``--step-reps`` side by side in one process. ``--before-src`` measures
-  the same step in a subprocess that imports infoclr from another source tree (e.g. ``git
+* **end to end**: ``infoclr refine x.npy --out y.npy --epochs 1`` as a subprocess on random
+  rows; wall time and the phases of ``report.json`` (``timings``); "start-up" is the rest.
+* **step**: one SimSkip training step at batch 256 against the 14 matrix products any
+  implementation of it computes, run bare on tensors of the same shapes; best of
+  ``--step-reps``, interleaved. ``--before-src`` adds the step of another source tree (``git
   archive 7abc057 src | tar -x -C /tmp/old``).
-* **engines**: one epoch over the 100,000 × 384 memmap with the Lightning Trainer that
-  ``infoclr refine`` uses, and with a lean loop over the same module, batches, seeds and loss
-  bookkeeping; interleaved, best of ``--repeats``.
-
-Writes ``docs/results/refine_speed.json``; ``python benchmarks/render.py`` puts its tables into
-``docs/benchmarks.md``.
+* **precision** (``--quality EMBEDDINGS LABELS``): float32 against bf16 autocast on real
+  embeddings, scored on the test rows selection never saw, for the kept and the last epoch.
 """
 
 from __future__ import annotations
@@ -28,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -39,21 +30,14 @@ from typing import Any
 # As the infoclr CLI does, before torch loads OpenMP (see docs/benchmarks.md).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import common  # noqa: E402
 import numpy as np  # noqa: E402
+from common import markdown  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "docs" / "results" / "refine_speed.json"
-PHASES = (
-    "imports",
-    "statistics",
-    "epochs",
-    "selection",
-    "training_overhead",
-    "report_scores",
-    "apply_write",
-    "map",
-)
-PARTS = ("end_to_end", "step", "engines", "precision")
+from infoclr.sweeps import interleaved, machine  # noqa: E402
+
+PHASES = "imports statistics epochs selection training_overhead report_scores apply_write map"
+PHASES, PARTS = tuple(PHASES.split()), ("end_to_end", "step", "precision")
 # Issue 16, "measured on what landed" (2 cores, quiet machine, best of several runs).
 BEFORE = {
     "source": "issue 16, as quoted; commit 7abc057",
@@ -63,11 +47,6 @@ BEFORE = {
     "map": "16 (two t-SNE maps, drawn by default)",
     "apply_write": "about 7",
 }
-
-
-def make_rows(path: Path, rows: int, dim: int) -> None:
-    rng = np.random.default_rng(0)
-    np.save(path, rng.standard_normal((rows, dim), dtype=np.float32))
 
 
 def end_to_end(data: Path, folder: Path, repeats: int) -> list[dict[str, Any]]:
@@ -91,17 +70,13 @@ def _bare_gemms(batch: int, dim: int, hidden: int, projection: int, bf16: bool) 
     bfloat16 tensors for a bf16 step; the similarities stay float32, as in the loss)."""
     import torch
 
-    rows = 2 * batch
-    low = torch.bfloat16 if bf16 else torch.float32
+    rows, low = 2 * batch, torch.bfloat16 if bf16 else torch.float32
     shapes = {
         "x": (rows, dim), "w1": (hidden, dim), "h": (rows, hidden), "w2": (dim, hidden),
         "u": (rows, dim), "w3": (dim, dim), "g": (rows, dim), "w4": (projection, dim),
         "z": (rows, projection), "s": (rows, rows),
     }  # fmt: skip
-    t = {
-        name: torch.randn(*shape, dtype=torch.float32 if name in ("z", "s") else low)
-        for name, shape in shapes.items()
-    }
+    t = {n: torch.randn(*s, dtype=torch.float32 if n in "zs" else low) for n, s in shapes.items()}
 
     def run() -> None:
         mm = torch.mm
@@ -126,8 +101,7 @@ def step_worker(batch: int, dim: int, reps: int, bf16: int) -> dict[str, float]:
 
     torch.manual_seed(0)
     module = SimSkip(dim, feature_mean=np.zeros(dim), feature_std=np.ones(dim))
-    optimizer = module.configure_optimizers()
-    x = torch.randn(batch, dim)
+    optimizer, x = module.configure_optimizers(), torch.randn(batch, dim)
 
     def step() -> None:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(bf16)):
@@ -136,81 +110,21 @@ def step_worker(batch: int, dim: int, reps: int, bf16: int) -> dict[str, float]:
         loss.backward()
         optimizer.step()
 
-    candidates = {"step": step, "bare": _bare_gemms(batch, dim, dim // 2, 128, bool(bf16))}
-    times: dict[str, list[float]] = {name: [] for name in candidates}
-    for _ in range(5):
-        for run in candidates.values():
-            run()
-    for _ in range(reps):
-        for name, run in candidates.items():
-            started = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - started)
-    best = {f"{name}_ms": 1e3 * min(values) for name, values in times.items()}
+    calls = {"step": step, "bare": _bare_gemms(batch, dim, dim // 2, 128, bool(bf16))}
+    times = interleaved(calls, reps, warmup=5)
+    best = {f"{name}_ms": 1e3 * min(spent["wall"]) for name, spent in times.items()}
     return {**best, "ratio": best["step_ms"] / best["bare_ms"], "threads": torch.get_num_threads()}
 
 
 def step(batch: int, dim: int, reps: int, source: str | None, bf16: int) -> dict[str, Any]:
     """:func:`step_worker` in a fresh process, importing infoclr from ``source`` if given."""
-    env = dict(os.environ)
-    if source is not None:
-        env["PYTHONPATH"] = source
-    worker = ["--step-worker", str(batch), str(dim), str(reps), str(int(bf16))]
-    command = [sys.executable, __file__, *worker]
+    env = dict(os.environ, **({"PYTHONPATH": source} if source else {}))
+    command = [sys.executable, __file__, "--step-worker", *map(str, (batch, dim, reps, bf16))]
     done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     precision = "bf16 autocast" if bf16 else "float32"
     origin = "this tree" if source is None else f"{source} (before)"
     return {**result, "batch": batch, "dim": dim, "source": origin, "precision": precision}
-
-
-def engines(data: Path, repeats: int) -> dict[str, list[float]]:
-    """Epoch seconds of the Lightning engine and of a lean loop over the same pieces."""
-    import torch
-
-    from infoclr.data.embeddings import scan_embeddings
-    from infoclr.data.loaders import row_loader
-    from infoclr.methods.callbacks import EpochSeeds, LossWatch
-    from infoclr.methods.simskip import SimSkip
-    from infoclr.methods.trainer import refine_trainer
-
-    vectors = np.load(data, mmap_mode="r")
-    stats = scan_embeddings(vectors)
-
-    def module() -> SimSkip:
-        torch.manual_seed(0)
-        return SimSkip(vectors.shape[1], feature_mean=stats.mean, feature_std=stats.std)
-
-    def lightning() -> float:
-        model, watch = module(), LossWatch()
-        trainer = refine_trainer(1, "cpu", [EpochSeeds(0), watch])
-        trainer.fit(model, row_loader(vectors, 256, 0))
-        return watch.epoch_seconds[0]
-
-    def lean() -> float:
-        model, loader = module(), row_loader(vectors, 256, 0)
-        optimizer = model.configure_optimizers()
-        model.train()
-        started = time.perf_counter()
-        torch.manual_seed(int(np.random.SeedSequence([0, 0]).generate_state(1)[0]))
-        total = torch.zeros(())
-        for index, batch in enumerate(loader):
-            loss = model.contrastive_loss(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-            if (index + 1) % 25 == 0:
-                float(total)
-        float(total)
-        return time.perf_counter() - started
-
-    seconds: dict[str, list[float]] = {"lightning": [], "lean": []}
-    for repeat in range(repeats):
-        for name, run in (("lightning", lightning), ("lean", lean)):
-            seconds[name].append(run())
-            print(f"engine {name} {repeat}: {seconds[name][-1]:.2f} s", flush=True)
-    return seconds
 
 
 def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[str, Any]]:
@@ -221,8 +135,7 @@ def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[s
     from infoclr.models.refiner import Refiner
     from infoclr.refine import RefineConfig, fit_refiner
 
-    vectors, codes = np.load(embeddings), np.load(labels)
-    rows = []
+    vectors, codes, rows = np.load(embeddings), np.load(labels), []
     for seed in range(seeds):
         for precision in ("32", "bf16"):
             last: dict[str, Any] = {}
@@ -231,175 +144,104 @@ def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[s
                 last["state"] = {k: v.clone() for k, v in module.refiner.state_dict().items()}
                 last["config"] = module.refiner.config()
 
-            started = time.process_time()
-            result = fit_refiner(
-                vectors, RefineConfig(seed=seed, precision=precision), codes, on_epoch=keep
-            )
+            started, config = time.process_time(), RefineConfig(seed=seed, precision=precision)
+            result = fit_refiner(vectors, config, codes, on_epoch=keep)
             seconds = time.process_time() - started
             final = Refiner(**last["config"])
             final.load_state_dict(last["state"])
-            kept = before_after(vectors, result.refine, codes, result.split, result.selection)
-            unselected = before_after(
-                vectors, final.refine_rows, codes, result.split, result.selection
-            )
-            rows.append(
-                {
-                    "seed": seed,
-                    "precision": precision,
-                    "cpu_seconds": seconds,
-                    "kept_epoch": result.selection.chosen_epoch,
-                    "val_score": result.selection.best_score,
-                    "epoch_losses": result.epoch_losses,
-                    "input": kept["original"],
-                    "kept": kept["refined"],
-                    "last_epoch": unselected["refined"],
-                }
-            )
+            split = (codes, result.split, result.selection)
+            kept = before_after(vectors, result.refine, *split)
+            unselected = before_after(vectors, final.refine_rows, *split)
+            row = dict(seed=seed, precision=precision, cpu_seconds=seconds, input=kept["original"])
+            row.update(kept_epoch=result.selection.chosen_epoch, epoch_losses=result.epoch_losses)
+            row.update(val_score=result.selection.best_score, kept=kept["refined"])
+            rows.append(dict(row, last_epoch=unselected["refined"]))
             print(f"precision {precision} seed {seed}: {rows[-1]['kept']}", flush=True)
     return rows
 
 
-def machine() -> dict[str, Any]:
-    import torch
-
-    return {
-        "cpus": os.cpu_count(),
-        "processor": platform.processor() or platform.machine(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-        "load_average": [round(value, 2) for value in os.getloadavg()],
-        "date": time.strftime("%Y-%m-%d"),
-    }
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--dim", type=int, default=384)
-    parser.add_argument("--repeats", type=int, default=3, help="end-to-end runs and epochs")
-    parser.add_argument("--step-reps", type=int, default=30)
-    parser.add_argument("--before-src", help="an infoclr src/ tree to measure the step of too")
-    parser.add_argument("--quick", action="store_true", help="10,000 rows, 1 repeat")
-    parser.add_argument(
-        "--quality",
-        nargs=2,
-        type=Path,
-        metavar=("EMBEDDINGS", "LABELS"),
-        help="also compare float32 and bf16 runs on these .npy files (e.g. BBC / MiniLM)",
-    )
-    parser.add_argument("--quality-seeds", type=int, default=3)
-    parser.add_argument("--only", nargs="+", choices=PARTS, help="rerun these parts only")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--step-worker", nargs=4, type=int, help=argparse.SUPPRESS)
+    parser = common.parser(__doc__, "refine_speed")
+    add = parser.add_argument
+    add("--rows", type=int, default=100_000)
+    add("--dim", type=int, default=384)
+    add("--repeats", type=int, default=3, help="end-to-end runs")
+    add("--step-reps", type=int, default=30)
+    add("--before-src", help="an infoclr src/ tree to measure the step of too")
+    add("--quick", action="store_true", help="10,000 rows, 1 repeat")
+    add("--quality", nargs=2, type=Path, metavar=("EMBEDDINGS", "LABELS"),
+        help="also float32 against bf16 on these .npy files (e.g. BBC / MiniLM)")  # fmt: skip
+    add("--quality-seeds", type=int, default=3)
+    add("--only", nargs="+", choices=PARTS, help="rerun these parts only, keep the others")
+    add("--step-worker", nargs=4, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step_worker:
         print(json.dumps(step_worker(*args.step_worker)))
         return
-    if args.quick:
+    if args.quick:  # and not over the docs' results
         args.rows, args.repeats, args.step_reps = 10_000, 1, 5
-    parts = set(args.only or PARTS)
-    # --only reruns some parts and keeps the others of an existing results file.
-    results: dict[str, Any] = json.loads(args.out.read_text()) if args.only else {}
-    command = " ".join(["python", "benchmarks/refine_speed.py", *sys.argv[1:]])
-    results["commands"] = [*results.get("commands", []), command] if args.only else [command]
-    results.update(machine=machine(), rows=args.rows, dim=args.dim, before=BEFORE)
+        args.results = Path("/tmp/infoclr-refine-speed-quick.json")
+    parts, kept = set(args.only or PARTS), ("engines",)  # an earlier version's part: kept as is
+    old = json.loads(args.results.read_text()) if args.results.is_file() else {}
+    results: dict[str, Any] = old if args.only else {k: old[k] for k in kept if k in old}
+    commands = results.get("commands", []) if args.only else []
+    results.update(commands=[*commands, common.command(argv)], machine=machine())
+    results.update(rows=args.rows, dim=args.dim, before=BEFORE)
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder) / "x.npy"
-        make_rows(data, args.rows, args.dim)
+        rng = np.random.default_rng(0)
+        np.save(data, rng.standard_normal((args.rows, args.dim), dtype=np.float32))
         if "end_to_end" in parts:
             results["end_to_end"] = end_to_end(data, Path(folder), args.repeats)
         if "step" in parts:
             sources = [args.before_src] if args.before_src else []
-            results["step"] = [step(256, args.dim, args.step_reps, s, False) for s in sources]
+            results["step"] = [step(256, args.dim, args.step_reps, s, 0) for s in sources]
             results["step"] += [step(256, args.dim, args.step_reps, None, b) for b in (0, 1)]
-        if "engines" in parts:
-            results["engines"] = engines(data, args.repeats)
     if args.quality and "precision" in parts:
         results["quality_data"] = [str(path) for path in args.quality]
         results["precision"] = precision_quality(*args.quality, args.quality_seeds)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
-    for name, text in tables(results).items():
-        print(f"\n{name}\n{text}")
-
-
-def _seconds(value: Any) -> str:
-    return f"{value:.1f}" if isinstance(value, (int, float)) else str(value)
+    common.save(args.results, results, tables)
 
 
 def tables(results: dict[str, Any]) -> dict[str, str]:
-    """The markdown tables of docs/benchmarks.md (refine_speed:phases, :step, :engines)."""
-    runs = results["end_to_end"]
+    """The markdown tables of docs/benchmarks.md (refine_speed:phases, :step, :precision)."""
+    runs, before, columns = results["end_to_end"], results["before"], ["wall", "start_up", *PHASES]
     best = min(runs, key=lambda run: run["wall"])
-    columns = ["wall", "start_up", *PHASES]
-    header = "| | " + " | ".join(name.replace("_", " ") for name in columns) + " |"
-    rule = "|---" * (len(columns) + 1) + "|"
-    before = results["before"]
-    rows = [
-        f"| before ({before['source']}) | "
-        + " | ".join(_seconds(before.get(name, "—")) for name in columns)
-        + " |",
-        f"| after (best of {len(runs)} runs; walls "
-        + ", ".join(f"{run['wall']:.1f}" for run in runs)
-        + ") | "
-        + " | ".join(_seconds(best[name]) for name in columns)
-        + " |",
+    walls = ", ".join(f"{run['wall']:.1f}" for run in runs)
+    cells = lambda row: [f"{v:.1f}" if isinstance(v, (int, float)) else v for v in row]  # noqa: E731
+    phases = [
+        [f"before ({before['source']})", *cells(before.get(name, "—") for name in columns)],
+        [f"after (best of {len(runs)} runs; walls {walls})", *cells(best[n] for n in columns)],
     ]
-    phases = "\n".join([header, rule, *rows]) + "\n"
-    step_rows = [
-        "| code | precision | batch | step, ms | the same GEMMs bare, ms | ratio | threads |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for item in results["step"]:
-        step_rows.append(
-            f"| {item['source']} | {item['precision']} | {item['batch']} | "
-            f"{item['step_ms']:.1f} | {item['bare_ms']:.1f} | {item['ratio']:.2f}× | "
-            f"{item['threads']} |"
-        )
-    seconds = results["engines"]
-    lightning, lean = min(seconds["lightning"]), min(seconds["lean"])
-    engine_rows = [
-        "| engine | epoch, s (best) | every run, s | lean faster by |",
-        "|---|---|---|---|",
-        f"| Lightning (the one kept) | {lightning:.2f} | "
-        + ", ".join(f"{v:.2f}" for v in seconds["lightning"])
-        + " | |",
-        f"| lean loop | {lean:.2f} | "
-        + ", ".join(f"{v:.2f}" for v in seconds["lean"])
-        + f" | {100 * (lightning - lean) / lightning:+.1f} % |",
+    steps = [
+        [s["source"], s["precision"], s["batch"], f"{s['step_ms']:.1f}", f"{s['bare_ms']:.1f}"]
+        + [f"{s['ratio']:.2f}×", s["threads"]]
+        for s in results["step"]
     ]
     out = {
-        "phases": phases,
-        "step": "\n".join(step_rows) + "\n",
-        "engines": "\n".join(engine_rows) + "\n",
+        "phases": markdown(["", *(name.replace("_", " ") for name in columns)], phases),
+        "step": markdown(
+            ["code", "precision", "batch", "step, ms", "the same GEMMs bare, ms"]
+            + ["ratio", "threads"],
+            steps,
+        ),  # fmt: skip
     }
     if "precision" in results:
-        out["precision"] = _precision_table(results["precision"])
+
+        def scores(values: dict[str, float]) -> str:
+            return " / ".join(f"{values[k]:.4f}" for k in ("linear_top1", "knn_top1", "kmeans_nmi"))
+
+        rows = [
+            [r["seed"], r["precision"], f"{r['cpu_seconds']:.1f}", r["kept_epoch"]]
+            + [f"{r['val_score']:.4f}", f"{r['epoch_losses'][0]:.4f} → {r['epoch_losses'][-1]:.4f}"]
+            + [scores(r["kept"]), scores(r["last_epoch"])]
+            for r in results["precision"]
+        ]
+        rows.append(["input", "", "", "", "", "", scores(results["precision"][0]["input"]), ""])
+        header = ["seed", "precision", "CPU s", "kept epoch", "val score", "loss epoch 1 → 20"]
+        header += ["kept: linear / k-NN / NMI", "last epoch: linear / k-NN / NMI"]
+        out["precision"] = markdown(header, rows)
     return out
-
-
-def _precision_table(rows: list[dict[str, Any]]) -> str:
-    def scores(values: dict[str, float]) -> str:
-        return " / ".join(f"{values[k]:.4f}" for k in ("linear_top1", "knn_top1", "kmeans_nmi"))
-
-    lines = [
-        "| seed | precision | CPU s | kept epoch | val score | loss epoch 1 → 20 | kept: linear / "
-        "k-NN / NMI | last epoch: linear / k-NN / NMI |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        losses = row["epoch_losses"]
-        lines.append(
-            f"| {row['seed']} | {row['precision']} | {row['cpu_seconds']:.1f} | "
-            f"{row['kept_epoch']} | {row['val_score']:.4f} | {losses[0]:.4f} → {losses[-1]:.4f} "
-            f"| {scores(row['kept'])} | {scores(row['last_epoch'])} |"
-        )
-    first = rows[0]["input"]
-    lines.append(f"| input | | | | | | {scores(first)} | |")
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -61,11 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     for script, table in sorted(tables.keys() - used):
         print(f"note: table {script}:{table} appears on no docs page")
     verb = "out of date" if args.check else "rewritten"
-    print(
-        f"{len(stale)} page(s) {verb}: " + ", ".join(p.name for p in stale)
-        if stale
-        else "up to date"
-    )
+    names = ", ".join(page.name for page in stale)
+    print(f"{len(stale)} page(s) {verb}: {names}" if stale else "up to date")
     return 1 if args.check and stale else 0
 
 

@@ -1,14 +1,11 @@
 """SimCLR augmentation and training-step throughput, side by side in one run.
 
-Setup: 32 × 32 RGB uint8 images, N = 2048 held in memory, batch 256; ResNet-18 with a CIFAR
-stem (3 × 3 conv1, no max-pool, no fc) and a 512 → 512 → 128 head, `infoclr.functional.nt_xent`
-(τ = 0.5), SGD. Measures (1) views per second (two views of each image of a batch) of
-`infoclr.augment.BatchViews`, of torchvision.transforms.v2 image by image on uint8 tensors (the
-usual data-loader path) and of kornia's batched augmentation (when installed), all with the
-same distribution; (2) training steps (views + forward + backward + SGD step) in images per
-second, beside the same step on views made ahead of time, the two kinds alternating so that a
-change in machine load hits both alike. The run is the row --run of
-docs/results/throughput.json (a rerun of that name replaces it).
+32 × 32 RGB uint8 images, 2048 held in memory, batch 256; ResNet-18 with a CIFAR stem and a
+512 → 512 → 128 head, `infoclr.functional.nt_xent` (τ = 0.5), SGD. Measures (1) views per
+second of `infoclr.augment.BatchViews`, of torchvision.transforms.v2 image by image (the usual
+data-loader path) and of kornia (when installed), one distribution; (2) training steps in
+images per second with views drawn on the fly and made ahead of time, alternating so that a
+change in machine load hits both alike. The run is the row --run of the results file.
 
     python benchmarks/throughput.py --run cpu --both           # bf16 (where supported) and fp32
     python benchmarks/throughput.py --run h100 --device cuda --steps 20 --warmup 5 \\
@@ -20,19 +17,17 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
-import re
-import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import common
+import pandas as pd
 from common import markdown
 
-IMAGE_SIZE = 32
+from infoclr.sweeps import machine
+
+IMAGE_SIZE, RATES = 32, ["median", "low", "high"]
 
 
 def view_makers(device, compile_with=None) -> list[tuple[str, Callable, str]]:
@@ -49,16 +44,14 @@ def view_makers(device, compile_with=None) -> list[tuple[str, Callable, str]]:
     crop = v2.RandomResizedCrop(c.image_size, c.crop_scale, c.crop_ratio, antialias=True)
     colour = [v2.RandomApply([v2.ColorJitter(*jitter)], c.jitter_prob)]
     colour += [v2.RandomGrayscale(c.grayscale_prob), v2.ToDtype(torch.float32, scale=True)]
-    one = v2.Compose(
-        [crop, v2.RandomHorizontalFlip(c.flip_prob), *colour, v2.Normalize(c.mean, c.std)]
-    )
+    flip, normalise = v2.RandomHorizontalFlip(c.flip_prob), v2.Normalize(c.mean, c.std)
+    one = v2.Compose([crop, flip, *colour, normalise])
     makers = [("infoclr `BatchViews` (batched, per sample)", BatchViews(c), device.type)]
     if compile_with is not None:
         compiled, started = BatchViews(c, compiled=True), time.perf_counter()
         compiled(compile_with)
-        name = (
-            f"infoclr `BatchViews(compiled=True)` ({time.perf_counter() - started:.0f} s compile)"
-        )
+        seconds = time.perf_counter() - started
+        name = f"infoclr `BatchViews(compiled=True)` ({seconds:.0f} s compile)"
         makers.append((name, compiled, device.type))
     per_image = lambda images: torch.stack([one(image) for image in images])  # noqa: E731
     makers.append(("torchvision v2, image by image, uint8 tensors", per_image, "cpu"))
@@ -91,8 +84,7 @@ def clock(device, function: Callable, *inputs) -> float:
 
 def rates(items: int, seconds: list[float]) -> dict[str, float]:
     """Items per second: at the median time, and of the slowest and the fastest call."""
-    median, low, high = statistics.median(seconds), max(seconds), min(seconds)
-    return dict(median=items / median, low=items / low, high=items / high)
+    return (items / pd.Series(seconds).agg(["median", "max", "min"])).set_axis(RATES).to_dict()
 
 
 def train_steps(device, use_bf16: bool, view: Callable) -> tuple[Callable, Callable]:
@@ -125,16 +117,11 @@ def train_steps(device, use_bf16: bool, view: Callable) -> tuple[Callable, Calla
     return on_views, lambda images: on_views(view(images), view(images))
 
 
-def bf16_supported(device) -> bool:
-    """Whether infoclr itself would train a ResNet in bf16 here (its own capability check)."""
-    from infoclr.methods.trainer import resolve_precision
-
-    return resolve_precision("auto", device.type, "resnet18") == "bf16-mixed"
-
-
 def measure(args: argparse.Namespace) -> dict:
     """Both tables' measurements: ``views`` and ``steps`` (rates in items per second)."""
     import torch
+
+    from infoclr.methods.trainer import resolve_precision
 
     device, size = torch.device(args.device), args.batch_size
     generator = torch.Generator().manual_seed(0)
@@ -152,9 +139,9 @@ def measure(args: argparse.Namespace) -> dict:
     base = next(v["median"] for v in views if v["name"].startswith("torchvision"))
     views = [dict(v, speedup=v["median"] / base) for v in views]
     view = makers[1 if args.compile else 0][1]
-    supported = bf16_supported(device)
-    use = [supported if args.bf16 is None else args.bf16]
-    for use_bf16 in ([True, False] if supported else [False]) if args.both else use:
+    # bf16 where infoclr itself would train a ResNet in bf16 (its own capability check)
+    supported = resolve_precision("auto", device.type, "resnet18") == "bf16-mixed"
+    for use_bf16 in dict.fromkeys([supported, False] if args.both else [supported]):
         on_views, on_the_fly = train_steps(device, use_bf16, view)
         premade = [(view(images), view(images)) for images in batches[:2]]
         fly, ahead = [], []
@@ -169,19 +156,6 @@ def measure(args: argparse.Namespace) -> dict:
     return dict(views=views, steps=steps)
 
 
-def machine(name: str) -> str:
-    import torch
-    import torchvision
-
-    device = torch.device(name)
-    cpuinfo = Path("/proc/cpuinfo")
-    names = re.findall(r"model name\s*:\s*(.*)", cpuinfo.read_text()) if cpuinfo.exists() else []
-    text = f"{names[0] if names else platform.machine()}, {len(os.sched_getaffinity(0))} usable "
-    text += f"CPU cores (of {os.cpu_count()}), torch {torch.__version__} with "
-    text += f"{torch.get_num_threads()} threads, torchvision {torchvision.__version__}"
-    return text + (f", GPU {torch.cuda.get_device_name(device)}" if device.type == "cuda" else "")
-
-
 VIEWS = "augmentation|runs on|views/s (median)|range|vs torchvision per image".split("|")
 STEPS = "precision|views on the fly: img/s (median)|range|pre-made views: img/s (median)|range"
 STEPS = [*STEPS.split("|"), "on the fly / pre-made"]
@@ -190,12 +164,8 @@ STEPS = [*STEPS.split("|"), "on the fly / pre-made"]
 def tables(results: dict) -> dict[str, str]:
     """Per run: ``RUN-views`` and ``RUN-steps``."""
 
-    def median(rates: dict, digits: int) -> str:
-        return f"{rates['median']:,.{digits}f}"
-
-    def span(rates: dict) -> str:
-        return f"{rates['low']:,.0f}–{rates['high']:,.0f}"
-
+    median = lambda rates, digits: f"{rates['median']:,.{digits}f}"  # noqa: E731
+    span = lambda rates: f"{rates['low']:,.0f}–{rates['high']:,.0f}"  # noqa: E731
     out = {}
     for row in results["rows"]:
         views = [
@@ -213,8 +183,7 @@ def tables(results: dict) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    formatter = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=formatter)
+    parser = common.parser(__doc__, "throughput")
     add = parser.add_argument
     add("--run", default="cpu", help="the row's name: a rerun of the same name replaces it")
     add("--device", default="cpu", help="cpu or cuda")
@@ -223,11 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     add("--warmup", type=int, default=2, help="warm-up steps of each kind")
     add("--steps", type=int, default=6, help="timed training steps of each kind")
     add("--view-repeats", type=int, default=10, help="timed BatchViews batches")
-    add("--bf16", action=argparse.BooleanOptionalAction, help="default: where supported")
-    add("--both", action="store_true", help="time the bf16 (where supported) and fp32 steps")
+    add("--both", action="store_true", help="time bf16 (where supported) and fp32 steps")
     add("--compile", action="store_true", help="also BatchViews(compiled=True), and train with it")
     add("--quick", action="store_true", help="tiny sizes, results to /tmp: proves the script")
-    add("--results", default=str(common.RESULTS / "throughput.json"))
     args = parser.parse_args(argv)
     if args.quick:
         args.batch_size, args.n_images, args.steps, args.view_repeats = 32, 64, 2, 2
@@ -235,7 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     row = dict(key=args.run, batch_size=args.batch_size, **measure(args))
     row.update(date=datetime.date.today().isoformat(), seconds=round(time.perf_counter() - started))
-    common.results_file(args.results, argv).add(dict(row, machine=machine(args.device)))
+    row["machine"] = machine()
+    if args.device == "cuda":
+        import torch
+
+        row["machine"]["gpu"] = torch.cuda.get_device_name(torch.device(args.device))
+    common.results_file(args.results, argv).add(row)
     print("".join(f"\n{table}" for table in tables({"rows": [row]}).values()))
     return 0
 

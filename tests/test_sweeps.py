@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from infoclr.errors import DataError
-from infoclr.sweeps import INTERRUPTED, ResultsFile, run_pending
+from infoclr.sweeps import (
+    INTERRUPTED,
+    ResultsFile,
+    interleaved,
+    machine,
+    peak_rss_growth,
+    pretrain_row,
+    run_pending,
+)
 
 
 def double(job: dict) -> dict:
@@ -88,3 +96,42 @@ def test_results_file_checks_its_input(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unique"):
         run_pending([{"key": "a"}, {"key": "a"}], dict, ResultsFile(tmp_path / "r.json"))
     assert not (tmp_path / "r.json").exists()
+
+
+def test_interleaved_times_round_by_round_within_a_budget() -> None:
+    order: list[str] = []
+    calls = {"a": lambda: order.append("a"), "b": lambda: order.append("b") or 0.25}
+    times = interleaved(calls, rounds=3, warmup=1)
+    assert order == ["a", "b"] * 4  # one warm-up round, then three timed rounds
+    assert times["b"]["wall"] == [0.25] * 3  # a call that returns a number reports its seconds
+    assert len(times["a"]["wall"]) == len(times["a"]["cpu"]) == 3
+    assert all(seconds >= 0 for seconds in times["a"]["wall"] + times["a"]["cpu"])
+    # Over budget after its minimum number of rounds, a candidate stops; the others go on.
+    cut = interleaved({"slow": lambda: 1.0, "fast": lambda: None}, 5, budget=1.5, min_rounds=2)
+    assert len(cut["slow"]["wall"]) == 2 and len(cut["fast"]["wall"]) == 5
+
+
+def test_machine_describes_this_machine() -> None:
+    info = machine()
+    assert info["cpus"] >= 1 and info["usable_cpus"] >= 1 and info["processor"]
+    assert len(info["date"]) == 10 and json.loads(json.dumps(info)) == info
+
+
+def test_peak_rss_growth_sees_a_temporary_allocation() -> None:
+    import numpy as np
+
+    grown = peak_rss_growth(lambda: np.ones(64 * 2**20, dtype=np.uint8).sum())  # 64 MiB, freed
+    if grown is None:
+        pytest.skip("no /proc/self/clear_refs here")
+    assert 48 <= grown < 1024
+
+
+def test_pretrain_row_trains_one_run_and_keeps_its_scores(tmp_path: Path) -> None:
+    config = dict(dataset="digits", backbone_width=8, epochs=1, knn_every=0, probe_epochs=5)
+    config.update(baselines=False, projection_dim=32, output_dir=str(tmp_path), name="one")
+    row = pretrain_row({"key": "digits|0", "cost": 3, "variant": "simclr", "config": config})
+    assert row["key"] == "digits|0" and row["variant"] == "simclr"
+    assert "config" not in row and "cost" not in row
+    assert row["method"] == "simclr" and row["seed"] == 0 and row["epochs"] == 1
+    assert 0.0 <= row["linear_top1"] <= 1.0 and row["lr"] > 0 and row["wall_seconds"] > 0
+    assert (Path(row["run_dir"]) / "metrics.json").is_file()

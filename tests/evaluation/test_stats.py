@@ -15,6 +15,8 @@ from infoclr.evaluation.stats import (
     NO_CLEAR_DIFFERENCE,
     UNDETERMINED,
     explained_variance,
+    mean_std,
+    paired_delta,
     paired_differences,
     spearman,
     standard_error,
@@ -122,3 +124,20 @@ def test_explained_variance_matches_a_loop_reference() -> None:
     assert explained_variance(np.ones((4, 2)), [0, 1, 0, 1]) == 0.0
     with pytest.raises(DataError, match="3 groups for 200"):
         explained_variance(features, [0, 1, 2])
+
+
+def test_table_cells_print_mean_std_and_marked_paired_deltas() -> None:
+    assert mean_std([0.81, 0.82, None, float("nan")]) == "81.5 ± 0.7"
+    assert mean_std([0.81]) == "81.0" and mean_std([]) == "—"
+    assert mean_std([1.0, 3.0], scale=1.0, digits=2, sign="+") == "+2.00 ± 1.41"
+    runs = pd.DataFrame(
+        {
+            "variant": ["simclr"] * 3 + ["x"] * 3 + ["y"] * 3,
+            "seed": [0, 1, 2] * 3,
+            "acc": [0.5, 0.5, 0.5, 0.6, 0.61, 0.62, 0.49, 0.52, 0.5],
+        }
+    )
+    assert paired_delta(runs, "acc", "x", "simclr") == "+11.0 ± 1.0 ▲"
+    assert paired_delta(runs, "acc", "simclr", "x") == "-11.0 ± 1.0 ▼"
+    assert paired_delta(runs, "acc", "y", "simclr") == "+0.3 ± 1.5"
+    assert paired_delta(runs, "acc", "z", "simclr") == "—"

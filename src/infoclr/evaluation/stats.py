@@ -4,12 +4,12 @@ A *paired* difference subtracts the baseline run that shares the seed (the same 
 and data order, and for generated data the same data), which removes the variance both runs
 share. A difference is *clearly* above or below zero when its mean lies more than two standard
 errors from zero: with three seeds a rough screen, not a significance test. Built on pandas and
-scipy.
+scipy. :func:`mean_std` and :func:`paired_delta` print such figures as table cells.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,8 @@ __all__ = [
     "NO_CLEAR_DIFFERENCE",
     "UNDETERMINED",
     "explained_variance",
+    "mean_std",
+    "paired_delta",
     "paired_differences",
     "spearman",
     "standard_error",
@@ -105,6 +107,32 @@ def spearman(xs: Sequence[float] | ArrayLike, ys: Sequence[float] | ArrayLike) -
     if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
         return float("nan")
     return float(stats.spearmanr(x, y).statistic)
+
+
+def mean_std(
+    values: Iterable[float | None], scale: float = 100.0, digits: int = 1, sign: str = ""
+) -> str:
+    """``"81.3 ± 0.4"``: the mean ± sample standard deviation of ``values`` × ``scale``, as a
+    table cell (``sign="+"`` prints the mean's sign); one value prints alone, none prints
+    ``"—"``; missing values (None, NaN) are skipped."""
+    array = np.asarray([v for v in values if v is not None and v == v], dtype=np.float64)
+    if not array.size:
+        return "—"
+    text = f"{scale * array.mean():{sign}.{digits}f}"
+    return text if array.size < 2 else f"{text} ± {scale * array.std(ddof=1):.{digits}f}"
+
+
+def paired_delta(
+    runs: pd.DataFrame, metric: str, variant: str, baseline: str, by: str = "variant"
+) -> str:
+    """:func:`paired_differences` in points (× 100) as a :func:`mean_std` cell with its sign,
+    marked ``▲`` / ``▼`` when :func:`verdict` finds it clearly above / below zero; ``"—"``
+    when no run pairs up."""
+    differences = paired_differences(runs, metric, variant, baseline, by=by)
+    if differences.empty:
+        return "—"
+    mark = {CLEARLY_ABOVE: " ▲", CLEARLY_BELOW: " ▼"}.get(verdict(differences), "")
+    return mean_std(differences, sign="+") + mark
 
 
 def explained_variance(features: ArrayLike, groups: Sequence[Any] | ArrayLike) -> float:
