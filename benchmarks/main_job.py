@@ -6,19 +6,29 @@ ablation that chose it (crops instead of affine); a rerun skips the runs the res
     python benchmarks/main_job.py                        # 3 seeds × 2 settings
     python benchmarks/main_job.py --seeds 0 1 2 3 4 --default-only
     python benchmarks/main_job.py --seeds 0 --default-only --results /tmp/main_job.json
+    python benchmarks/main_job.py --speed --before-src /tmp/old/src   # before / after
+
+``--speed`` times (1) the training step (views, forward, loss, backward, AdamW) of the default
+job in this process with the loss modules' per-step finiteness check (a host sync) on and off,
+interleaved; (2) the whole job as a fresh ``python -m infoclr pretrain`` process with the code
+of ``--before-src`` (e.g. ``git archive e9bcf35 src | tar -x -C /tmp/old``) and with this
+checkout's, alternating.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import tempfile
+import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import common  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from infoclr.sweeps import pretrain_row, run_pending  # noqa: E402
+from infoclr.sweeps import interleaved, machine, pretrain_row, run_pending  # noqa: E402
 
 CROPS = dict(crop_scale=(0.5, 1.0), crop_ratio=(0.75, 4 / 3), rotation=0.0, translate=0.0)
 CROPS.update(shear=0.0, affine_scale=(1.0, 1.0))
@@ -29,11 +39,73 @@ COLUMNS.update(baseline_random_init_linear_top1="random-init CNN (linear)")
 COLUMNS.update(train_seconds="train s", wall_seconds="whole job s")
 
 
+def step_times(steps: int = 30, rounds: int = 5) -> dict[str, list[float]]:
+    """Milliseconds per training step of the default job, finiteness check on and off."""
+    import torch
+
+    from infoclr.pretrain import PretrainConfig, prepare
+
+    prepared = prepare(PretrainConfig(seed=0))
+    model, images = prepared.model, prepared.train.tensors()
+    labels = torch.as_tensor(prepared.train.labels)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+    def steps_with(check: bool) -> float:
+        for module in model.modules():
+            if hasattr(module, "check_finite"):
+                module.check_finite = check
+        started = time.perf_counter()
+        for step in range(steps):
+            index = torch.arange(step * 128, (step + 1) * 128) % len(images)
+            loss, _ = model.loss_step(images[index], labels[index], index)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        return (time.perf_counter() - started) / steps * 1000
+
+    calls = {"per-step sync": lambda: steps_with(True), "no sync": lambda: steps_with(False)}
+    return {name: t["wall"] for name, t in interleaved(calls, rounds, warmup=1).items()}
+
+
+def job_times(before_src: str, rounds: int = 3) -> dict[str, list[float]]:
+    """Wall seconds of ``python -m infoclr pretrain`` (defaults) as a fresh process, per code."""
+    sources = {"before": before_src, "after": str(common.REPO / "src")}
+
+    def job(src: str) -> None:
+        with tempfile.TemporaryDirectory() as out:
+            env = {**os.environ, "PYTHONPATH": src}
+            command = [sys.executable, "-m", "infoclr", "pretrain", "-o", out, "--no-progress"]
+            subprocess.run(command, env=env, check=True, capture_output=True)
+
+    calls = {name: (lambda src=src: job(src)) for name, src in sources.items()}
+    return {name: t["wall"] for name, t in interleaved(calls, rounds).items()}
+
+
+def speed(args) -> int:
+    results = common.results_file(args.results, None)
+    rows = {"step": step_times(), "job": job_times(args.before_src) if args.before_src else {}}
+    for part, times in rows.items():
+        for name, values in times.items():
+            results.add(dict(key=f"speed|{part}|{name}", part=part, name=name, seconds=values))
+    results.add(dict(key="speed|machine", part="machine", **machine()))
+    return 0
+
+
 def tables(results: dict) -> dict[str, str]:
     """``digits``: mean ± std over seeds per setting. A row holding ``summary`` (``{metric:
-    [mean, std]}``) stands for runs whose per-seed values were not kept."""
+    [mean, std]}``) stands for runs whose per-seed values were not kept. ``speed``: best and
+    median of the step (ms) and of the whole job (s)."""
+    frame = pd.DataFrame(results["rows"])
+    timed = frame[frame["seconds"].notna()] if "seconds" in frame else frame.iloc[:0]
+    cells = [
+        [part, name, f"{min(v):.1f}", f"{sorted(v)[len(v) // 2]:.1f}", len(v)]
+        for part, name, v in timed[["part", "name", "seconds"]].itertuples(index=False)
+    ]
+    header = ["what", "code", "best", "median", "runs"]
+    out = {"speed": common.markdown(header, cells, "llrrr")} if cells else {}
     rows = []
-    for setting, runs in pd.DataFrame(results["rows"]).groupby("setting", sort=False):
+    seeds = frame[frame["setting"].notna()] if "setting" in frame else frame.iloc[:0]
+    for setting, runs in seeds.groupby("setting", sort=False):
         if "summary" in runs and isinstance(runs["summary"].iloc[0], dict):
             summary, seeds = runs["summary"].iloc[0], len(runs["seeds"].iloc[0])
         else:
@@ -42,7 +114,7 @@ def tables(results: dict) -> dict[str, str]:
         cells = [f"{summary[k][0]:.4f}{extra}" for k, extra in spread.items()]
         times = [f"{summary[k][0]:.1f}" for k in ("train_seconds", "wall_seconds")]
         rows.append([setting, *cells, *times])
-    return {"digits": common.markdown(["setting", *COLUMNS.values()], rows)}
+    return {"digits": common.markdown(["setting", *COLUMNS.values()], rows), **out}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--default-only", action="store_true", help="skip the crop-view ablation")
     parser.add_argument("--work-dir", default=str(common.REPO / "runs" / "bench-main-job"))
+    parser.add_argument("--speed", action="store_true", help="only the step and job timings")
+    parser.add_argument("--before-src", help="the earlier code's src/ folder, for --speed")
     args = parser.parse_args(argv)
+    if args.speed:
+        return speed(args)
     jobs = []
     for setting, overrides in list(SETTINGS.items())[: 1 if args.default_only else None]:
         for seed in args.seeds:

@@ -208,6 +208,16 @@ def test_the_view_options_reach_the_simskip_module() -> None:
     views = fit_refiner(vectors, config).module.views
     assert float(views.mask_value) == 0.0 and views.feature_std is None
     assert (views.augment, views.noise_std, views.mask_prob) == ("one_per_view", 0.05, 0.3)
-    default = fit_refiner(vectors, RefineConfig(epochs=1, batch_size=40)).module
-    assert default.views.feature_std is not None and float(default.views.mask_value.abs().sum()) > 0
-    assert not torch.equal(default.refiner.feature_std, torch.ones(vectors.shape[1]))
+
+
+
+def test_unset_view_options_follow_the_objective() -> None:
+    vectors, labels = nuisance_data(300)
+    # Unsupervised (simskip): SimSkip's reported form, zero mask, fixed δ, raw coordinates.
+    paper = fit_refiner(vectors, RefineConfig(epochs=1, batch_size=40)).module
+    assert paper.views.feature_std is None and float(paper.views.mask_value.abs().sum()) == 0
+    assert torch.equal(paper.refiner.feature_std, torch.ones(vectors.shape[1]))
+    # Supervised: infoclr's form, mean mask, per-dimension δ, standardised.
+    ours = fit_refiner(vectors, RefineConfig(epochs=1, batch_size=40), label_codes=labels).module
+    assert ours.views.feature_std is not None and float(ours.views.mask_value.abs().sum()) > 0
+    assert not torch.equal(ours.refiner.feature_std, torch.ones(vectors.shape[1]))

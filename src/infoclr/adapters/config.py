@@ -89,16 +89,13 @@ class AdapterConfig:
     device: str = option("cpu", "cpu | cuda[:i] | mps.")
 
     def views(self) -> tuple[str, str, bool]:
-        """``(mask_value, noise_scale, standardize)`` with the objective's defaults filled in:
-        SimSkip's reported form for the simskip objective, where it measured best on the
-        SimSkip-like sources (docs/benchmarks-refine.md §5), infoclr's form otherwise (what
-        the supervised results were measured with)."""
-        paper = self.objective == "simskip"
-        return (
-            self.mask_value or ("zero" if paper else "mean"),
-            self.noise_scale or ("fixed" if paper else "per_dim"),
-            (not paper) if self.standardize is None else self.standardize,
-        )
+        """``(mask_value, noise_scale, standardize)`` with the objective's defaults filled in
+        (:func:`infoclr.refine.config.view_defaults`)."""
+        from infoclr.refine.config import view_defaults
+
+        given = {k: getattr(self, k) for k in ("mask_value", "noise_scale", "standardize")}
+        filled = view_defaults(self.objective, given)
+        return filled["mask_value"], filled["noise_scale"], filled["standardize"]
 
     def validate(self) -> None:
         """Ranges from the declarations, then the cross-field rules."""

@@ -39,6 +39,22 @@ SIMSKIP_OPTIONS = (
 
 OBJECTIVES = ("auto", "supervised", "simskip")
 
+
+def view_defaults(objective: str, given: dict[str, Any]) -> dict[str, Any]:
+    """``mask_value``, ``noise_scale`` and ``standardize`` with those that ``given`` leaves
+    ``None`` set for ``objective``: SimSkip's reported form (zero mask, fixed δ, raw
+    coordinates) for ``"simskip"``, where it measured best on the SimSkip-like sources
+    (docs/benchmarks-refine.md §5); infoclr's form (mean mask, per-dimension δ, standardised)
+    for ``"supervised"``, what the supervised results were measured with."""
+    paper = objective == "simskip"
+    defaults = {
+        "mask_value": "zero" if paper else "mean",
+        "noise_scale": "fixed" if paper else "per_dim",
+    }
+    defaults["standardize"] = not paper
+    return {key: value if given.get(key) is None else given[key] for key, value in defaults.items()}
+
+
 #: The fields that are arguments of :class:`infoclr.evaluation.selection.CandidateScorer`.
 SELECTION_OPTIONS = (
     "val_fraction",
@@ -87,17 +103,25 @@ class RefineConfig:
     )
     # the two views
     mask_prob: float = option(0.2, "Probability that a view masks an entry.", min=0, lt=1)
-    mask_value: Literal["mean", "zero"] = option(
-        "mean", "A masked entry becomes its dimension's mean, or zero (the paper's form)."
+    mask_value: Literal["mean", "zero"] | None = option(
+        None,
+        "A masked entry becomes its dimension's mean, or zero (SimSkip's reported form); "
+        "unset: zero for the simskip objective (measured best), mean for supervised.",
     )
     noise_std: float = option(0.1, "View noise δ (0: off).", min=0)
-    noise_scale: Literal["per_dim", "fixed"] = option(
-        "per_dim", "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the paper's)."
+    noise_scale: Literal["per_dim", "fixed"] | None = option(
+        None,
+        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the reported form); "
+        "unset: fixed for the simskip objective (measured best), per_dim for supervised.",
     )
     augment: Literal["both", "one_per_view"] = option(
         "both", "Each view masked and noised (both), or view 1 masked and view 2 noised."
     )
-    standardize: bool = option(True, "The refiner sees (x − mean) / std (off: raw x).")
+    standardize: bool | None = option(
+        None,
+        "The refiner sees (x − mean) / std (off: raw x); unset: off for the simskip objective "
+        "(measured best), on for supervised.",
+    )
     # selection and the report
     val_fraction: float = option(0.2, "Labelled rows that select the epoch.", gt=0, lt=1)
     test_fraction: float = option(
@@ -161,9 +185,11 @@ class RefineConfig:
             )
         return "simskip"
 
-    def simskip_options(self) -> dict[str, Any]:
-        """The :class:`~infoclr.methods.simskip.SimSkip` arguments this config sets."""
-        return {name: getattr(self, name) for name in SIMSKIP_OPTIONS}
+    def simskip_options(self, objective: str = "simskip") -> dict[str, Any]:
+        """The :class:`~infoclr.methods.simskip.SimSkip` arguments this config sets, the view
+        options left unset filled in for ``objective`` (:func:`view_defaults`)."""
+        options = {name: getattr(self, name) for name in SIMSKIP_OPTIONS}
+        return options | view_defaults(objective, options)
 
     def selection_options(self) -> dict[str, Any]:
         """The :class:`~infoclr.evaluation.selection.CandidateScorer` arguments (its seed is

