@@ -15,15 +15,13 @@ candidate on *select* rows and lets it replace the input only when the guard
 noise.
 """
 
-from infoclr._lazy import lazy_getattr
-from infoclr.adapters.config import AdapterConfig
+from infoclr._lazy import lazy_exports
+from infoclr.adapters.config import AdapterConfig  # noqa: F401 - re-exported: eager= below
 
-_LAZY = {
-    "AdapterResult": "infoclr.adapters.engine",
-    "VectorAdapter": "infoclr.adapters.engine",
-    "fit_labelled": "infoclr.adapters.labelled",
-    "fit_pairs": "infoclr.adapters.pairs",
-}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-__all__ = ["AdapterConfig", *_LAZY]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    eager="AdapterConfig",
+    engine="AdapterResult VectorAdapter",
+    labelled="fit_labelled",
+    pairs="fit_pairs",
+)

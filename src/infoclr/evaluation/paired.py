@@ -31,19 +31,12 @@ def probe_correctness(
     """``{"linear_top1", "knn_top1", "mean_top1"}``: (N_test,) float arrays of 1.0 / 0.0
     (``mean_top1`` is the mean of the two: 0, 0.5 or 1)."""
     from infoclr.evaluation.knn import knn_predict
-    from infoclr.evaluation.linear import linear_probe
+    from infoclr.evaluation.probes import scaled_linear_probe
 
     train_labels = np.asarray(train_labels, dtype=np.int64)
     test_labels = np.asarray(test_labels, dtype=np.int64)
-    scale = float(max(np.linalg.norm(train_features, axis=1).mean(), 1e-12))
-    linear = linear_probe(
-        train_features / scale,
-        train_labels,
-        test_features / scale,
-        test_labels,
-        epochs=100,
-        weight_decay=1.0 / len(train_features),
-        standardize=False,
+    linear = scaled_linear_probe(
+        train_features, train_labels, test_features, test_labels
     ).test_predictions
     num_classes = int(max(train_labels.max(), test_labels.max())) + 1
     knn = knn_predict(

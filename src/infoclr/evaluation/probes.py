@@ -12,14 +12,31 @@ from __future__ import annotations
 import numpy as np
 
 from infoclr.evaluation.knn import knn_top1
-from infoclr.evaluation.linear import linear_probe
+from infoclr.evaluation.linear import LinearProbeResult, linear_probe
 
 __all__ = ["probe_scores"]
 
 
-def _probe_scale(train_features: np.ndarray) -> float:
-    norms = np.linalg.norm(train_features, axis=1)
-    return float(max(norms.mean(), 1e-12))
+def scaled_linear_probe(
+    train_features: np.ndarray,
+    train_codes: np.ndarray,
+    test_features: np.ndarray,
+    test_codes: np.ndarray,
+) -> LinearProbeResult:
+    """The refine probe: L-BFGS logistic regression (100 iterations, weight decay 1/N) on rows
+    divided by the mean training-row norm; returns the
+    :class:`~infoclr.evaluation.linear.LinearProbeResult`."""
+
+    scale = float(max(np.linalg.norm(train_features, axis=1).mean(), 1e-12))
+    return linear_probe(
+        train_features / scale,
+        train_codes,
+        test_features / scale,
+        test_codes,
+        epochs=100,
+        weight_decay=1.0 / len(train_features),
+        standardize=False,
+    )
 
 
 def probe_scores(
@@ -46,15 +63,8 @@ def probe_scores(
     """
     scores: dict[str, float] = {}
     if linear:
-        scale = _probe_scale(train_features)
-        scores["linear_top1"] = linear_probe(
-            train_features / scale,
-            train_codes,
-            test_features / scale,
-            test_codes,
-            epochs=100,
-            weight_decay=1.0 / len(train_features),
-            standardize=False,
+        scores["linear_top1"] = scaled_linear_probe(
+            train_features, train_codes, test_features, test_codes
         ).top1
     if knn:
         scores["knn_top1"] = knn_top1(

@@ -18,18 +18,12 @@ The Python API behind ``infoclr refine`` (see ``docs/guide-refine.md``)::
 Importing this package loads no torch; the training members load on first use.
 """
 
-from infoclr._lazy import lazy_getattr
-from infoclr.refine.config import RefineConfig
+from infoclr._lazy import lazy_exports
+from infoclr.refine.config import RefineConfig  # noqa: F401 - re-exported: eager= below
 
-_LAZY = {
-    "RefineResult": "infoclr.refine.fit",
-    "fit_refiner": "infoclr.refine.fit",
-    "PreparedRefine": "infoclr.refine.job",
-    "RefineFiles": "infoclr.refine.job",
-    "apply_refiner": "infoclr.refine.job",
-    "prepare_refine": "infoclr.refine.job",
-    "run_refine": "infoclr.refine.job",
-}
-__getattr__ = lazy_getattr(__name__, _LAZY)
-
-__all__ = ["RefineConfig", *_LAZY]
+__getattr__, __dir__, __all__ = lazy_exports(
+    __name__,
+    eager="RefineConfig",
+    fit="RefineResult fit_refiner",
+    job="PreparedRefine RefineFiles apply_refiner prepare_refine run_refine",
+)
