@@ -1,6 +1,6 @@
-"""What the benchmark scripts share: the command line, results files, table cells and one
-`infoclr pretrain` run as a sweep's worker. Scripts run as ``python benchmarks/NAME.py`` and
-import this as ``common``; infoclr's public API only.
+"""What the benchmark scripts share: the command line, results files, resumable sweeps and
+table cells (the refine_* scripts' paired differences among them). Scripts run as ``python
+benchmarks/NAME.py`` and import this as ``common``; infoclr's public API only.
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from infoclr.evaluation import stats
 from infoclr.io import atomic_write_json
-from infoclr.sweeps import ResultsFile
+from infoclr.sweeps import ResultsFile, run_pending
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "docs" / "results"
+DATA = Path(os.environ.get("INFOCLR_DATA", "/work/data"))  # embeddings built offline
 
 
 def parser(doc: str, name: str) -> argparse.ArgumentParser:
@@ -42,6 +45,14 @@ def results_file(path: str | os.PathLike[str], argv: Sequence[str] | None) -> Re
     return results
 
 
+def sweep(path: Path, jobs: list[dict], worker: Callable[[dict], dict], tables: Callable) -> None:
+    """Run the jobs not yet in the results file at ``path`` (resumable); print its tables."""
+    results = results_file(path, None)
+    run_pending(jobs, worker, results)
+    for text in tables({"meta": results.meta, "rows": list(results.rows.values())}).values():
+        print(text)
+
+
 def save(path: Path, results: dict, tables: Callable[[dict], dict[str, str]]) -> None:
     """Write ``results`` to ``path`` and print its tables."""
     atomic_write_json(path, results)
@@ -59,6 +70,23 @@ def markdown(header: Sequence[str], rows: Iterable[Sequence[Any]], align: str = 
 
     rule = "|" + "".join("---:|" if a == "r" else "---|" for a in align.ljust(len(header)))
     return "\n".join([line(header), rule, *(line(row) for row in rows)]) + "\n"
+
+
+def scores(runs: pd.DataFrame, variant: str, metric: str) -> np.ndarray:
+    """``scores[variant][metric]`` of each run (a results row of the refine_* scripts)."""
+    return np.array([score[variant][metric] for score in runs["scores"]])
+
+
+def paired(runs: pd.DataFrame, variant: str, metric: str, base: str = "input") -> str:
+    """``"+1.23 ± 0.45"``: the mean ± standard error of the paired differences to ``base`` in
+    points, **bold** when ``stats.verdict`` finds it clearly above or below zero; one difference
+    alone, none ``""``."""
+    diff = 100 * (scores(runs, variant, metric) - scores(runs, base, metric))
+    if diff.size < 2:
+        return f"{diff.mean():+.2f}" if diff.size else ""
+    text = f"{diff.mean():+.2f} ± {stats.standard_error(diff):.2f}"
+    clear = stats.verdict(diff) in (stats.CLEARLY_ABOVE, stats.CLEARLY_BELOW)
+    return f"**{text}**" if clear else text
 
 
 def frame_markdown(frame: pd.DataFrame) -> str:
