@@ -96,10 +96,10 @@ def tables(results: dict) -> dict[str, str]:
     [mean, std]}``) stands for runs whose per-seed values were not kept. ``speed``: best and
     median of the step (ms) and of the whole job (s)."""
     frame = pd.DataFrame(results["rows"])
-    timed = frame[frame["seconds"].notna()] if "seconds" in frame else frame.iloc[:0]
+    timed = frame[frame["seconds"].notna()] if "seconds" in frame else None
     cells = [
         [part, name, f"{min(v):.1f}", f"{sorted(v)[len(v) // 2]:.1f}", len(v)]
-        for part, name, v in timed[["part", "name", "seconds"]].itertuples(index=False)
+        for part, name, v in ([] if timed is None else timed[["part", "name", "seconds"]].values)
     ]
     header = ["what", "code", "best", "median", "runs"]
     out = {"speed": common.markdown(header, cells, "llrrr")} if cells else {}

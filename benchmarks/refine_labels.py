@@ -120,7 +120,9 @@ def run(job: dict) -> dict:
     else:
         x = np.load(data / folder / f"{name}.npy")
         y = np.load(data / folder.replace("glove50", "minilm") / "labels.npy")  # same rows
-    settings = OBJECTIVES[job["objective"]]
+    settings = dict(OBJECTIVES[job["objective"]])
+    if source == "drosophila-gcn":  # 422 nodes: about 200 training rows, below the batch of 256
+        settings["batch_size"] = 64
     return dict(job, **label_experiment(x, y, job["fraction"], seed, settings))
 
 
