@@ -30,11 +30,13 @@ from typing import Any
 # As the infoclr CLI does, before torch loads OpenMP (see docs/benchmarks.md).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import common  # noqa: E402
 import numpy as np  # noqa: E402
-from common import markdown  # noqa: E402
 
-from infoclr.sweeps import interleaved, machine  # noqa: E402
+if "--step-worker" not in sys.argv:  # the worker may run on an older tree (--before-src)
+    import common
+    from common import markdown
+
+    from infoclr.sweeps import machine
 
 PHASES = "imports statistics epochs selection training_overhead report_scores apply_write map"
 PHASES, PARTS = tuple(PHASES.split()), ("end_to_end", "step", "precision")
@@ -111,8 +113,13 @@ def step_worker(batch: int, dim: int, reps: int, bf16: int) -> dict[str, float]:
         optimizer.step()
 
     calls = {"step": step, "bare": _bare_gemms(batch, dim, dim // 2, 128, bool(bf16))}
-    times = interleaved(calls, reps, warmup=5)
-    best = {f"{name}_ms": 1e3 * min(spent["wall"]) for name, spent in times.items()}
+    best = {f"{name}_ms": float("inf") for name in calls}
+    for rep in range(reps + 5):  # interleaved, the first 5 rounds a warm-up
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            if rep >= 5:
+                best[f"{name}_ms"] = min(best[f"{name}_ms"], 1e3 * (time.perf_counter() - started))
     return {**best, "ratio": best["step_ms"] / best["bare_ms"], "threads": torch.get_num_threads()}
 
 
@@ -161,6 +168,11 @@ def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[s
 
 
 def main(argv: list[str] | None = None) -> None:
+    words = sys.argv[1:] if argv is None else argv
+    if "--step-worker" in words:  # no argparse from common: it may run on an older tree
+        at = words.index("--step-worker")
+        print(json.dumps(step_worker(*map(int, words[at + 1 : at + 5]))))
+        return
     parser = common.parser(__doc__, "refine_speed")
     add = parser.add_argument
     add("--rows", type=int, default=100_000)
@@ -173,11 +185,8 @@ def main(argv: list[str] | None = None) -> None:
         help="also float32 against bf16 on these .npy files (e.g. BBC / MiniLM)")  # fmt: skip
     add("--quality-seeds", type=int, default=3)
     add("--only", nargs="+", choices=PARTS, help="rerun these parts only, keep the others")
-    add("--step-worker", nargs=4, type=int, help=argparse.SUPPRESS)
+    add("--step-worker", nargs=4, type=int, help=argparse.SUPPRESS)  # handled above
     args = parser.parse_args(argv)
-    if args.step_worker:
-        print(json.dumps(step_worker(*args.step_worker)))
-        return
     if args.quick:  # and not over the docs' results
         args.rows, args.repeats, args.step_reps = 10_000, 1, 5
         args.results = Path("/tmp/infoclr-refine-speed-quick.json")

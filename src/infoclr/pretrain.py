@@ -648,8 +648,6 @@ def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig
     Every input is checked before the evaluation runs: the folder, its config, the weights
     (present, readable, of the run's backbone) and that ``evaluation.json`` can be written.
     """
-    import torch
-
     from infoclr.config import load_config
     from infoclr.io import atomic_write_json
     from infoclr.runs import check_new_outputs
@@ -658,6 +656,8 @@ def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig
     run_dir = check_run_folder(run_dir)
     check_new_outputs([run_dir / "evaluation.json"], overwrite=True)
     cfg = load_config(PretrainConfig, run_dir / "config.yaml")
+    import torch  # after the checks: a refusal does not wait for torch
+
     # The run's own backbone.pt is loaded below; its --init file is not needed again.
     prepared = prepare(dataclasses.replace(cfg, init=None))
     load_run_weights(prepared.model.backbone, run_dir, prepared.resolved["backbone"])
