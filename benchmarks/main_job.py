@@ -5,14 +5,11 @@ ablation that chose it (crops instead of affine); a rerun skips the runs the res
 
     python benchmarks/main_job.py                        # 3 seeds × 2 settings
     python benchmarks/main_job.py --seeds 0 1 2 3 4 --default-only
-    python benchmarks/main_job.py --seeds 0 --default-only --results /tmp/main_job.json
     python benchmarks/main_job.py --speed --before-src /tmp/old/src   # before / after
 
-``--speed`` times (1) the training step (views, forward, loss, backward, AdamW) of the default
-job in this process with the loss modules' per-step finiteness check (a host sync) on and off,
-interleaved; (2) the whole job as a fresh ``python -m infoclr pretrain`` process with the code
-of ``--before-src`` (e.g. ``git archive e9bcf35 src | tar -x -C /tmp/old``) and with this
-checkout's, alternating.
+``--speed`` times the default job's training step in this process with the loss modules'
+per-step finiteness check (a host sync) on and off, and the whole job as a fresh process with
+the code of ``--before-src`` (``git archive e9bcf35 src | tar -x -C /tmp/old``) and this one.
 """
 
 from __future__ import annotations
@@ -45,9 +42,8 @@ def step_times(steps: int = 30, rounds: int = 5) -> dict[str, list[float]]:
 
     from infoclr.pretrain import PretrainConfig, prepare
 
-    prepared = prepare(PretrainConfig(seed=0))
-    model, images = prepared.model, prepared.train.tensors()
-    labels = torch.as_tensor(prepared.train.labels)
+    model, train = (prepared := prepare(PretrainConfig(seed=0))).model, prepared.train
+    images, labels = train.tensors(), torch.as_tensor(train.labels)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
     def steps_with(check: bool) -> float:
@@ -73,8 +69,8 @@ def job_times(before_src: str, rounds: int = 3) -> dict[str, list[float]]:
 
     def job(src: str) -> None:
         with tempfile.TemporaryDirectory() as out:
-            env = {**os.environ, "PYTHONPATH": src}
             command = [sys.executable, "-m", "infoclr", "pretrain", "-o", out, "--no-progress"]
+            env = {**os.environ, "PYTHONPATH": src}
             subprocess.run(command, env=env, check=True, capture_output=True)
 
     calls = {name: (lambda src=src: job(src)) for name, src in sources.items()}
@@ -84,9 +80,8 @@ def job_times(before_src: str, rounds: int = 3) -> dict[str, list[float]]:
 def speed(args) -> int:
     results = common.results_file(args.results, None)
     rows = {"step": step_times(), "job": job_times(args.before_src) if args.before_src else {}}
-    for part, times in rows.items():
-        for name, values in times.items():
-            results.add(dict(key=f"speed|{part}|{name}", part=part, name=name, seconds=values))
+    for part, name, values in ((p, n, v) for p, t in rows.items() for n, v in t.items()):
+        results.add(dict(key=f"speed|{part}|{name}", part=part, name=name, seconds=values))
     results.add(dict(key="speed|machine", part="machine", **machine()))
     return 0
 

@@ -1,5 +1,5 @@
 """The speed of `infoclr refine` (issue 16): end to end, phase by phase, on 100,000 × 384 rows;
-the training step against the same GEMMs run bare; float32 against bf16.
+the training step against the same GEMMs run bare, in float32 and under bf16 autocast.
 
     python benchmarks/refine_speed.py                  # about 5 minutes on 2 quiet cores
     python benchmarks/refine_speed.py --quick          # proves the script (10,000 rows, 1 repeat)
@@ -11,8 +11,10 @@ the training step against the same GEMMs run bare; float32 against bf16.
   implementation of it computes, run bare on tensors of the same shapes; best of
   ``--step-reps``, interleaved. ``--before-src`` adds the step of another source tree (``git
   archive 7abc057 src | tar -x -C /tmp/old``).
-* **precision** (``--quality EMBEDDINGS LABELS``): float32 against bf16 autocast on real
-  embeddings, scored on the test rows selection never saw, for the kept and the last epoch.
+
+An earlier version also compared float32 and bf16 scores on real embeddings (``precision``, and
+Lightning against a lean loop, ``engines``); their results stay in the results file and the docs
+(last version with them: ``git show 4498517:benchmarks/refine_speed.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ if "--step-worker" not in sys.argv:  # the worker may run on an older tree (--be
     from infoclr.sweeps import machine
 
 PHASES = "imports statistics epochs selection training_overhead report_scores apply_write map"
-PHASES, PARTS = tuple(PHASES.split()), ("end_to_end", "step", "precision")
+PHASES, PARTS = tuple(PHASES.split()), ("end_to_end", "step")
 # Issue 16, "measured on what landed" (2 cores, quiet machine, best of several runs).
 BEFORE = {
     "source": "issue 16, as quoted; commit 7abc057",
@@ -134,39 +136,6 @@ def step(batch: int, dim: int, reps: int, source: str | None, bf16: int) -> dict
     return {**result, "batch": batch, "dim": dim, "source": origin, "precision": precision}
 
 
-def precision_quality(embeddings: Path, labels: Path, seeds: int) -> list[dict[str, Any]]:
-    """fp32 against bf16 autocast on real embeddings: the same runs (default options) apart
-    from ``precision``; scores on the test rows selection never saw, for the kept epoch and
-    for the last one."""
-    from infoclr.evaluation.selection import before_after
-    from infoclr.models.refiner import Refiner
-    from infoclr.refine import RefineConfig, fit_refiner
-
-    vectors, codes, rows = np.load(embeddings), np.load(labels), []
-    for seed in range(seeds):
-        for precision in ("32", "bf16"):
-            last: dict[str, Any] = {}
-
-            def keep(epoch: int, scores: Any, module: Any, last: dict = last) -> None:
-                last["state"] = {k: v.clone() for k, v in module.refiner.state_dict().items()}
-                last["config"] = module.refiner.config()
-
-            started, config = time.process_time(), RefineConfig(seed=seed, precision=precision)
-            result = fit_refiner(vectors, config, codes, on_epoch=keep)
-            seconds = time.process_time() - started
-            final = Refiner(**last["config"])
-            final.load_state_dict(last["state"])
-            split = (codes, result.split, result.selection)
-            kept = before_after(vectors, result.refine, *split)
-            unselected = before_after(vectors, final.refine_rows, *split)
-            row = dict(seed=seed, precision=precision, cpu_seconds=seconds, input=kept["original"])
-            row.update(kept_epoch=result.selection.chosen_epoch, epoch_losses=result.epoch_losses)
-            row.update(val_score=result.selection.best_score, kept=kept["refined"])
-            rows.append(dict(row, last_epoch=unselected["refined"]))
-            print(f"precision {precision} seed {seed}: {rows[-1]['kept']}", flush=True)
-    return rows
-
-
 def main(argv: list[str] | None = None) -> None:
     words = sys.argv[1:] if argv is None else argv
     if "--step-worker" in words:  # no argparse from common: it may run on an older tree
@@ -181,16 +150,14 @@ def main(argv: list[str] | None = None) -> None:
     add("--step-reps", type=int, default=30)
     add("--before-src", help="an infoclr src/ tree to measure the step of too")
     add("--quick", action="store_true", help="10,000 rows, 1 repeat")
-    add("--quality", nargs=2, type=Path, metavar=("EMBEDDINGS", "LABELS"),
-        help="also float32 against bf16 on these .npy files (e.g. BBC / MiniLM)")  # fmt: skip
-    add("--quality-seeds", type=int, default=3)
     add("--only", nargs="+", choices=PARTS, help="rerun these parts only, keep the others")
     add("--step-worker", nargs=4, type=int, help=argparse.SUPPRESS)  # handled above
     args = parser.parse_args(argv)
     if args.quick:  # and not over the docs' results
         args.rows, args.repeats, args.step_reps = 10_000, 1, 5
         args.results = Path("/tmp/infoclr-refine-speed-quick.json")
-    parts, kept = set(args.only or PARTS), ("engines",)  # an earlier version's part: kept as is
+    # parts of earlier versions, kept as they are: engines, precision (docs/benchmarks.md)
+    parts, kept = set(args.only or PARTS), ("engines", "precision", "quality_data")
     old = json.loads(args.results.read_text()) if args.results.is_file() else {}
     results: dict[str, Any] = old if args.only else {k: old[k] for k in kept if k in old}
     commands = results.get("commands", []) if args.only else []
@@ -206,14 +173,11 @@ def main(argv: list[str] | None = None) -> None:
             sources = [args.before_src] if args.before_src else []
             results["step"] = [step(256, args.dim, args.step_reps, s, 0) for s in sources]
             results["step"] += [step(256, args.dim, args.step_reps, None, b) for b in (0, 1)]
-    if args.quality and "precision" in parts:
-        results["quality_data"] = [str(path) for path in args.quality]
-        results["precision"] = precision_quality(*args.quality, args.quality_seeds)
     common.save(args.results, results, tables)
 
 
 def tables(results: dict[str, Any]) -> dict[str, str]:
-    """The markdown tables of docs/benchmarks.md (refine_speed:phases, :step, :precision)."""
+    """The markdown tables of docs/benchmarks.md (refine_speed:phases, :step)."""
     runs, before, columns = results["end_to_end"], results["before"], ["wall", "start_up", *PHASES]
     best = min(runs, key=lambda run: run["wall"])
     walls = ", ".join(f"{run['wall']:.1f}" for run in runs)
@@ -235,21 +199,6 @@ def tables(results: dict[str, Any]) -> dict[str, str]:
             steps,
         ),  # fmt: skip
     }
-    if "precision" in results:
-
-        def scores(values: dict[str, float]) -> str:
-            return " / ".join(f"{values[k]:.4f}" for k in ("linear_top1", "knn_top1", "kmeans_nmi"))
-
-        rows = [
-            [r["seed"], r["precision"], f"{r['cpu_seconds']:.1f}", r["kept_epoch"]]
-            + [f"{r['val_score']:.4f}", f"{r['epoch_losses'][0]:.4f} → {r['epoch_losses'][-1]:.4f}"]
-            + [scores(r["kept"]), scores(r["last_epoch"])]
-            for r in results["precision"]
-        ]
-        rows.append(["input", "", "", "", "", "", scores(results["precision"][0]["input"]), ""])
-        header = ["seed", "precision", "CPU s", "kept epoch", "val score", "loss epoch 1 → 20"]
-        header += ["kept: linear / k-NN / NMI", "last epoch: linear / k-NN / NMI"]
-        out["precision"] = markdown(header, rows)
     return out
 
 

