@@ -31,6 +31,7 @@ from infoclr.adapters.engine import (
 )
 from infoclr.data.pairs import Pairs
 from infoclr.errors import ConfigError, DataError
+from infoclr.evaluation.guard import GuardDecision
 
 __all__ = ["fit_pairs", "split_queries"]
 
@@ -90,15 +91,62 @@ def fit_pairs(
         An :class:`AdapterResult`: ``result.refine(queries)`` gives the guarded queries, and
         (unless ``query_only``) ``result.refine(documents)`` the re-embedded index.
     """
-    from infoclr.evaluation.guard import guard
-    from infoclr.evaluation.retrieval import retrieval_scores
-    from infoclr.losses import MultipleNegativesRankingLoss
-
     try:
         from infoclr.data.embeddings import scan_embeddings
     except ImportError:  # before refine's I/O moved to infoclr.data.embeddings
         from infoclr.data.embeddings import scan_embeddings
 
+    config = _checked_config(queries, documents, pairs, config)
+    split = split_queries(
+        pairs.query_rows,
+        config.select_fraction,
+        config.guard_fraction,
+        config.seed,
+        max_eval_queries,
+    )
+    train = pairs.subset(np.isin(pairs.query_rows, split["train"]))
+    stats = scan_embeddings(queries if config.query_only else documents)
+    torch.manual_seed(config.seed)
+    adapter = VectorAdapter(queries.shape[1], stats.mean, stats.std, config)
+    batch_loss = _batch_loss(adapter, train, queries, documents, config)
+    score = _scorer(queries, documents, pairs, split, config)
+
+    def select_score(candidate: VectorAdapter | None) -> float:
+        scores = score(candidate, "select")
+        return float(scores["mrr"].mean()) if scores else float("-inf")
+
+    previous = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    try:
+        training = train_with_selection(
+            adapter, config, len(train), batch_loss, select_score, on_epoch
+        )
+        chosen = training.chosen_epoch
+        decision, accepted, reason = _guard_chosen(chosen, adapter, score, split, config)
+    finally:
+        torch.set_num_threads(previous)
+    return AdapterResult(
+        adapter=adapter,
+        last_state=training.last_state,
+        chosen_epoch=chosen,
+        accepted=accepted,
+        decision=decision,
+        reason=reason,
+        candidates=training.candidates,
+        config=config,
+        split=split,
+        epoch_losses=training.losses,
+        epoch_seconds=training.seconds,
+        epoch_cpu_seconds=training.cpu_seconds,
+        query_only=config.query_only,
+    )
+
+
+def _checked_config(
+    queries: np.ndarray, documents: np.ndarray, pairs: Pairs, config: AdapterConfig | None
+) -> AdapterConfig:
+    """The settings (default: objective ``pairs``), checked with the inputs."""
     config = config or AdapterConfig(objective="pairs")
     config.validate()
     if config.objective not in ("auto", "pairs"):
@@ -112,17 +160,19 @@ def fit_pairs(
         )
     if len(pairs) == 0:
         raise DataError("no pairs were given")
-    split = split_queries(
-        pairs.query_rows,
-        config.select_fraction,
-        config.guard_fraction,
-        config.seed,
-        max_eval_queries,
-    )
-    train = pairs.subset(np.isin(pairs.query_rows, split["train"]))
-    stats = scan_embeddings(queries if config.query_only else documents)
-    torch.manual_seed(config.seed)
-    adapter = VectorAdapter(queries.shape[1], stats.mean, stats.std, config)
+    return config
+
+
+def _batch_loss(
+    adapter: VectorAdapter,
+    train: Pairs,
+    queries: np.ndarray,
+    documents: np.ndarray,
+    config: AdapterConfig,
+) -> Callable[[np.ndarray], torch.Tensor]:
+    """The in-batch ranking loss of the training pairs at the given positions of ``train``."""
+    from infoclr.losses import MultipleNegativesRankingLoss
+
     loss_fn = MultipleNegativesRankingLoss(config.pairs_temperature, check_finite=False)
     device = torch.device(config.device)
 
@@ -149,6 +199,20 @@ def fit_pairs(
             negative_ids,
         )
 
+    return batch_loss
+
+
+def _scorer(
+    queries: np.ndarray,
+    documents: np.ndarray,
+    pairs: Pairs,
+    split: dict[str, np.ndarray],
+    config: AdapterConfig,
+) -> Callable[[VectorAdapter | None, str], dict[str, np.ndarray]]:
+    """``score(candidate, part)``: per-query retrieval scores of the select or guard queries
+    against the whole index (``{}`` when the candidate gives non-finite rows; None = input)."""
+    from infoclr.evaluation.retrieval import retrieval_scores
+
     held = {name: gather_rows(queries, split[name]) for name in ("select", "guard")}
     relevance = {name: _relevance(pairs, split[name]) for name in ("select", "guard")}
 
@@ -159,52 +223,35 @@ def fit_pairs(
             return {}
         return retrieval_scores(q, index, relevance[part]).per_query()
 
-    def select_score(candidate: VectorAdapter | None) -> float:
-        scores = score(candidate, "select")
-        return float(scores["mrr"].mean()) if scores else float("-inf")
+    return score
 
-    previous = torch.get_num_threads()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
-    try:
-        training = train_with_selection(
-            adapter, config, len(train), batch_loss, select_score, on_epoch
+
+def _guard_chosen(
+    chosen: int,
+    adapter: VectorAdapter,
+    score: Callable[[VectorAdapter | None, str], dict[str, np.ndarray]],
+    split: dict[str, np.ndarray],
+    config: AdapterConfig,
+) -> tuple[GuardDecision | None, bool, str]:
+    """The guard's decision on the chosen epoch (None when the input was chosen), whether it
+    was accepted, and the reason."""
+    from infoclr.evaluation.guard import guard
+
+    if chosen == 0:
+        reason = (
+            "kept the input: no trained epoch had a higher MRR than it on the "
+            f"{split['select'].size} select queries"
         )
-        chosen = training.chosen_epoch
-        decision, accepted = None, False
-        if chosen == 0:
-            reason = (
-                "kept the input: no trained epoch had a higher MRR than it on the "
-                f"{split['select'].size} select queries"
-            )
-        else:
-            decision = guard(
-                score(None, "guard"),
-                score(adapter, "guard"),
-                "mrr",
-                protected=("recall@1",),
-                method=config.guard_method,
-                z=config.guard_z,
-                tolerance=config.guard_tolerance,
-                seed=config.seed,
-                rows_name="guard queries",
-            )
-            accepted = decision.accepted
-            reason = f"epoch {chosen} had the best select MRR; {decision.reason}"
-    finally:
-        torch.set_num_threads(previous)
-    return AdapterResult(
-        adapter=adapter,
-        last_state=training.last_state,
-        chosen_epoch=chosen,
-        accepted=accepted,
-        decision=decision,
-        reason=reason,
-        candidates=training.candidates,
-        config=config,
-        split=split,
-        epoch_losses=training.losses,
-        epoch_seconds=training.seconds,
-        epoch_cpu_seconds=training.cpu_seconds,
-        query_only=config.query_only,
+        return None, False, reason
+    decision = guard(
+        score(None, "guard"),
+        score(adapter, "guard"),
+        "mrr",
+        protected=("recall@1",),
+        method=config.guard_method,
+        z=config.guard_z,
+        tolerance=config.guard_tolerance,
+        seed=config.seed,
+        rows_name="guard queries",
     )
+    return decision, decision.accepted, f"epoch {chosen} had the best select MRR; {decision.reason}"

@@ -152,13 +152,53 @@ def fit_alignment(
             by Recall@k of these queries (split into select / guard halves) instead of the
             shared rows finding themselves, and every shared row is fitted on.
     """
-    from infoclr.adapters.config import AdapterConfig
-    from infoclr.adapters.engine import VectorAdapter, train_with_selection
-    from infoclr.evaluation.guard import guard
-    from infoclr.evaluation.retrieval import retrieval_scores
-    from infoclr.functional.alignment import least_squares_map, orthogonal_procrustes
-    from infoclr.losses import MultipleNegativesRankingLoss
+    source, index, index_rows, kinds = _checked_inputs(source, index, index_rows, config)
+    split = _split(len(source), config)
+    target = index[index_rows]
+    if task is None:
+        parts = {
+            part: (source[split[part]], np.stack([np.arange(len(rows)), index_rows[rows]], 1))
+            for part, rows in split.items()
+        }
+    else:
+        split["fit"] = np.arange(len(source))
+        parts = _task_parts(*task, config)
+    scorer = _Scorer(index, parts, config.recall_k)
+    previous = torch.get_num_threads()
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
+    try:
+        maps, per, epochs = _fit_candidates(
+            source, target, index_rows, split["fit"], kinds, config, scorer
+        )
+        scores = _mean_scores(per, maps)
+        order = [kind for kind in kinds if kind in maps]
+        kept, decisions, reason = _choose_map(order, per, scores, config)
+    finally:
+        torch.set_num_threads(previous)
+    return AlignResult(
+        map=maps[kept],
+        baseline=order[0],
+        decisions=decisions,
+        reason=reason,
+        scores=scores,
+        split={
+            "fit": int(len(split["fit"])),
+            "select": int(len(parts["select"][0])),
+            "guard": int(len(parts["guard"][0])),
+            "scored_by": "task queries" if task is not None else "shared rows",
+        },
+        config=config,
+        refiner_epochs=epochs,
+        candidates=maps,
+    )
 
+
+def _checked_inputs(
+    source: np.ndarray, index: np.ndarray, index_rows: np.ndarray, config: AlignConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The inputs as float32 / int64 arrays and the candidate kinds that apply to them;
+    DataError (or ConfigError) when they cannot be aligned."""
     config.validate()
     source = np.asarray(source, dtype=np.float32)
     index = np.asarray(index, dtype=np.float32)
@@ -179,147 +219,196 @@ def fit_alignment(
             f"the spaces have {source_dim} and {target_dim} dimensions, so 'identity' cannot "
             "map one into the other; add procrustes, lstsq or refiner to --maps"
         )
-    split = _split(len(source), config)
-    target = index[index_rows]
-    k = config.recall_k
-    if task is None:
-        parts = {
-            part: (source[split[part]], np.stack([np.arange(len(rows)), index_rows[rows]], 1))
-            for part, rows in split.items()
-        }
-    else:
-        split["fit"] = np.arange(len(source))
-        parts = _task_parts(*task, config)
-    previous = torch.get_num_threads()
-    if config.threads is not None:
-        torch.set_num_threads(config.threads)
+    return source, index, index_rows, kinds
 
-    def per_query(mapped: np.ndarray, part: str) -> dict[str, np.ndarray]:
-        scores = retrieval_scores(mapped, index, parts[part][1], ks=(k,)).per_query()
+
+class _Scorer:
+    """Per-query Recall@k and MRR of mapped select / guard rows against the whole index."""
+
+    def __init__(
+        self, index: np.ndarray, parts: dict[str, tuple[np.ndarray, np.ndarray]], k: int
+    ) -> None:
+        self.index, self.parts, self.k = index, parts, k
+
+    def per_query(self, mapped: np.ndarray, part: str) -> dict[str, np.ndarray]:
+        from infoclr.evaluation.retrieval import retrieval_scores
+
+        k = self.k
+        scores = retrieval_scores(mapped, self.index, self.parts[part][1], ks=(k,)).per_query()
         return {f"recall@{k}": scores[f"recall@{k}"], "mrr": scores["mrr"]}
 
-    def evaluate(candidate: AlignmentMap) -> dict[str, dict[str, np.ndarray]]:
+    def evaluate(self, candidate: AlignmentMap) -> dict[str, dict[str, np.ndarray]]:
         return {
-            part: per_query(candidate.apply(parts[part][0]), part) for part in ("select", "guard")
+            part: self.per_query(candidate.apply(self.parts[part][0]), part)
+            for part in ("select", "guard")
         }
 
-    try:
-        x_fit = torch.from_numpy(source[split["fit"]])
-        y_fit = torch.from_numpy(target[split["fit"]])
-        maps: dict[str, AlignmentMap] = {}
-        if "identity" in kinds:
-            maps["identity"] = AlignmentMap("identity", source_dim, target_dim)
-        linear: dict[str, AlignmentMap] = {}
-        if "procrustes" in kinds or "refiner" in kinds:
-            weight = orthogonal_procrustes(x_fit, y_fit).numpy()
-            linear["procrustes"] = AlignmentMap(
-                "procrustes", source_dim, target_dim, weight, np.zeros(target_dim, np.float32)
-            )
-        if "lstsq" in kinds or "refiner" in kinds:
-            weight, bias = least_squares_map(x_fit, y_fit, config.ridge)
-            linear["lstsq"] = AlignmentMap(
-                "lstsq", source_dim, target_dim, weight.numpy(), bias.numpy()
-            )
-        per: dict[str, dict[str, dict[str, np.ndarray]]] = {}
-        for kind, candidate in linear.items():
-            per[kind] = evaluate(candidate)
-        maps.update({kind: m for kind, m in linear.items() if kind in kinds})
-        if "identity" in maps:
-            per["identity"] = evaluate(maps["identity"])
-        epochs: list[dict[str, float]] = []
-        if "refiner" in kinds:
-            base_kind = max(linear, key=lambda kind: per[kind]["select"][f"recall@{k}"].mean())
-            base = linear[base_kind]
-            mapped_fit = base.apply(source[split["fit"]])
-            mapped_select = base.apply(parts["select"][0])
-            adapter_config = AdapterConfig(
-                objective="pairs",
-                epochs=config.epochs,
-                batch_size=config.batch_size,
-                lr=config.lr,
-                hidden=config.hidden,
-                dropout=config.dropout,
-                projector=False,
-                seed=config.seed,
-            )
-            torch.manual_seed(config.seed)
-            mean, std = mapped_fit.mean(axis=0), mapped_fit.std(axis=0)
-            std = np.where(std < 1e-12, 1.0, std)
-            adapter = VectorAdapter(target_dim, mean, std, adapter_config)
-            loss_fn = MultipleNegativesRankingLoss(config.temperature, check_finite=False)
-            fit_rows = split["fit"]
 
-            def batch_loss(positions: np.ndarray) -> torch.Tensor:
-                queries = adapter(torch.from_numpy(mapped_fit[positions]))
-                documents = torch.from_numpy(target[fit_rows[positions]])
-                ids = torch.from_numpy(index_rows[fit_rows[positions]])
-                return loss_fn(queries, documents, document_ids=ids)
-
-            def select_score(candidate: Any) -> float:
-                mapped = mapped_select if candidate is None else candidate.refine(mapped_select)
-                if not np.isfinite(mapped).all():
-                    return float("-inf")
-                return float(per_query(mapped, "select")[f"recall@{k}"].mean())
-
-            training = train_with_selection(
-                adapter, adapter_config, len(fit_rows), batch_loss, select_score
-            )
-            chosen_epoch, epochs = training.chosen_epoch, training.candidates
-            epochs = [dict(c, base=base_kind) for c in epochs]
-            if chosen_epoch > 0:
-                maps["refiner"] = AlignmentMap(
-                    "refiner", source_dim, target_dim, base.weight, base.bias, adapter
-                )
-                per["refiner"] = evaluate(maps["refiner"])
-            # else no epoch beat the linear map it starts from: that map is the candidate.
-        scores = {
-            kind: {
-                part: {name: float(v.mean()) for name, v in per[kind][part].items()}
-                for part in ("select", "guard")
-            }
-            for kind in maps
-        }
-        order = [kind for kind in kinds if kind in maps]
-        kept, decisions, steps = order[0], [], []
-        for kind in order[1:]:
-            # A richer map challenges the current one only if the select rows prefer it; it
-            # replaces it only if the guard rows show a gain above the noise.
-            if scores[kind]["select"][f"recall@{k}"] <= scores[kept]["select"][f"recall@{k}"]:
-                steps.append(f"{kind} not better than {kept} on the select rows")
-                continue
-            decision = guard(
-                per[kept]["guard"],
-                per[kind]["guard"],
-                f"recall@{k}",
-                protected=("mrr",),
-                method=config.guard_method,
-                z=config.guard_z,
-                seed=config.seed,
-            )
-            decisions.append(decision)
-            verdict = "replaces" if decision.accepted else "does not replace"
-            steps.append(f"{kind} {verdict} {kept} (guard Recall@{k} {_band(decision)})")
-            if decision.accepted:
-                kept = kind
-        reason = f"kept {kept}: " + "; ".join(steps) if steps else f"kept {kept}, the only map"
-    finally:
-        torch.set_num_threads(previous)
-    return AlignResult(
-        map=maps[kept],
-        baseline=order[0],
-        decisions=decisions,
-        reason=reason,
-        scores=scores,
-        split={
-            "fit": int(len(split["fit"])),
-            "select": int(len(parts["select"][0])),
-            "guard": int(len(parts["guard"][0])),
-            "scored_by": "task queries" if task is not None else "shared rows",
-        },
-        config=config,
-        refiner_epochs=epochs,
-        candidates=maps,
+def _fit_candidates(
+    source: np.ndarray,
+    target: np.ndarray,
+    index_rows: np.ndarray,
+    fit_rows: np.ndarray,
+    kinds: list[str],
+    config: AlignConfig,
+    scorer: _Scorer,
+) -> tuple[
+    dict[str, AlignmentMap], dict[str, dict[str, dict[str, np.ndarray]]], list[dict[str, float]]
+]:
+    """Every candidate map that was fitted, their per-query scores and the refiner's epochs."""
+    source_dim, target_dim = source.shape[1], target.shape[1]
+    maps: dict[str, AlignmentMap] = {}
+    if "identity" in kinds:
+        maps["identity"] = AlignmentMap("identity", source_dim, target_dim)
+    linear = _fit_linear(
+        torch.from_numpy(source[fit_rows]), torch.from_numpy(target[fit_rows]), kinds, config
     )
+    per: dict[str, dict[str, dict[str, np.ndarray]]] = {}
+    for kind, candidate in linear.items():
+        per[kind] = scorer.evaluate(candidate)
+    maps.update({kind: m for kind, m in linear.items() if kind in kinds})
+    if "identity" in maps:
+        per["identity"] = scorer.evaluate(maps["identity"])
+    epochs: list[dict[str, float]] = []
+    if "refiner" in kinds:
+        k = config.recall_k
+        base_kind = max(linear, key=lambda kind: per[kind]["select"][f"recall@{k}"].mean())
+        refiner, epochs = _fit_refiner(
+            linear[base_kind], base_kind, source, target, index_rows, fit_rows, config, scorer
+        )
+        if refiner is not None:
+            maps["refiner"] = refiner
+            per["refiner"] = scorer.evaluate(refiner)
+        # else no epoch beat the linear map it starts from: that map is the candidate.
+    return maps, per, epochs
+
+
+def _fit_linear(
+    x_fit: torch.Tensor, y_fit: torch.Tensor, kinds: list[str], config: AlignConfig
+) -> dict[str, AlignmentMap]:
+    """The linear maps that were asked for or that the refiner may start from."""
+    from infoclr.functional.alignment import least_squares_map, orthogonal_procrustes
+
+    source_dim, target_dim = x_fit.shape[1], y_fit.shape[1]
+    linear: dict[str, AlignmentMap] = {}
+    if "procrustes" in kinds or "refiner" in kinds:
+        weight = orthogonal_procrustes(x_fit, y_fit).numpy()
+        linear["procrustes"] = AlignmentMap(
+            "procrustes", source_dim, target_dim, weight, np.zeros(target_dim, np.float32)
+        )
+    if "lstsq" in kinds or "refiner" in kinds:
+        weight, bias = least_squares_map(x_fit, y_fit, config.ridge)
+        linear["lstsq"] = AlignmentMap(
+            "lstsq", source_dim, target_dim, weight.numpy(), bias.numpy()
+        )
+    return linear
+
+
+def _fit_refiner(
+    base: AlignmentMap,
+    base_kind: str,
+    source: np.ndarray,
+    target: np.ndarray,
+    index_rows: np.ndarray,
+    fit_rows: np.ndarray,
+    config: AlignConfig,
+    scorer: _Scorer,
+) -> tuple[AlignmentMap | None, list[dict[str, float]]]:
+    """The refiner on ``base`` (None when no epoch beat ``base`` on the select rows) and its
+    per-epoch select scores."""
+    from infoclr.adapters.config import AdapterConfig
+    from infoclr.adapters.engine import VectorAdapter, train_with_selection
+    from infoclr.losses import MultipleNegativesRankingLoss
+
+    k = config.recall_k
+    mapped_fit = base.apply(source[fit_rows])
+    mapped_select = base.apply(scorer.parts["select"][0])
+    adapter_config = AdapterConfig(
+        objective="pairs",
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        lr=config.lr,
+        hidden=config.hidden,
+        dropout=config.dropout,
+        projector=False,
+        seed=config.seed,
+    )
+    torch.manual_seed(config.seed)
+    mean, std = mapped_fit.mean(axis=0), mapped_fit.std(axis=0)
+    std = np.where(std < 1e-12, 1.0, std)
+    adapter = VectorAdapter(base.target_dim, mean, std, adapter_config)
+    loss_fn = MultipleNegativesRankingLoss(config.temperature, check_finite=False)
+
+    def batch_loss(positions: np.ndarray) -> torch.Tensor:
+        queries = adapter(torch.from_numpy(mapped_fit[positions]))
+        documents = torch.from_numpy(target[fit_rows[positions]])
+        ids = torch.from_numpy(index_rows[fit_rows[positions]])
+        return loss_fn(queries, documents, document_ids=ids)
+
+    def select_score(candidate: Any) -> float:
+        mapped = mapped_select if candidate is None else candidate.refine(mapped_select)
+        if not np.isfinite(mapped).all():
+            return float("-inf")
+        return float(scorer.per_query(mapped, "select")[f"recall@{k}"].mean())
+
+    training = train_with_selection(
+        adapter, adapter_config, len(fit_rows), batch_loss, select_score
+    )
+    epochs = [dict(c, base=base_kind) for c in training.candidates]
+    if training.chosen_epoch == 0:
+        return None, epochs
+    refiner = AlignmentMap(
+        "refiner", base.source_dim, base.target_dim, base.weight, base.bias, adapter
+    )
+    return refiner, epochs
+
+
+def _mean_scores(
+    per: dict[str, dict[str, dict[str, np.ndarray]]], maps: dict[str, AlignmentMap]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """``{kind: {part: {metric: mean}}}`` of every candidate map."""
+    return {
+        kind: {
+            part: {name: float(v.mean()) for name, v in per[kind][part].items()}
+            for part in ("select", "guard")
+        }
+        for kind in maps
+    }
+
+
+def _choose_map(
+    order: list[str],
+    per: dict[str, dict[str, dict[str, np.ndarray]]],
+    scores: dict[str, dict[str, dict[str, float]]],
+    config: AlignConfig,
+) -> tuple[str, list[GuardDecision], str]:
+    """The kept kind, the guard's decisions and the reason, walking ``order`` simplest first."""
+    from infoclr.evaluation.guard import guard
+
+    k = config.recall_k
+    kept, decisions, steps = order[0], [], []
+    for kind in order[1:]:
+        # A richer map challenges the current one only if the select rows prefer it; it
+        # replaces it only if the guard rows show a gain above the noise.
+        if scores[kind]["select"][f"recall@{k}"] <= scores[kept]["select"][f"recall@{k}"]:
+            steps.append(f"{kind} not better than {kept} on the select rows")
+            continue
+        decision = guard(
+            per[kept]["guard"],
+            per[kind]["guard"],
+            f"recall@{k}",
+            protected=("mrr",),
+            method=config.guard_method,
+            z=config.guard_z,
+            seed=config.seed,
+        )
+        decisions.append(decision)
+        verdict = "replaces" if decision.accepted else "does not replace"
+        steps.append(f"{kind} {verdict} {kept} (guard Recall@{k} {_band(decision)})")
+        if decision.accepted:
+            kept = kind
+    reason = f"kept {kept}: " + "; ".join(steps) if steps else f"kept {kept}, the only map"
+    return kept, decisions, reason
 
 
 def _band(decision: GuardDecision) -> str:
