@@ -13,7 +13,7 @@ import pytest
 from infoclr.align.config import AlignConfig
 from infoclr.align.maps import fit_alignment, load_alignment
 from infoclr.cli import main
-from infoclr.errors import ConfigError
+from infoclr.errors import ConfigError, DataError
 
 
 def clustered(rows: int = 400, dim: int = 12, seed: int = 0) -> np.ndarray:
@@ -176,3 +176,10 @@ def test_task_pairs_choose_the_map(tmp_path: Path, capsys: pytest.CaptureFixture
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
         assert not (tmp_path / "x.pt").exists()
+
+
+def test_refiner_alone_that_never_beats_its_start_is_one_clear_error() -> None:
+    rng = np.random.default_rng(0)
+    source, index = (rng.standard_normal((200, 8)).astype(np.float32) for _ in "ab")
+    with pytest.raises(DataError, match="no map to keep"):
+        fit_alignment(source, index, np.arange(200), AlignConfig(maps="refiner", epochs=2))

@@ -210,7 +210,6 @@ def test_the_view_options_reach_the_simskip_module() -> None:
     assert (views.augment, views.noise_std, views.mask_prob) == ("one_per_view", 0.05, 0.3)
 
 
-
 def test_unset_view_options_follow_the_objective() -> None:
     vectors, labels = nuisance_data(300)
     # Unsupervised (simskip): SimSkip's reported form, zero mask, fixed δ, raw coordinates.

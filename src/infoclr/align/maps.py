@@ -173,6 +173,11 @@ def fit_alignment(
         )
         scores = _mean_scores(per, maps)
         order = [kind for kind in kinds if kind in maps]
+        if not order:  # only the refiner was asked for, and no epoch beat its starting map
+            raise DataError(
+                "no map to keep: the refiner beat its starting map in no epoch; add procrustes "
+                "or lstsq to the maps (e.g. --maps procrustes,refiner)"
+            )
         kept, decisions, reason = _choose_map(order, per, scores, config)
     finally:
         torch.set_num_threads(previous)
