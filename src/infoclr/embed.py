@@ -61,8 +61,7 @@ class EmbedConfig:
         from infoclr.data import check_dataset_name
         from infoclr.data.embedding_stream import EMBEDDING_SUFFIXES
         from infoclr.models import check_backbone_name
-        from infoclr.runs import check_new_outputs
-        from infoclr.saved_run import check_run_folder
+        from infoclr.runs import check_new_outputs, check_run_folder
 
         check_fields(self)
         if (self.run is None) == (self.weights is None):

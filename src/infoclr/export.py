@@ -58,8 +58,7 @@ class ExportConfig:
 
     def validate(self) -> None:
         """One-line errors for anything that cannot work (no torch)."""
-        from infoclr.runs import check_new_outputs
-        from infoclr.saved_run import check_run_folder
+        from infoclr.runs import check_new_outputs, check_run_folder
 
         check_fields(self)
         if self.format not in FORMATS:

@@ -650,8 +650,7 @@ def evaluate_run(run_dir: Path, baselines: bool = False) -> tuple[PretrainConfig
     """
     from infoclr.config import load_config
     from infoclr.io import atomic_write_json
-    from infoclr.runs import check_new_outputs
-    from infoclr.saved_run import check_run_folder, load_run_weights
+    from infoclr.runs import check_new_outputs, check_run_folder, load_run_weights
 
     run_dir = check_run_folder(run_dir)
     check_new_outputs([run_dir / "evaluation.json"], overwrite=True)

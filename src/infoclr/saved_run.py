@@ -14,45 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infoclr.errors import DataError
+from infoclr.runs import check_run_folder, load_run_weights
 
-__all__ = ["SavedRun", "check_run_folder", "load_run_weights", "load_saved_run"]
+__all__ = ["SavedRun", "load_saved_run"]
 
 # Settings a finished run no longer needs; dropped so that a moved --init file or an
 # uninstalled logger does not stop the run from being read.
 _TRAINING_ONLY = ("init", "logger", "logger_options", "resolved")
-
-
-def check_run_folder(run_dir: str | Path) -> Path:
-    """The folder as a Path; DataError unless it is a finished infoclr run."""
-    run_dir = Path(run_dir).expanduser()
-    if not (run_dir / "config.yaml").is_file():
-        raise DataError(
-            f"{str(run_dir)!r} is not a run folder (no config.yaml); pass the folder that "
-            "infoclr pretrain printed"
-        )
-    if not (run_dir / "backbone.pt").is_file():
-        raise DataError(
-            f"{str(run_dir)!r} has no backbone.pt: the run did not finish; resume it with "
-            "infoclr pretrain --resume"
-        )
-    return run_dir
-
-
-def load_run_weights(backbone: Any, run_dir: Path, backbone_name: str) -> None:
-    """Load the run's ``backbone.pt`` into ``backbone`` (built as the run's ``backbone_name``);
-    a one-line DataError when the file does not load into it."""
-    import torch
-
-    weights = run_dir / "backbone.pt"
-    try:
-        backbone.load_exported(torch.load(weights, map_location="cpu", weights_only=True))
-    except Exception as error:  # noqa: BLE001 - torch raises many types for a bad file
-        reason = " ".join(str(error).split())[:100] or type(error).__name__
-        raise DataError(
-            f"{weights} cannot be loaded into the run's {backbone_name} backbone "
-            f"({reason}); it is empty, corrupt or from another run"
-        ) from None
 
 
 @dataclass

@@ -101,7 +101,7 @@ def evaluate(
     baselines: bool = typer.Option(False, "--baselines", help="Also run the two baselines."),
 ) -> None:
     """Re-evaluate a finished run's backbone (linear probe and k-NN) and print the metrics."""
-    from infoclr.saved_run import check_run_folder
+    from infoclr.runs import check_run_folder
 
     check_run_folder(run_dir)  # before the heavy imports: a mistake is answered at once
     from infoclr.pretrain import evaluate_run, summary_rows
