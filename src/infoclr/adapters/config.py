@@ -11,8 +11,12 @@ from typing import Literal
 
 from infoclr.config import check_fields, option
 from infoclr.errors import ConfigError
+from infoclr.refine.config import check_device, view_option
 
 __all__ = ["AdapterConfig"]
+
+#: How the help of the shared view options words an unset value and the other objectives.
+_VIEW_WORDS = ("none", "otherwise")
 
 
 @dataclass
@@ -37,24 +41,10 @@ class AdapterConfig:
     noise_std: float = option(
         0.1, "View noise in units of each dimension's standard deviation.", min=0
     )
-    mask_value: Literal["mean", "zero"] | None = option(
-        None,
-        "A masked entry becomes its dimension's mean, or zero (SimSkip's reported form); "
-        "none: zero for the simskip objective (measured best), mean otherwise.",
-    )
-    noise_scale: Literal["per_dim", "fixed"] | None = option(
-        None,
-        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the reported form); "
-        "none: fixed for the simskip objective (measured best), per_dim otherwise.",
-    )
-    augment: Literal["both", "one_per_view"] = option(
-        "both", "Each view masked and noised (both), or view 1 masked and view 2 noised."
-    )
-    standardize: bool | None = option(
-        None,
-        "The refiner sees (x − mean) / std (off: raw x); none: off for the simskip objective "
-        "(measured best), on otherwise.",
-    )
+    mask_value: Literal["mean", "zero"] | None = view_option("mask_value", *_VIEW_WORDS)
+    noise_scale: Literal["per_dim", "fixed"] | None = view_option("noise_scale", *_VIEW_WORDS)
+    augment: Literal["both", "one_per_view"] = view_option("augment")
+    standardize: bool | None = view_option("standardize", *_VIEW_WORDS)
     hidden: int | None = option(None, "Refiner hidden width (default dim / 2).", min=1)
     dropout: float = option(0.1, "Refiner dropout.", min=0, lt=1)
     skip: bool = option(True, "Skip connection h = x + F(x) (off: the no-skip ablation).")
@@ -105,5 +95,4 @@ class AdapterConfig:
                 f"select_fraction ({self.select_fraction}) + guard_fraction "
                 f"({self.guard_fraction}) must be below 1: some rows must be left to train on"
             )
-        if not self.device.startswith(("cpu", "cuda", "mps")):
-            raise ConfigError(f"device must be cpu, cuda[:i] or mps, got {self.device!r}")
+        check_device(self.device)

@@ -55,6 +55,46 @@ def view_defaults(objective: str, given: dict[str, Any]) -> dict[str, Any]:
     return {key: value if given.get(key) is None else given[key] for key, value in defaults.items()}
 
 
+#: The view options that :class:`RefineConfig` and :class:`infoclr.adapters.AdapterConfig`
+#: share: ``name: (default, help)``; ``{unset}`` and ``{others}`` take each config's words for
+#: an unset value and for the objectives other than simskip.
+_VIEW_OPTIONS: dict[str, tuple[Any, str]] = {
+    "mask_value": (
+        None,
+        "A masked entry becomes its dimension's mean, or zero (SimSkip's reported form); "
+        "{unset}: zero for the simskip objective (measured best), mean {others}.",
+    ),
+    "noise_scale": (
+        None,
+        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the reported form); "
+        "{unset}: fixed for the simskip objective (measured best), per_dim {others}.",
+    ),
+    "augment": (
+        "both",
+        "Each view masked and noised (both), or view 1 masked and view 2 noised.",
+    ),
+    "standardize": (
+        None,
+        "The refiner sees (x − mean) / std (off: raw x); {unset}: off for the simskip objective "
+        "(measured best), on {others}.",
+    ),
+}
+
+
+def view_option(name: str, unset: str = "unset", others: str = "for supervised") -> Any:
+    """The :func:`~infoclr.config.option` field of the shared view option ``name``
+    (``mask_value``, ``noise_scale``, ``augment`` or ``standardize``), its help worded with
+    ``unset`` and ``others``."""
+    default, text = _VIEW_OPTIONS[name]
+    return option(default, text.format(unset=unset, others=others))
+
+
+def check_device(device: str) -> None:
+    """A one-line ConfigError unless ``device`` names cpu, cuda[:i] or mps (no torch needed)."""
+    if not device.startswith(("cpu", "cuda", "mps")):
+        raise ConfigError(f"device must be cpu, cuda[:i] or mps, got {device!r}")
+
+
 #: The fields that are arguments of :class:`infoclr.evaluation.selection.CandidateScorer`.
 SELECTION_OPTIONS = (
     "val_fraction",
@@ -103,25 +143,11 @@ class RefineConfig:
     )
     # the two views
     mask_prob: float = option(0.2, "Probability that a view masks an entry.", min=0, lt=1)
-    mask_value: Literal["mean", "zero"] | None = option(
-        None,
-        "A masked entry becomes its dimension's mean, or zero (SimSkip's reported form); "
-        "unset: zero for the simskip objective (measured best), mean for supervised.",
-    )
+    mask_value: Literal["mean", "zero"] | None = view_option("mask_value")
     noise_std: float = option(0.1, "View noise δ (0: off).", min=0)
-    noise_scale: Literal["per_dim", "fixed"] | None = option(
-        None,
-        "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the reported form); "
-        "unset: fixed for the simskip objective (measured best), per_dim for supervised.",
-    )
-    augment: Literal["both", "one_per_view"] = option(
-        "both", "Each view masked and noised (both), or view 1 masked and view 2 noised."
-    )
-    standardize: bool | None = option(
-        None,
-        "The refiner sees (x − mean) / std (off: raw x); unset: off for the simskip objective "
-        "(measured best), on for supervised.",
-    )
+    noise_scale: Literal["per_dim", "fixed"] | None = view_option("noise_scale")
+    augment: Literal["both", "one_per_view"] = view_option("augment")
+    standardize: bool | None = view_option("standardize")
     # selection and the report
     val_fraction: float = option(0.2, "Labelled rows that select the epoch.", gt=0, lt=1)
     test_fraction: float = option(
@@ -168,8 +194,7 @@ class RefineConfig:
                 f"val_fraction + test_fraction must be below 1 (the rest trains the probes), "
                 f"got {self.val_fraction} + {self.test_fraction}"
             )
-        if not self.device.startswith(("cpu", "cuda", "mps")):
-            raise ConfigError(f"device must be cpu, cuda[:i] or mps, got {self.device!r}")
+        check_device(self.device)
 
     def resolved_objective(self, labels: bool, clusters: bool) -> str:
         """``"supervised"`` or ``"simskip"``: what :attr:`objective` means with or without
