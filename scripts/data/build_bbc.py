@@ -16,7 +16,6 @@ import time
 from collections import defaultdict
 
 import numpy as np
-
 from common import DATA, bbc_articles, encode, load_encoder, write_json, write_lines
 
 
@@ -83,10 +82,14 @@ def main() -> None:
     timing: dict = {"model": args.model, "max_seq_length": model.max_seq_length}
     emb, timing["body"] = encode(model, [r["body"] for r in rows], args.batch_size, "bodies")
     np.save(out / "embeddings.npy", emb)
-    hemb, timing["headline"] = encode(model, [r["headline"] for r in rows], args.batch_size, "headlines")
+    hemb, timing["headline"] = encode(
+        model, [r["headline"] for r in rows], args.batch_size, "headlines"
+    )
     np.save(out / "headline_embeddings.npy", hemb)
     if not args.no_fulltext:
-        femb, timing["fulltext"] = encode(model, [r["text"] for r in rows], args.batch_size, "full text")
+        femb, timing["fulltext"] = encode(
+            model, [r["text"] for r in rows], args.batch_size, "full text"
+        )
         np.save(out / "fulltext_embeddings.npy", femb)
 
     # ---- sanity numbers (recorded, not a benchmark)
@@ -95,7 +98,9 @@ def main() -> None:
     # count a retrieved exact duplicate as a hit
     top1 = sims.argmax(1)
     timing["headline_to_body_recall@1_own"] = round(float((rank == 0).mean()), 4)
-    timing["headline_to_body_recall@1_dup_ok"] = round(float((canonical[top1] == canonical).mean()), 4)
+    timing["headline_to_body_recall@1_dup_ok"] = round(
+        float((canonical[top1] == canonical).mean()), 4
+    )
     timing["headline_to_body_mrr_own"] = round(float((1.0 / (rank + 1)).mean()), 4)
     timing["n_articles"] = len(rows)
     timing["n_unique_bodies"] = int(unique_mask.sum())

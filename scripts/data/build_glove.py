@@ -16,7 +16,6 @@ import time
 
 import numpy as np
 import pyarrow.parquet as pq
-
 from common import DATA, bbc_articles, package_file, trec_questions, write_json
 
 TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")

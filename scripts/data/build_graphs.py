@@ -19,11 +19,17 @@ import json
 
 import networkx as nx
 import numpy as np
-
 from common import DATA, package_file, write_json, write_lines
 
 
-def save(name: str, adj: np.ndarray, labels: list[str] | None, node_ids: list[str], directed: bool, note: str):
+def save(
+    name: str,
+    adj: np.ndarray,
+    labels: list[str] | None,
+    node_ids: list[str],
+    directed: bool,
+    note: str,
+):
     out = DATA / "graphs" / name
     out.mkdir(parents=True, exist_ok=True)
     adj = np.asarray(adj, dtype=np.float32)
@@ -34,7 +40,7 @@ def save(name: str, adj: np.ndarray, labels: list[str] | None, node_ids: list[st
         src, dst = np.nonzero(np.triu(adj))  # each undirected edge once, src <= dst
     with open(out / "edges.csv", "w") as fh:
         fh.write("src,dst,weight\n")
-        for s, d in zip(src, dst):
+        for s, d in zip(src, dst, strict=True):
             w = adj[s, d]
             fh.write(f"{s},{d},{int(w) if float(w).is_integer() else w}\n")
     np.save(out / "adjacency.npy", adj)
@@ -66,8 +72,14 @@ def save(name: str, adj: np.ndarray, labels: list[str] | None, node_ids: list[st
 
 def main() -> None:
     for side in ("left", "right"):
-        a = np.loadtxt(package_file("graspologic", f"graspologic/datasets/drosophila/{side}_adjacency.csv"), dtype=int)
-        lab = np.loadtxt(package_file("graspologic", f"graspologic/datasets/drosophila/{side}_cell_labels.csv"), dtype=str)
+        a = np.loadtxt(
+            package_file("graspologic", f"graspologic/datasets/drosophila/{side}_adjacency.csv"),
+            dtype=int,
+        )
+        lab = np.loadtxt(
+            package_file("graspologic", f"graspologic/datasets/drosophila/{side}_cell_labels.csv"),
+            dtype=str,
+        )
         assert a.shape[0] == a.shape[1] == len(lab)
         save(
             f"drosophila_{side}",
@@ -87,7 +99,8 @@ def main() -> None:
         [g.nodes[v]["club"] for v in nodes],
         [str(v) for v in nodes],
         directed=False,
-        note=f"networkx {nx.__version__} karate_club_graph(); unweighted; label = club after the split",
+        note=f"networkx {nx.__version__} karate_club_graph(); unweighted; "
+        "label = club after the split",
     )
 
     g = nx.les_miserables_graph()
@@ -98,7 +111,8 @@ def main() -> None:
         None,
         nodes,
         directed=False,
-        note=f"networkx {nx.__version__} les_miserables_graph(); weight = co-appearances; no labels",
+        note=f"networkx {nx.__version__} les_miserables_graph(); "
+        "weight = co-appearances; no labels",
     )
 
 

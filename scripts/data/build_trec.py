@@ -13,7 +13,6 @@ import json
 import time
 
 import numpy as np
-
 from common import DATA, encode, load_encoder, trec_questions, write_json, write_lines
 
 
@@ -39,7 +38,12 @@ def main() -> None:
     if args.model == "minilm":
         with open(out / "texts.jsonl", "w") as fh:
             for r in rows:
-                fh.write(json.dumps({k: r[k] for k in ("id", "text", "coarse", "fine", "label", "fine_label")}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {k: r[k] for k in ("id", "text", "coarse", "fine", "label", "fine_label")}
+                    )
+                    + "\n"
+                )
 
     model = load_encoder(args.model)
     info: dict = {"model": args.model, "max_seq_length": model.max_seq_length, "n": len(rows)}

