@@ -6,7 +6,8 @@ For each dir with embeddings.npy + labels: 5-fold stratified CV accuracy of
 (a) 10-NN cosine majority vote, (b) logistic regression (C=10, lbfgs); k-means NMI
 (k = #classes, 10 inits). For BBC also headline->body retrieval recall@1/@10 and MRR (own
 article as positive), and a cross-encoder check: ridge (lambda=1e-2) linear map new->old
-fitted on a random half of the BBC bodies, top-1 identification of the same article among the other 1,113 in the old space.
+fitted on a random half of the BBC bodies, top-1 identification of the same article among
+the other 1,113 in the old space.
 Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 on the shared machine (BLAS threads
 oversubscribe badly otherwise).
 """
