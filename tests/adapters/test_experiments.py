@@ -34,7 +34,8 @@ def test_retrieval_and_alignment_experiments() -> None:
     queries = (documents + 0.5 * rng.normal(size=documents.shape)).astype(np.float32)
     rows = np.arange(200)
     row = retrieval_experiment(queries, documents, Pairs(rows, rows, -np.ones(200, int)), 0, FAST)
-    assert 0 < row["scores"]["input"]["mrr"] <= 1 and row["split"]["train"] > 0
+    # Noisy copies of the documents find them far above chance (MRR about 0.03 for 200).
+    assert row["scores"]["input"]["mrr"] > 0.3 and row["split"]["train"] > 0
     rotation, _ = np.linalg.qr(rng.normal(size=(8, 8)))
     relevance = np.stack([rows, rows], 1)
     out = alignment_experiment(documents, documents @ rotation, queries @ rotation, relevance, 0)

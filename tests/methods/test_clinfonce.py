@@ -223,8 +223,11 @@ def test_guide_cli_trains_clinfonce_on_a_csv_manifest(tmp_path: Path, capsys) ->
     assert code == 0, capsys.readouterr().err
     run_dir = out / "guide"
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["method"] == "clinfonce" and metrics["linear_top1"] is not None
     table = pd.read_csv(manifest)
+    test_rows = int((table["split"] == "test").sum())
+    # scored on the manifest's test rows: a whole number of them correct
+    correct = metrics["linear_top1"] * test_rows
+    assert metrics["method"] == "clinfonce" and correct == pytest.approx(round(correct), abs=1e-6)
     train_rows = table[table["split"] == "train"]
     expected = _top_k_clusters_loop(
         {a: train_rows[a].to_numpy() for a in ATTRIBUTES}, ATTRIBUTES, 2
