@@ -14,6 +14,38 @@ import torch  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
+#: Full-image crops, no jitter, no affine: two views of an image are identical.
+_DETERMINISTIC_VIEWS = {
+    "crop_scale": (1.0, 1.0),
+    "crop_ratio": (1.0, 1.0),
+    "jitter_prob": 0.0,
+    "rotation": 0.0,
+    "translate": 0.0,
+    "shear": 0.0,
+    "affine_scale": (1.0, 1.0),
+}
+
+
+def _tiny_pretrain_argv(method: str, out: Path, *settings: str) -> list[str]:
+    """``infoclr pretrain`` arguments of a 1-epoch small-CNN run of ``method`` on digits (batch
+    256, no progress bar) into ``out``, plus ``--set`` for each of ``settings``."""
+    argv = ["pretrain", "--method", method, "--dataset", "digits", "--backbone", "smallcnn"]
+    argv += ["--epochs", "1", "--batch-size", "256", "-o", str(out), "--no-progress"]
+    return argv + [word for setting in settings for word in ("--set", setting)]
+
+
+@pytest.fixture
+def deterministic_views() -> dict:
+    """View options under which two views of an image are the image itself."""
+    return dict(_DETERMINISTIC_VIEWS)
+
+
+@pytest.fixture
+def tiny_pretrain_argv():
+    """``tiny_pretrain_argv(method, out, *settings)``: the arguments of a 1-epoch small-CNN
+    ``infoclr pretrain`` run on digits (batch 256) into ``out``, ``--set`` for each setting."""
+    return _tiny_pretrain_argv
+
 
 @pytest.fixture(autouse=True)
 def _seed() -> None:

@@ -20,17 +20,6 @@ import torch
 
 from infoclr.pretrain import PretrainConfig, prepare
 
-# Full-image crops, no jitter, no affine: two views of an image are identical.
-DETERMINISTIC_VIEWS = {
-    "crop_scale": (1.0, 1.0),
-    "crop_ratio": (1.0, 1.0),
-    "jitter_prob": 0.0,
-    "rotation": 0.0,
-    "translate": 0.0,
-    "shear": 0.0,
-    "affine_scale": (1.0, 1.0),
-}
-
 SETTINGS = {
     "backbone_width": "8",
     "projection_dim": "16",
@@ -38,12 +27,13 @@ SETTINGS = {
     "baselines": "false",
     "probe_epochs": "5",
     "log_every_n_steps": "1",
-    "view_options": json.dumps(DETERMINISTIC_VIEWS),
 }
 
 
 @pytest.mark.slow
-def test_two_process_first_step_loss_equals_single_process(tmp_path: Path) -> None:
+def test_two_process_first_step_loss_equals_single_process(
+    tmp_path: Path, deterministic_views: dict
+) -> None:
     args = [
         sys.executable,
         "-m",
@@ -63,7 +53,7 @@ def test_two_process_first_step_loss_equals_single_process(tmp_path: Path) -> No
         str(tmp_path),
         "--no-progress",
     ]
-    for key, value in SETTINGS.items():
+    for key, value in {**SETTINGS, "view_options": json.dumps(deterministic_views)}.items():
         args += ["--set", f"{key}={value}"]
     done = subprocess.run(
         args, capture_output=True, text=True, timeout=420, stdin=subprocess.DEVNULL
@@ -92,7 +82,7 @@ def test_two_process_first_step_loss_equals_single_process(tmp_path: Path) -> No
                 ("log_every_n_steps", 1),
             )
         },
-        view_options=DETERMINISTIC_VIEWS,
+        view_options=deterministic_views,
     )
     prepared = prepare(config)
     train, method = prepared.train, prepared.model

@@ -22,16 +22,6 @@ TINY = dict(
     baselines=False,
     probe_epochs=5,
 )
-# Full-image views, no jitter, no affine: a view is the image itself (as in test_pretrain_ddp).
-DETERMINISTIC_VIEWS = {
-    "crop_scale": (1.0, 1.0),
-    "crop_ratio": (1.0, 1.0),
-    "jitter_prob": 0.0,
-    "rotation": 0.0,
-    "translate": 0.0,
-    "shear": 0.0,
-    "affine_scale": (1.0, 1.0),
-}
 
 
 @pytest.mark.parametrize(
@@ -81,7 +71,7 @@ def _first_batch_loss(config: PretrainConfig, backbone_state: dict | None, model
 
 
 def test_init_from_a_saved_state_dict_gives_the_original_weights_first_step_loss(
-    finished_run: Path, tmp_path: Path
+    finished_run: Path, tmp_path: Path, deterministic_views: dict
 ) -> None:
     weights = tmp_path / "saved.pt"
     weights.write_bytes((finished_run / "backbone.pt").read_bytes())
@@ -89,7 +79,7 @@ def test_init_from_a_saved_state_dict_gives_the_original_weights_first_step_loss
         epochs=1,
         batch_size=128,
         log_every_n_steps=1,
-        view_options=DETERMINISTIC_VIEWS,
+        view_options=deterministic_views,
         init=str(weights),
         output_dir=str(tmp_path / "runs"),
         **TINY,

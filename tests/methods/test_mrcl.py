@@ -314,43 +314,24 @@ def _tiny_config(tmp_path: Path, **kw) -> PretrainConfig:
     )
 
 
-def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
+def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch, tiny_pretrain_argv) -> None:
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C after the first epoch's checkpoint, before evaluation
 
     with monkeypatch.context() as patch:
         patch.setattr(pretrain_module, "_evaluate", killed)
         code = main(
-            [
-                "pretrain",
-                "--method",
+            tiny_pretrain_argv(
                 "mrcl",
-                "--dataset",
-                "digits",
-                "--backbone",
-                "smallcnn",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "256",
-                "-o",
-                str(tmp_path),
-                "--no-progress",
-                "--set",
+                tmp_path,
                 "backbone_width=8",
-                "--set",
                 "knn_every=0",
-                "--set",
                 "precision=32",
-                "--set",
                 "mask_fill=learned",
-                "--set",
                 "mask_ratio=0.75",
-                "--set",
                 "rec_weight=0.5",
-                "--set",
                 "decoder=spatial",
-            ]
+            )
         )
     assert code == 130
     run_dir = tmp_path / "mrcl-digits"

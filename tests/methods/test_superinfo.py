@@ -328,41 +328,23 @@ def test_cli_rejects_bad_configuration(args, message, tmp_path: Path, capsys) ->
     assert not any(tmp_path.iterdir())
 
 
-def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
+def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch, tiny_pretrain_argv) -> None:
     def killed(*args, **kwargs):
         raise KeyboardInterrupt  # Ctrl-C after the first epoch's checkpoint, before evaluation
 
     with monkeypatch.context() as patch:
         patch.setattr(pretrain_module, "_evaluate", killed)
         code = main(
-            [
-                "pretrain",
-                "--method",
+            tiny_pretrain_argv(
                 "superinfo",
-                "--dataset",
-                "digits",
-                "--backbone",
-                "smallcnn",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "256",
-                "-o",
-                str(tmp_path),
-                "--no-progress",
-                "--set",
+                tmp_path,
                 "backbone_width=8",
-                "--set",
                 "knn_every=0",
-                "--set",
                 "precision=32",
-                "--set",
                 "lambda_superfluous=0.01",
-                "--set",
                 "lambda_rec=0.1",
-                "--set",
                 "anneal_fraction=1.0",
-            ]
+            )
         )
     assert code == 130
     run_dir = tmp_path / "superinfo-digits"
@@ -412,32 +394,13 @@ def test_cli_trains_and_python_api_resumes(tmp_path: Path, monkeypatch) -> None:
     assert 1e-4 < expected < 0.005
 
 
-def test_cli_reported_form_runs_and_saves_lambda_rec_zero(tmp_path: Path) -> None:
+def test_cli_reported_form_runs_and_saves_lambda_rec_zero(
+    tmp_path: Path, tiny_pretrain_argv
+) -> None:
     # The must-show: the two coefficients from the command line, lambda_rec 0 saved.
-    code = main(
-        [
-            "pretrain",
-            "--method",
-            "superinfo",
-            "--dataset",
-            "digits",
-            "--backbone",
-            "smallcnn",
-            "--epochs",
-            "1",
-            "--batch-size",
-            "256",
-            "-o",
-            str(tmp_path),
-            "--no-progress",
-            "--set",
-            "lambda_a=0.01",
-            "--set",
-            "lambda_b=0.001",
-            *("--set backbone_width=4 --set knn_every=0 --set precision=32".split()),
-            *("--set baselines=false --set probe_epochs=2".split()),
-        ]
-    )
+    settings = ["lambda_a=0.01", "lambda_b=0.001", "backbone_width=4", "knn_every=0"]
+    settings += ["precision=32", "baselines=false", "probe_epochs=2"]
+    code = main(tiny_pretrain_argv("superinfo", tmp_path, *settings))
     assert code == 0
     run_dir = tmp_path / "superinfo-digits"
     saved = yaml.safe_load((run_dir / "config.yaml").read_text())["method_options"]
