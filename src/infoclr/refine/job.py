@@ -292,6 +292,12 @@ def _objective(prepared: PreparedRefine, objective: str) -> str:
     )
 
 
+def _views(config: RefineConfig, objective: str) -> dict[str, Any]:
+    """The view options the run trained with (unset ones filled in for ``objective``)."""
+    options = config.simskip_options(objective)
+    return {key: options[key] for key in ("mask_value", "noise_scale", "standardize", "augment")}
+
+
 def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str, Any]:
     files, table = prepared.files, prepared.table
     labelled = prepared.label_codes
@@ -309,10 +315,7 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         "clusters": files.clusters,
         "objective": result.objective,
         "objective_detail": _objective(prepared, result.objective),
-        "views": {
-            key: prepared.config.simskip_options(result.objective)[key]
-            for key in ("mask_value", "noise_scale", "standardize", "augment")
-        },
+        "views": _views(prepared.config, result.objective),
         "trained_rows": result.trained_rows,
         "kept": result.kept,
         "guard": {
