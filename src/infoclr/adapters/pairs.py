@@ -29,43 +29,11 @@ from infoclr.adapters.engine import (
     gather_rows,
     train_with_selection,
 )
-from infoclr.data.pairs import Pairs
+from infoclr.data.pairs import Pairs, split_queries
 from infoclr.errors import ConfigError, DataError
 from infoclr.evaluation.guard import GuardDecision
 
-__all__ = ["fit_pairs", "split_queries"]
-
-
-def split_queries(
-    query_rows: np.ndarray, select_fraction: float, guard_fraction: float, seed: int, cap: int
-) -> dict[str, np.ndarray]:
-    """Random split of the distinct query rows into train / select / guard (each held-out part
-    at most ``cap`` queries)."""
-    distinct = np.unique(query_rows)
-    if distinct.size < 10:
-        raise DataError(f"only {distinct.size} distinct queries; the guard needs at least 10")
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(distinct)
-    num_select = max(2, min(round(select_fraction * distinct.size), cap))
-    num_guard = max(2, min(round(guard_fraction * distinct.size), cap))
-    return {
-        "select": np.sort(order[:num_select]),
-        "guard": np.sort(order[num_select : num_select + num_guard]),
-        "train": np.sort(order[num_select + num_guard :]),
-    }
-
-
-def _relevance(pairs: Pairs, queries: np.ndarray) -> np.ndarray:
-    """(P', 2) (position in ``queries``, document row) pairs of the given query rows."""
-    position = {int(q): i for i, q in enumerate(queries)}
-    keep = np.isin(pairs.query_rows, queries)
-    return np.stack(
-        [
-            np.array([position[int(q)] for q in pairs.query_rows[keep]], dtype=np.int64),
-            pairs.document_rows[keep],
-        ],
-        axis=1,
-    )
+__all__ = ["fit_pairs"]
 
 
 def fit_pairs(
@@ -75,6 +43,7 @@ def fit_pairs(
     config: AdapterConfig | None = None,
     max_eval_queries: int = 5000,
     on_epoch: Callable[[int, float, float | None], None] | None = None,
+    split_seed: int | None = None,
 ) -> AdapterResult:
     """Refine for retrieval from relevance pairs, with selection and the guard.
 
@@ -86,22 +55,21 @@ def fit_pairs(
         config: settings; ``query_only`` picks the query-side adapter.
         max_eval_queries: at most this many select and guard queries each.
         on_epoch: progress callback ``(epoch, mean_loss, select MRR or None)``.
+        split_seed: seed of the train / select / guard split of the queries (default
+            ``config.seed``).
 
     Returns:
         An :class:`AdapterResult`: ``result.refine(queries)`` gives the guarded queries, and
         (unless ``query_only``) ``result.refine(documents)`` the re-embedded index.
     """
-    try:
-        from infoclr.data.embeddings import scan_embeddings
-    except ImportError:  # before refine's I/O moved to infoclr.data.embeddings
-        from infoclr.data.embeddings import scan_embeddings
+    from infoclr.data.embeddings import scan_embeddings
 
     config = _checked_config(queries, documents, pairs, config)
     split = split_queries(
         pairs.query_rows,
         config.select_fraction,
         config.guard_fraction,
-        config.seed,
+        config.seed if split_seed is None else split_seed,
         max_eval_queries,
     )
     train = pairs.subset(np.isin(pairs.query_rows, split["train"]))
@@ -214,7 +182,7 @@ def _scorer(
     from infoclr.evaluation.retrieval import retrieval_scores
 
     held = {name: gather_rows(queries, split[name]) for name in ("select", "guard")}
-    relevance = {name: _relevance(pairs, split[name]) for name in ("select", "guard")}
+    relevance = {name: pairs.relevance(split[name]) for name in ("select", "guard")}
 
     def score(candidate: VectorAdapter | None, part: str) -> dict[str, np.ndarray]:
         q = held[part] if candidate is None else candidate.refine(held[part])

@@ -1,4 +1,5 @@
-"""``infoclr refine``: refine existing embeddings with SimSkip, or apply a saved refiner.
+"""``infoclr refine``: refine existing embeddings (labels, clusters, pairs or SimSkip), or
+apply a saved refiner.
 
 A thin layer over :mod:`infoclr.refine.job`. The flags and their help come from
 :class:`~infoclr.refine.config.RefineConfig`; every other key is ``--set KEY=VALUE``. See
@@ -105,6 +106,17 @@ def refine(
     class_names: str | None = typer.Option(
         None, "--class-names", help="Legend names of the sorted labels: a,b,c or a .txt file."
     ),
+    pairs: Path | None = typer.Option(
+        None,
+        "--pairs",
+        help="Refine for retrieval: a .csv/.tsv of (query id, positive id[, negative id]) rows.",
+    ),
+    documents: Path | None = typer.Option(
+        None, "--documents", help="With --pairs: the documents, if not in INPUT (same encoder)."
+    ),
+    documents_out: Path | None = typer.Option(
+        None, "--documents-out", help="With --pairs and --documents: the refined documents."
+    ),
     id_column: str | None = typer.Option(None, "--id-column", help="Id column (default 'id')."),
     embedding_column: str | None = typer.Option(
         None, "--embedding-column", help="The list-valued column holding the vectors."
@@ -123,7 +135,7 @@ def refine(
     *,
     overrides: dict[str, Any],
 ) -> None:
-    """Refine the embeddings you already have (with labels, clusters or SimSkip), guarded."""
+    """Refine the embeddings you already have (with labels, clusters, pairs or SimSkip), guarded."""
     from rich.console import Console
 
     from infoclr.config import load_config, parse_overrides
@@ -148,6 +160,9 @@ def refine(
         class_names=_class_names(class_names),
         overwrite=overwrite,
         resume=resume,
+        pairs=pairs,
+        documents=documents,
+        documents_out=documents_out,
     )
     prepared = prepare_refine(cfg, files)
     table = prepared.table
@@ -157,4 +172,5 @@ def refine(
     with _progress(console, progress, cfg.epochs) as on_progress:
         report = run_refine(prepared, echo=console.print, on_progress=on_progress)
     _print_summary(console, report)
-    console.print(f"wrote {out}, {files.refiner}, {files.report('report.json')}")
+    written = [out, *([documents_out] if documents_out else []), files.refiner]
+    console.print(f"wrote {', '.join(map(str, written))}, {files.report('report.json')}")

@@ -23,7 +23,7 @@ import numpy as np
 
 from infoclr.errors import DataError
 
-__all__ = ["Pairs", "id_positions", "read_pairs", "table_ids"]
+__all__ = ["Pairs", "id_positions", "read_pairs", "split_queries", "table_ids"]
 
 
 @dataclass
@@ -46,6 +46,40 @@ class Pairs:
     def subset(self, keep: np.ndarray) -> Pairs:
         """The pairs selected by a boolean mask or index array."""
         return Pairs(self.query_rows[keep], self.document_rows[keep], self.negative_rows[keep])
+
+    def relevance(self, queries: np.ndarray) -> np.ndarray:
+        """(P', 2) (position in ``queries``, document row) of the pairs of the given query rows
+        (what :func:`infoclr.evaluation.retrieval.retrieval_scores` takes)."""
+        position = {int(q): i for i, q in enumerate(queries)}
+        keep = np.isin(self.query_rows, queries)
+        positions = [position[int(q)] for q in self.query_rows[keep]]
+        return np.stack([np.array(positions, dtype=np.int64), self.document_rows[keep]], axis=1)
+
+    def query_count(self) -> int:
+        """The number of distinct queries."""
+        return int(np.unique(self.query_rows).size)
+
+
+def split_queries(
+    query_rows: np.ndarray, select_fraction: float, guard_fraction: float, seed: int, cap: int
+) -> dict[str, np.ndarray]:
+    """Random split of the distinct query rows into train / select / guard (each held-out part
+    at most ``cap`` queries); a one-line DataError below 10 distinct queries."""
+    distinct = np.unique(query_rows)
+    if distinct.size < 10:
+        raise DataError(
+            f"the pairs name only {distinct.size} distinct queries; the select and guard parts "
+            "need at least 10 queries in all"
+        )
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(distinct)
+    num_select = max(2, min(round(select_fraction * distinct.size), cap))
+    num_guard = max(2, min(round(guard_fraction * distinct.size), cap))
+    return {
+        "select": np.sort(order[:num_select]),
+        "guard": np.sort(order[num_select : num_select + num_guard]),
+        "train": np.sort(order[num_select + num_guard :]),
+    }
 
 
 def table_ids(ids: Any, num_rows: int) -> list[str]:

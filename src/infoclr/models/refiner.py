@@ -121,6 +121,14 @@ class Refiner(nn.Module):
             nn.init.zeros_(last.weight)
             nn.init.zeros_(last.bias)
 
+    def identity(self) -> Refiner:
+        """A fresh skip refiner of the same shape and statistics: it returns its input exactly
+        (what is saved when the guard keeps the input)."""
+        fresh = Refiner(
+            self.dim, self.hidden, self.dropout, True, self.feature_mean, self.feature_std
+        )
+        return fresh.to(self.feature_std.device).eval()
+
     def standardize(self, x: Tensor) -> Tensor:
         """(N, d) input coordinates → (N, d) standardised coordinates ``(x − mean) / std``."""
         return (x - self.feature_mean) / self.feature_std

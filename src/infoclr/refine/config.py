@@ -37,7 +37,7 @@ SIMSKIP_OPTIONS = (
     "cluster_form",
 )
 
-OBJECTIVES = ("auto", "supervised", "simskip")
+OBJECTIVES = ("auto", "supervised", "simskip", "pairs")
 
 
 def view_defaults(objective: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -126,13 +126,23 @@ class RefineConfig:
     lr: float = option(1e-3, "Adam learning rate.", gt=0)
     weight_decay: float = option(0.0, "Adam weight decay.", min=0)
     # the refiner, the head and the loss
-    objective: Literal["auto", "supervised", "simskip"] = option(
+    objective: Literal["auto", "supervised", "simskip", "pairs"] = option(
         "auto",
         "Training loss: supervised (rows of one label or cluster are positives, unlabelled rows "
         "pair with their own other view), simskip (unsupervised NT-Xent; labels only select "
-        "and guard) or auto (supervised when --labels or --clusters are given).",
+        "and guard), pairs (ranking loss on --pairs) or auto (pairs with --pairs, supervised "
+        "with --labels or --clusters, else simskip).",
     )
     temperature: float = option(0.2, "NT-Xent / Cl-InfoNCE temperature τ.", gt=0)
+    pairs_temperature: float = option(
+        0.05,
+        "Temperature of the ranking loss on --pairs (sentence-transformers' 1/20).",
+        gt=0,
+        cli=False,
+    )
+    query_only: bool = option(
+        False, "With --pairs: refine the queries only, so an existing document index stays valid."
+    )
     hidden: int | None = option(None, "Refiner hidden width; none: dim // 2.", min=1)
     dropout: float = option(0.1, "Dropout inside the refiner.", min=0, lt=1)
     skip: bool = option(True, "Skip connection h = x + F(x) (off: the no-skip ablation).")
@@ -196,9 +206,14 @@ class RefineConfig:
             )
         check_device(self.device)
 
-    def resolved_objective(self, labels: bool, clusters: bool) -> str:
-        """``"supervised"`` or ``"simskip"``: what :attr:`objective` means with or without
-        labels and clusters; a one-line ConfigError for supervised without either."""
+    def resolved_objective(self, labels: bool, clusters: bool, pairs: bool = False) -> str:
+        """``"supervised"``, ``"simskip"`` or ``"pairs"``: what :attr:`objective` means with or
+        without labels, clusters and pairs; a one-line ConfigError for a combination no run can
+        use."""
+        if pairs or self.objective == "pairs":
+            return self._pairs_objective(labels or clusters, pairs)
+        if self.query_only:
+            raise ConfigError("--query-only refines queries for retrieval; give --pairs FILE too")
         if self.objective == "simskip":
             return "simskip"
         if labels or clusters:
@@ -209,6 +224,24 @@ class RefineConfig:
                 "or use --objective simskip (or auto)"
             )
         return "simskip"
+
+    def _pairs_objective(self, labelled: bool, pairs: bool) -> str:
+        if not pairs:
+            raise ConfigError(
+                "objective 'pairs' trains on (query, document) pairs; give --pairs FILE, or use "
+                "--objective auto"
+            )
+        if self.objective not in ("auto", "pairs"):
+            raise ConfigError(
+                f"--pairs trains the retrieval objective, not {self.objective!r}; drop "
+                "--objective (or use --objective pairs)"
+            )
+        if labelled:
+            raise ConfigError(
+                "--pairs cannot be combined with --labels or --clusters; refine for retrieval "
+                "(--pairs) or for classes (--labels / --clusters), one at a time"
+            )
+        return "pairs"
 
     def simskip_options(self, objective: str = "simskip") -> dict[str, Any]:
         """The :class:`~infoclr.methods.simskip.SimSkip` arguments this config sets, the view

@@ -92,14 +92,7 @@ class RefineResult:
         refiner = self.module.refiner
         if not self.identity or refiner.skip:
             return refiner  # a skip refiner holding epoch 0's weights is the identity
-        return Refiner(
-            refiner.dim,
-            refiner.hidden,
-            refiner.dropout,
-            True,
-            refiner.feature_mean,
-            refiner.feature_std,
-        ).eval()
+        return refiner.identity()
 
     def refine(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
         """The output for (N, D) rows: float32 rows through the kept refiner (the identity

@@ -47,7 +47,10 @@ class RefineFiles:
     ``labels`` / ``clusters``: a column of the input or a file with one value per row.
     ``class_names``: legend names of the sorted label values. The refiner goes to
     ``save_refiner`` (default: OUT's stem + ``.refiner.pt``), the report, config and map to
-    ``report_dir`` (default: OUT's folder), the checkpoint beside OUT.
+    ``report_dir`` (default: OUT's folder), the checkpoint beside OUT. With ``pairs``
+    (:mod:`infoclr.refine.pairs`), ``documents`` is a second table holding the documents
+    (default: the input holds queries and documents alike) and ``documents_out`` where that
+    table goes refined.
     """
 
     input: Path
@@ -61,6 +64,9 @@ class RefineFiles:
     class_names: list[str] | None = None
     overwrite: bool = False
     resume: bool = False
+    pairs: Path | None = None
+    documents: Path | None = None
+    documents_out: Path | None = None
 
     @property
     def refiner(self) -> Path:
@@ -75,7 +81,8 @@ class RefineFiles:
 
     def outputs(self, with_map: bool) -> list[Path]:
         names = ["report.json", "refine.yaml", *(["refine_map.png"] if with_map else [])]
-        return [self.out, self.refiner, *(self.report(name) for name in names)]
+        tables = [self.out, *([self.documents_out] if self.documents_out else [])]
+        return [*tables, self.refiner, *(self.report(name) for name in names)]
 
 
 @dataclass
@@ -92,6 +99,7 @@ class PreparedRefine:
     map_method: str = "none"
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    retrieval: Any = None  # the documents and pairs of a --pairs run (infoclr.refine.pairs)
 
 
 def _codes(spec: str | None, table: EmbeddingTable, what: str) -> tuple[Any, list[Any]]:
@@ -144,7 +152,7 @@ def _check_sizes(config: RefineConfig, prepared: PreparedRefine) -> None:
         )
 
 
-def _check_paths(files: RefineFiles, with_map: bool) -> None:
+def check_paths(files: RefineFiles, with_map: bool) -> None:
     from infoclr.runs import check_new_outputs
 
     embedding_format(files.input, "input")
@@ -154,8 +162,13 @@ def _check_paths(files: RefineFiles, with_map: bool) -> None:
             f"{str(files.out / 'refined.npy')!r}"
         )
     embedding_format(files.out, "output")
+    for path, role in ((files.documents, "--documents"), (files.documents_out, "--documents-out")):
+        if path is not None:
+            embedding_format(path, role)
     outputs = files.outputs(with_map)
     check_distinct_paths(files.input, *outputs, files.checkpoint)
+    if files.documents is not None:
+        check_distinct_paths(files.documents, *outputs)
     check_new_outputs(outputs, files.overwrite)
     if files.resume and not files.checkpoint.is_file():
         raise ConfigError(
@@ -172,10 +185,19 @@ def prepare_refine(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
     """
     started = time.perf_counter()
     config.validate()
-    config.resolved_objective(files.labels is not None, files.clusters is not None)
+    given = (files.labels, files.clusters, files.pairs)
+    if config.resolved_objective(*(spec is not None for spec in given)) == "pairs":
+        from infoclr.refine.pairs import prepare_pairs
+
+        return prepare_pairs(config, files, started)
+    if files.documents is not None or files.documents_out is not None:
+        raise ConfigError(
+            "--documents and --documents-out go with --pairs (which query finds which "
+            "document); give --pairs FILE or drop them"
+        )
     notes: list[str] = []
     map_method = _map_method(config, (files.labels or files.clusters) is not None, notes)
-    _check_paths(files, with_map=map_method != "none")
+    check_paths(files, with_map=map_method != "none")
     exclude = tuple(name for name in (files.labels, files.clusters) if name is not None)
     table = read_embeddings(files.input, files.id_column, files.embedding_column, exclude)
     label_codes, label_classes = _codes(files.labels, table, "labels")
@@ -382,6 +404,10 @@ def run_refine(
     """
     from infoclr.evaluation.selection import before_after
 
+    if prepared.retrieval is not None:
+        from infoclr.refine.pairs import run_pairs
+
+        return run_pairs(prepared, echo, on_progress)
     try:
         result, timings = _train(prepared, echo, on_progress)
     except KeyboardInterrupt:
