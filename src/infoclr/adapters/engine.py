@@ -113,7 +113,8 @@ class VectorAdapter(nn.Module):
             device = self.refiner.feature_std.device
             chunks = []
             for start in range(0, len(x), batch_size):
-                rows = torch.from_numpy(np.asarray(x[start : start + batch_size], np.float32))
+                # A copy: a memory-mapped input is read-only, which torch must not wrap.
+                rows = torch.from_numpy(np.array(x[start : start + batch_size], np.float32))
                 chunks.append(self.refiner(rows.to(device)).cpu().numpy())
         finally:
             self.train(was_training)

@@ -245,6 +245,8 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         guard_reason = result.decision.reason
     side = "the queries only" if prepared.config.query_only else "queries and documents alike"
     epochs = len(result.epoch_losses)
+    hard = int((inputs.pairs.negative_rows >= 0).sum())
+    negatives = f", plus the {hard} hard negatives given" if hard else ""
     return {
         "input": str(files.input),
         "output": str(files.out),
@@ -260,8 +262,8 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         "queries": {part: int(rows.size) for part, rows in inputs.split.items()},
         "objective": "pairs",
         "objective_detail": (
-            "pairs: multiple-negatives ranking loss (in-batch negatives, plus the hard "
-            f"negatives given) on the train queries' pairs; the refiner maps {side}"
+            f"pairs: multiple-negatives ranking loss (in-batch negatives{negatives}) on the "
+            f"train queries' pairs; the refiner maps {side}"
         ),
         "query_only": prepared.config.query_only,
         "kept": kept,
