@@ -1,5 +1,3 @@
-import sys
+from infoclr.cli import console
 
-from infoclr.cli import main
-
-sys.exit(main())
+console()

@@ -102,3 +102,30 @@ def test_kmeans_stability_matches_the_reference_and_rewards_structure() -> None:
     assert structured > 0.95
     assert unstructured < structured - 0.2
     assert unstructured == pytest.approx(_stability_reference(noise, 4, halves, 3), abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nmi_and_ari_equal_scikit_learn(seed: int) -> None:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    from infoclr.evaluation.clustering import adjusted_rand, normalized_mutual_info
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(2, 300))
+    a = rng.integers(0, int(rng.integers(1, 8)), size=size)
+    # Related, unrelated, relabelled and degenerate partners of ``a``.
+    partners = [
+        np.where(rng.random(size) < 0.3, rng.integers(0, 5, size=size), a),
+        rng.integers(0, 4, size=size),
+        (a * 7 + 3) % 11,
+        np.zeros(size, dtype=int),
+        np.arange(size),
+    ]
+    for b in partners:
+        assert normalized_mutual_info(a, b) == pytest.approx(
+            normalized_mutual_info_score(a, b), abs=1e-12
+        )
+        assert adjusted_rand(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+    ones = np.zeros(size, dtype=int)
+    assert normalized_mutual_info(ones, ones) == 1.0 == normalized_mutual_info_score(ones, ones)
+    assert adjusted_rand(ones, ones) == 1.0 == adjusted_rand_score(ones, ones)
