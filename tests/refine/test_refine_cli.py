@@ -331,3 +331,23 @@ def test_resume_refuses_a_checkpoint_of_other_settings_and_continues_a_matching_
     report = json.loads((tmp_path / "report.json").read_text())
     assert [c["epoch"] for c in report["selection"]["candidates"]] == [0, 1, 2]
     assert not checkpoint.exists()
+
+
+def test_the_console_process_ends_with_its_outputs_whole_and_its_output_flushed(
+    tmp_path: Path,
+) -> None:
+    """`refine` ends its process with os._exit after committing (no interpreter teardown): the
+    exit status, the output set and the last printed line must all survive that."""
+    vectors, labels = nuisance_rows(120)
+    np.save(tmp_path / "x.npy", vectors)
+    out = tmp_path / "y.npy"
+    command = [sys.executable, "-m", "infoclr", "refine", str(tmp_path / "x.npy")]
+    command += ["--out", str(out), "--epochs", "1", "--batch-size", "32", "--no-progress"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "".join(done.stderr.split()).endswith("report.json")  # rich may wrap the line
+    report = json.loads((tmp_path / "report.json").read_text())
+    np.testing.assert_array_equal(np.load(out).shape, vectors.shape)
+    assert report["rows"] == 120 and (tmp_path / "y.refiner.pt").is_file()
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and again.stderr.startswith("error: ")
