@@ -58,6 +58,8 @@ _UNDERFLOW_GUARD = 1e-25
 _BLOCK_BYTES = 2 << 20
 _MIN_BLOCK_ROWS = 256
 _DEVICE_BLOCK_BYTES = 256 << 20
+# A chunk is never thinner than this: a smaller block saves no memory worth its kernel calls.
+_MIN_CHUNK_BYTES = 2 << 20
 
 
 def _block_rows(n: int, z: Tensor, chunk_size: int | None) -> int:
@@ -69,7 +71,7 @@ def _block_rows(n: int, z: Tensor, chunk_size: int | None) -> int:
     budget = _BLOCK_BYTES if z.device.type == "cpu" else _DEVICE_BLOCK_BYTES
     step = max(_MIN_BLOCK_ROWS, budget // row_bytes)
     if chunk_size is not None:
-        step = min(step, max(chunk_size, _BLOCK_BYTES // row_bytes))
+        step = min(step, max(chunk_size, _MIN_CHUNK_BYTES // row_bytes))
     return max(1, min(step, n))
 
 
