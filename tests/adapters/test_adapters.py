@@ -140,11 +140,21 @@ def test_view_options() -> None:
     assert float(raw.refiner.feature_std[0]) == 1.0 and float(raw.refiner.feature_mean[0]) == 0.0
 
 
-def test_view_defaults_follow_the_objective() -> None:
+def test_objective_defaults_follow_the_objective() -> None:
     assert AdapterConfig(objective="simskip").views() == ("zero", "fixed", False)
     assert AdapterConfig().views() == ("mean", "per_dim", True)
     explicit = AdapterConfig(objective="simskip", mask_value="mean", standardize=True)
     assert explicit.views() == ("mean", "fixed", True)
+    # Weight decay: 0.05 for the supervised objective unless set, 0 for the others.
+    from infoclr.refine import RefineConfig
+
+    assert AdapterConfig(objective="supervised").resolved_weight_decay() == 0.05
+    assert AdapterConfig(objective="simskip").resolved_weight_decay() == 0.0
+    assert AdapterConfig(objective="pairs").resolved_weight_decay() == 0.0
+    assert AdapterConfig(objective="supervised", weight_decay=0.0).resolved_weight_decay() == 0.0
+    assert RefineConfig().simskip_options("supervised")["weight_decay"] == 0.05
+    assert RefineConfig(weight_decay=0.2).simskip_options("supervised")["weight_decay"] == 0.2
+    assert RefineConfig().simskip_options("simskip")["weight_decay"] == 0.0
 
 
 def test_fit_labelled_runs_on_the_refine_engine() -> None:

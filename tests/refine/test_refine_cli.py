@@ -129,6 +129,7 @@ def test_labels_make_the_objective_supervised_and_the_report_says_what_the_guard
     printed = capsys.readouterr().err
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["config"]["objective"] == "auto" and report["objective"] == "supervised"
+    assert report["config"]["weight_decay"] is None and report["weight_decay"] == 0.05
     assert report["labelled_rows"] == len(vectors) - 10
     split = report["evaluation"]["split"]
     assert report["trained_rows"] == len(vectors) - split["val"] - split["test"]
@@ -148,6 +149,7 @@ def test_labels_make_the_objective_supervised_and_the_report_says_what_the_guard
     assert main([*simskip, "--report-dir", str(tmp_path / "s"), *FAST]) == 0
     report = json.loads((tmp_path / "s" / "report.json").read_text())
     assert report["objective"] == "simskip" and report["objective_detail"].startswith("simskip")
+    assert report["weight_decay"] == 0.0
 
 
 def test_unlabelled_pt_dict_run(tmp_path: Path) -> None:

@@ -32,7 +32,12 @@ class AdapterConfig:
     epochs: int = option(20, "Training epochs.", min=0)
     batch_size: int = option(256, "Rows (or pairs) per batch.", min=2)
     lr: float = option(1e-3, "Adam learning rate.", gt=0)
-    weight_decay: float = option(0.0, "Adam weight decay.", min=0)
+    weight_decay: float | None = option(
+        None,
+        "Adam weight decay; none: 0.05 for the supervised objective (it holds the refiner near "
+        "the identity), 0 for the others.",
+        min=0,
+    )
     temperature: float = option(0.1, "Temperature of the contrastive loss over two views.", gt=0)
     pairs_temperature: float = option(
         0.05, "Temperature of the ranking loss for --pairs (sentence-transformers' 1/20).", gt=0
@@ -80,12 +85,19 @@ class AdapterConfig:
 
     def views(self) -> tuple[str, str, bool]:
         """``(mask_value, noise_scale, standardize)`` with the objective's defaults filled in
-        (:func:`infoclr.refine.config.view_defaults`)."""
-        from infoclr.refine.config import view_defaults
-
-        given = {k: getattr(self, k) for k in ("mask_value", "noise_scale", "standardize")}
-        filled = view_defaults(self.objective, given)
+        (:func:`infoclr.refine.config.objective_defaults`)."""
+        filled = self._filled()
         return filled["mask_value"], filled["noise_scale"], filled["standardize"]
+
+    def resolved_weight_decay(self) -> float:
+        """Adam's weight decay, the objective's default when unset."""
+        return float(self._filled()["weight_decay"])
+
+    def _filled(self) -> dict:
+        from infoclr.refine.config import objective_defaults
+
+        names = ("mask_value", "noise_scale", "standardize", "weight_decay")
+        return objective_defaults(self.objective, {k: getattr(self, k) for k in names})
 
     def validate(self) -> None:
         """Ranges from the declarations, then the cross-field rules."""

@@ -239,7 +239,7 @@ def train_with_selection(
     device = torch.device(config.device)
     adapter.to(device)
     optimizer = torch.optim.Adam(
-        adapter.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        adapter.parameters(), lr=config.lr, weight_decay=config.resolved_weight_decay()
     )
     rng = np.random.default_rng(config.seed)
     candidates = [{"epoch": 0, "score": select_score(None)}]

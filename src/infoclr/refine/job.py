@@ -338,6 +338,7 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         "objective": result.objective,
         "objective_detail": _objective(prepared, result.objective),
         "views": _views(prepared.config, result.objective),
+        "weight_decay": prepared.config.simskip_options(result.objective)["weight_decay"],
         "trained_rows": result.trained_rows,
         "kept": result.kept,
         "guard": {
