@@ -107,9 +107,7 @@ def refine(
         None, "--class-names", help="Legend names of the sorted labels: a,b,c or a .txt file."
     ),
     pairs: Path | None = typer.Option(
-        None,
-        "--pairs",
-        help="Refine for retrieval: a .csv/.tsv of (query id, positive id[, negative id]) rows.",
+        None, "--pairs", help="For retrieval: .csv/.tsv rows of query id, positive id[, negative]."
     ),
     documents: Path | None = typer.Option(
         None, "--documents", help="With --pairs: the documents, if not in INPUT (same encoder)."

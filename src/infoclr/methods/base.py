@@ -40,6 +40,8 @@ class MethodParts:
         projection_dim, projection_hidden: the projection head.
         channels_last: feed convnets channels_last tensors.
         patch_size: the backbone's patch size option, when one was given.
+        compile_backbone: run the training forward of the backbone through ``torch.compile``
+            (evaluation and export keep the plain module).
         cluster_ids: (N,) int64 cluster ids, filled in from ``method.cluster_ids`` before
             ``method.modules`` is called.
     """
@@ -57,6 +59,7 @@ class MethodParts:
     channels_last: bool = False
     patch_size: int | None = None
     cluster_ids: np.ndarray | None = None
+    compile_backbone: bool = False
 
 
 class ContrastiveMethod(L.LightningModule):
@@ -88,6 +91,11 @@ class ContrastiveMethod(L.LightningModule):
         self.views = parts.views
         self.optim = parts.optim
         self.channels_last = parts.channels_last
+        # The compiled forward is kept out of the module tree (no state_dict keys, no second
+        # registration of the backbone): training steps call it, evaluation the plain module.
+        self.__dict__["_compiled_backbone"] = (
+            torch.compile(self.backbone) if parts.compile_backbone else None
+        )
         ids = method.cluster_ids(parts)
         if ids is not None:
             self.register_buffer("cluster_ids", torch.as_tensor(ids, dtype=torch.long))
@@ -112,8 +120,11 @@ class ContrastiveMethod(L.LightningModule):
         return self.make_view(images), self.make_view(images)
 
     def project(self, views: Tensor) -> Tensor:
-        """Projection-head output (B, projection_dim) of float views."""
-        return self.projector(self.backbone(views))
+        """Projection-head output (B, projection_dim) of float views (in training, through
+        the compiled backbone when ``compile_backbone`` was set)."""
+        compiled = self.__dict__["_compiled_backbone"]
+        backbone = compiled if compiled is not None and self.training else self.backbone
+        return self.projector(backbone(views))
 
     def set_clusters(self, cluster_ids: Tensor) -> None:
         """Replace the (N,) cluster ids (k-means re-clustering); a memory bank, whose rows

@@ -198,6 +198,7 @@ class RunClock(L.Callback):
 
         self.images_per_step = images_per_step
         self.train_seconds = 0.0
+        self.epoch_seconds: list[float] = []
         self.steps = 0
         self.parts = 1
         self.wall_before = 0.0
@@ -216,7 +217,9 @@ class RunClock(L.Callback):
         import time
 
         if self._epoch_started is not None:
-            self.train_seconds += time.perf_counter() - self._epoch_started
+            seconds = time.perf_counter() - self._epoch_started
+            self.train_seconds += seconds
+            self.epoch_seconds.append(round(seconds, 3))
             self._epoch_started = None
 
     def wall_seconds(self) -> float:
@@ -229,12 +232,14 @@ class RunClock(L.Callback):
         return {
             "train_seconds": round(self.train_seconds, 3),
             "images_per_second": round(images / max(self.train_seconds, 1e-9), 1),
+            "epoch_seconds": list(self.epoch_seconds),
             "run_parts": self.parts,
         }
 
     def state_dict(self) -> dict[str, Any]:
         return {
             "train_seconds": self.train_seconds,
+            "epoch_seconds": list(self.epoch_seconds),
             "steps": self.steps,
             "parts": self.parts,
             "wall_seconds": self.wall_seconds(),
@@ -242,6 +247,7 @@ class RunClock(L.Callback):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.train_seconds = float(state_dict["train_seconds"])
+        self.epoch_seconds = [float(v) for v in state_dict.get("epoch_seconds", [])]
         self.steps = int(state_dict["steps"])
         self.parts = int(state_dict["parts"]) + 1
         self.wall_before = float(state_dict["wall_seconds"])

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,74 +30,12 @@ from infoclr.data.embeddings import (
 )
 from infoclr.errors import ConfigError, DataError
 from infoclr.refine.config import RefineConfig
+from infoclr.refine.files import Echo, PreparedRefine, RefineFiles, check_paths
 
 __all__ = ["PreparedRefine", "RefineFiles", "apply_refiner", "prepare_refine", "run_refine"]
 
-Echo = Callable[[str], Any]
 # Keys that do not change what a run computes: a run may resume with other values.
 _RESUME_FREE = ("threads", "device", "map_method", "map_rows")
-
-
-@dataclass
-class RefineFiles:
-    """The files of one refinement run (everything besides :class:`RefineConfig`).
-
-    ``labels`` / ``clusters``: a column of the input or a file with one value per row.
-    ``class_names``: legend names of the sorted label values. The refiner goes to
-    ``save_refiner`` (default: OUT's stem + ``.refiner.pt``), the report, config and map to
-    ``report_dir`` (default: OUT's folder), the checkpoint beside OUT. With ``pairs``
-    (:mod:`infoclr.refine.pairs`), ``documents`` is a second table holding the documents
-    (default: the input holds queries and documents alike) and ``documents_out`` where that
-    table goes refined.
-    """
-
-    input: Path
-    out: Path
-    labels: str | None = None
-    clusters: str | None = None
-    id_column: str | None = None
-    embedding_column: str | None = None
-    save_refiner: Path | None = None
-    report_dir: Path | None = None
-    class_names: list[str] | None = None
-    overwrite: bool = False
-    resume: bool = False
-    pairs: Path | None = None
-    documents: Path | None = None
-    documents_out: Path | None = None
-
-    @property
-    def refiner(self) -> Path:
-        return self.save_refiner or self.out.with_name(self.out.stem + ".refiner.pt")
-
-    @property
-    def checkpoint(self) -> Path:
-        return self.out.with_name(self.out.stem + ".refine.ckpt")
-
-    def report(self, name: str) -> Path:
-        return (self.report_dir if self.report_dir is not None else self.out.parent) / name
-
-    def outputs(self, with_map: bool) -> list[Path]:
-        names = ["report.json", "refine.yaml", *(["refine_map.png"] if with_map else [])]
-        tables = [self.out, *([self.documents_out] if self.documents_out else [])]
-        return [*tables, self.refiner, *(self.report(name) for name in names)]
-
-
-@dataclass
-class PreparedRefine:
-    """A checked run: its config, files, input table, codes, statistics and notes."""
-
-    config: RefineConfig
-    files: RefineFiles
-    table: EmbeddingTable
-    stats: EmbeddingStats
-    label_codes: np.ndarray | None = None
-    label_classes: list[Any] = field(default_factory=list)
-    cluster_codes: np.ndarray | None = None
-    map_method: str = "none"
-    notes: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    retrieval: Any = None  # the documents and pairs of a --pairs run (infoclr.refine.pairs)
 
 
 def _codes(spec: str | None, table: EmbeddingTable, what: str) -> tuple[Any, list[Any]]:
@@ -149,31 +85,6 @@ def _check_sizes(config: RefineConfig, prepared: PreparedRefine) -> None:
         raise ConfigError(
             f"batch_size {config.batch_size} is larger than {which}; use "
             f"--batch-size {max(2, train_rows // 2)} or smaller"
-        )
-
-
-def check_paths(files: RefineFiles, with_map: bool) -> None:
-    from infoclr.runs import check_new_outputs
-
-    embedding_format(files.input, "input")
-    if files.out.is_dir():
-        raise ConfigError(
-            f"--out {str(files.out)!r} is a folder; give a file name such as "
-            f"{str(files.out / 'refined.npy')!r}"
-        )
-    embedding_format(files.out, "output")
-    for path, role in ((files.documents, "--documents"), (files.documents_out, "--documents-out")):
-        if path is not None:
-            embedding_format(path, role)
-    outputs = files.outputs(with_map)
-    check_distinct_paths(files.input, *outputs, files.checkpoint)
-    if files.documents is not None:
-        check_distinct_paths(files.documents, *outputs)
-    check_new_outputs(outputs, files.overwrite)
-    if files.resume and not files.checkpoint.is_file():
-        raise ConfigError(
-            f"nothing to resume: {files.checkpoint} does not exist (the run finished, or never "
-            "completed an epoch); drop --resume to start a new run"
         )
 
 

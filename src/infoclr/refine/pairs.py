@@ -37,7 +37,7 @@ from infoclr.data.pairs import Pairs, read_pairs, split_queries, table_ids
 from infoclr.errors import ConfigError, DataError
 from infoclr.evaluation.selection import gather_rows
 from infoclr.refine.config import RefineConfig
-from infoclr.refine.job import Echo, PreparedRefine, RefineFiles, check_paths
+from infoclr.refine.files import Echo, PreparedRefine, RefineFiles, check_paths
 
 __all__ = ["RetrievalInputs", "prepare_pairs", "run_pairs"]
 

@@ -1,0 +1,67 @@
+"""``compile=True``: training steps run the backbone through torch.compile, while the saved
+weights, evaluation and export see the plain module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from infoclr.augment import BatchViews, ViewConfig
+from infoclr.methods import MethodParts
+from infoclr.methods.registry import method_options
+from infoclr.models import build_backbone
+
+
+def _parts(compile_backbone: bool) -> MethodParts:
+    torch.manual_seed(0)
+    backbone = build_backbone("smallcnn", 1, 8, width=4)
+    return MethodParts(
+        backbone=backbone,
+        views=BatchViews(ViewConfig.for_resolution(8, 1)),
+        image_size=8,
+        channels=1,
+        projection_dim=8,
+        compile_backbone=compile_backbone,
+    )
+
+
+def test_the_compiled_forward_is_used_in_training_only_and_adds_no_weights() -> None:
+    plain = method_options("simclr").build(_parts(False))
+    compiled = method_options("simclr").build(_parts(True))
+    assert plain.state_dict().keys() == compiled.state_dict().keys()
+    calls = []
+    wrapper = compiled.__dict__["_compiled_backbone"]
+    assert wrapper is not None and plain.__dict__["_compiled_backbone"] is None
+    compiled.__dict__["_compiled_backbone"] = lambda views: calls.append(1) or wrapper(views)
+    views = torch.randn(4, 1, 8, 8)
+    compiled.train()
+    compiled.project(views)
+    compiled.eval()
+    compiled.project(views)
+    assert calls == [1]  # evaluation went to the plain backbone
+
+
+@pytest.mark.slow
+def test_a_compiled_run_trains_and_records_the_setting(tmp_path: Path) -> None:
+    from infoclr.pretrain import PretrainConfig, pretrain
+
+    config = PretrainConfig(
+        epochs=1,
+        backbone_width=4,
+        batch_size=128,
+        knn_every=0,
+        probe_epochs=5,
+        baselines=False,
+        projection_dim=8,
+        compile=True,
+        output_dir=str(tmp_path),
+    )
+    run_dir = pretrain(config, progress=False, echo=lambda *_: None).run_dir
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["settings"]["compile"] is True
+    assert len(metrics["epoch_seconds"]) == 1 and metrics["linear_top1"] > 0.5
+    weights = torch.load(run_dir / "backbone.pt", weights_only=True)
+    assert not any("_orig_mod" in key for key in weights)
