@@ -133,8 +133,8 @@ class PretrainConfig:
     compile: bool = option(
         False,
         "torch.compile the backbone's training forward (evaluation and export keep the plain "
-        "module). Small CNN at 28 px on 2 CPU cores: 1.4x on the step alone, 1.07-1.21x per "
-        "epoch, after a 15-20 s compile (docs/benchmarks.md); off by default.",
+        "module). Small CNN at 28 px on 2 CPU cores: 1.10x per epoch after a 12-18 s cold "
+        "compile, no faster at 8 px (docs/benchmarks.md); off by default.",
         cli=False,
     )
     num_workers: int = option(0, "Loader workers for sets read from files.", min=0, cli=False)
