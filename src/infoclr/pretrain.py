@@ -289,7 +289,7 @@ def prepare(config: PretrainConfig) -> Prepared:
     import torch
 
     from infoclr.augment import BatchViews
-    from infoclr.methods import MethodParts, OptimConfig
+    from infoclr.methods import ContrastiveMethod, MethodParts, OptimConfig
     from infoclr.methods.trainer import check_hardware, resolve_channels_last, resolve_precision
     from infoclr.models import auto_backbone, build_backbone
 
@@ -339,7 +339,7 @@ def prepare(config: PretrainConfig) -> Prepared:
         patch_size=config.patch_size,
         compile_backbone=config.compile,
     )
-    model = spec.build(parts)
+    model = ContrastiveMethod(spec, parts)
     init = None
     if config.init is not None:
         from infoclr.models.init import init_model

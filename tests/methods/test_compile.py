@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from infoclr.augment import BatchViews, ViewConfig
-from infoclr.methods import MethodParts
+from infoclr.methods import ContrastiveMethod, MethodParts
 from infoclr.methods.registry import method_options
 from infoclr.models import build_backbone
 
@@ -29,8 +29,8 @@ def _parts(compile_backbone: bool) -> MethodParts:
 
 
 def test_the_compiled_forward_is_used_in_training_only_and_adds_no_weights() -> None:
-    plain = method_options("simclr").build(_parts(False))
-    compiled = method_options("simclr").build(_parts(True))
+    plain = ContrastiveMethod(method_options("simclr"), _parts(False))
+    compiled = ContrastiveMethod(method_options("simclr"), _parts(True))
     assert plain.state_dict().keys() == compiled.state_dict().keys()
     calls = []
     wrapper = compiled.__dict__["_compiled_backbone"]

@@ -162,13 +162,19 @@ def refine(
         documents=documents,
         documents_out=documents_out,
     )
-    prepared = prepare_refine(cfg, files)
+    if pairs is not None:
+        from infoclr.adapters.pairs_job import prepare_pairs, run_pairs
+
+        prepared = prepare_pairs(cfg, files)
+        run: Any = run_pairs
+    else:
+        prepared, run = prepare_refine(cfg, files), run_refine
     table = prepared.table
     console.print(f"{input_path}: {table.num_rows:,} rows × {table.dim} dims ({table.format})")
     for note in prepared.notes:
         console.print(f"note: {note}")
     with _progress(console, progress, cfg.epochs) as on_progress:
-        report = run_refine(prepared, echo=console.print, on_progress=on_progress)
+        report = run(prepared, echo=console.print, on_progress=on_progress)
     _print_summary(console, report)
     written = [out, *([documents_out] if documents_out else []), files.refiner]
     console.print(f"wrote {', '.join(map(str, written))}, {files.report('report.json')}")

@@ -1,13 +1,13 @@
 """Pretraining methods: a registry of options dataclasses and the one LightningModule.
 
 Each method file defines an options dataclass registered under a name
-(:func:`~infoclr.methods.registry.register_method`); ``options.build(parts)`` returns the
-:class:`~infoclr.methods.base.ContrastiveMethod` that trains it::
+(:func:`~infoclr.methods.registry.register_method`);
+:class:`~infoclr.methods.base.ContrastiveMethod` trains it::
 
-    from infoclr.methods import method_options
+    from infoclr.methods import ContrastiveMethod, method_options
 
     options = method_options("mrcl", {"mask_ratio": 0.75})   # checked, no torch imported yet
-    model = options.build(parts)                             # a LightningModule
+    model = ContrastiveMethod(options, parts)                # a LightningModule
 
 Importing this package loads no torch; the LightningModule, the optimiser helpers and the
 callbacks load on first use.
@@ -32,7 +32,8 @@ __getattr__, __dir__, __all__ = lazy_exports(
     __name__,
     eager="BUILTIN_METHOD_MODULES METHODS ContrastiveOptions MethodOptions available_methods "
     "method_class method_options option_owners register_method",
-    base="ContrastiveMethod MethodParts build_method",
+    base="ContrastiveMethod build_method",
+    parts="MethodParts",
     optim="LARS OptimConfig",
     simclr="SimCLR",
     supcon="SupCon",

@@ -10,7 +10,7 @@ labels (B,), index (B,))``; views are drawn on the training device inside the st
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import lightning as L
@@ -19,47 +19,11 @@ import torch
 from torch import Tensor, nn
 
 from infoclr.methods.optim import OptimConfig, build_optimizer, warmup_cosine
-from infoclr.methods.registry import MethodOptions
+from infoclr.methods.parts import MethodParts
+from infoclr.methods.registry import MethodOptions, method_options
 from infoclr.models.heads import ProjectionHead
 
 __all__ = ["ContrastiveMethod", "MethodParts", "build_method"]
-
-
-@dataclass
-class MethodParts:
-    """What a method is built from besides its options.
-
-    Attributes:
-        backbone: maps (B, C, H, W) float views to (B, backbone.feature_dim).
-        views: maps a uint8 batch to one random float view per call.
-        optim: optimiser and schedule.
-        num_samples: N, the size of the training set.
-        labels: (N,) int64 class ids, or None.
-        aux: the training set's auxiliary columns, each (N,).
-        image_size, channels: the view size S and channel count C.
-        projection_dim, projection_hidden: the projection head.
-        channels_last: feed convnets channels_last tensors.
-        patch_size: the backbone's patch size option, when one was given.
-        compile_backbone: run the training forward of the backbone through ``torch.compile``
-            (evaluation and export keep the plain module).
-        cluster_ids: (N,) int64 cluster ids, filled in from ``method.cluster_ids`` before
-            ``method.modules`` is called.
-    """
-
-    backbone: nn.Module
-    views: nn.Module
-    optim: OptimConfig = field(default_factory=OptimConfig)
-    num_samples: int = 0
-    labels: np.ndarray | None = None
-    aux: dict[str, np.ndarray] = field(default_factory=dict)
-    image_size: int = 32
-    channels: int = 3
-    projection_dim: int = 128
-    projection_hidden: int | None = None
-    channels_last: bool = False
-    patch_size: int | None = None
-    cluster_ids: np.ndarray | None = None
-    compile_backbone: bool = False
 
 
 class ContrastiveMethod(L.LightningModule):
@@ -79,6 +43,7 @@ class ContrastiveMethod(L.LightningModule):
 
     def __init__(self, method: MethodOptions, parts: MethodParts) -> None:
         super().__init__()
+        method.validate()
         self.method = method
         self.backbone = parts.backbone
         self.projector: nn.Module = (
@@ -188,8 +153,6 @@ def build_method(
     checked as the config checks them. ``num_samples`` defaults to the length of ``labels``
     or of the auxiliary columns.
     """
-    from infoclr.methods.registry import method_options
-
     aux = dict(aux or {})
     if num_samples is None:
         lengths = [len(labels)] if labels is not None else [len(v) for v in aux.values()]
@@ -207,4 +170,4 @@ def build_method(
         projection_hidden=projection_hidden,
         patch_size=patch_size,
     )
-    return method_options(name, options).build(parts)
+    return ContrastiveMethod(method_options(name, options), parts)

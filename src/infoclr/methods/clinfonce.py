@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import numpy as np
     from torch import Tensor, nn
 
-    from infoclr.methods.base import ContrastiveMethod, MethodParts
+    from infoclr.methods.base import ContrastiveMethod
+    from infoclr.methods.parts import MethodParts
 
 
 @dataclass

@@ -41,7 +41,8 @@ from infoclr.methods.registry import ContrastiveOptions, register_method
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
-    from infoclr.methods.base import ContrastiveMethod, MethodParts
+    from infoclr.methods.base import ContrastiveMethod
+    from infoclr.methods.parts import MethodParts
 
 MaskMode = Literal["drop", "fill"]
 DecoderKind = Literal["spatial", "pooled"]

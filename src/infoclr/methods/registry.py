@@ -1,4 +1,4 @@
-"""The method registry: a name maps to an options dataclass, and the options build the model.
+"""The method registry: a name maps to an options dataclass that defines the objective.
 
 Like timm's ``@register_model``, a method is a name plus a constructor whose arguments are its
 configuration. Here the constructor *is* a dataclass: its fields are the method's options, with
@@ -11,11 +11,12 @@ its methods define the objective:
   loss module), attached to the :class:`~infoclr.methods.base.ContrastiveMethod`;
 * :meth:`MethodOptions.loss_step`: the loss of one batch.
 
-:meth:`MethodOptions.build` wraps them in the one LightningModule,
-:class:`~infoclr.methods.base.ContrastiveMethod`, which owns the backbone, the projection head,
-the views and the optimiser. This module and the method files import no torch at import time,
-so options are checked in well under a second; the heavy imports happen inside ``modules``,
-``loss_step`` and ``build``.
+The one LightningModule, :class:`~infoclr.methods.base.ContrastiveMethod` (built as
+``ContrastiveMethod(options, parts)``), owns the backbone, the projection head, the views and
+the optimiser, and calls these. This module and the method files import no torch at import
+time, so options are checked in well under a second; the heavy imports happen inside
+``modules`` and ``loss_step``. Nothing here imports the LightningModule: it depends on the
+options, not the other way round.
 
 Adding a method is one new file (an options dataclass decorated with :func:`register_method`)
 and one line in :data:`BUILTIN_METHOD_MODULES`; see ``docs/guide-methods.md``.
@@ -33,9 +34,10 @@ from infoclr.config import check_fields, from_dict, option, unknown_key_error
 from infoclr.errors import ConfigError
 
 if TYPE_CHECKING:
+    from lightning import LightningModule
     from torch import Tensor, nn
 
-    from infoclr.methods.base import ContrastiveMethod, MethodParts
+    from infoclr.methods.parts import MethodParts
 
 __all__ = [
     "BUILTIN_METHOD_MODULES",
@@ -97,22 +99,16 @@ class MethodOptions:
         return {}
 
     def loss_step(
-        self, model: ContrastiveMethod, images: Tensor, labels: Tensor, index: Tensor
+        self, model: LightningModule, images: Tensor, labels: Tensor, index: Tensor
     ) -> tuple[Tensor, dict[str, Any]]:
-        """The loss of one uint8 batch and extra scalars to log."""
+        """The loss of one uint8 batch and extra scalars to log; ``model`` is the
+        :class:`~infoclr.methods.base.ContrastiveMethod` that owns these options."""
         raise NotImplementedError
 
     def callbacks(self, context: Any) -> list[Any]:
         """Lightning callbacks the method needs (e.g. k-means re-clustering); ``context`` is
         the job's :class:`~infoclr.methods.callbacks.TrainContext`."""
         return []
-
-    def build(self, parts: MethodParts) -> ContrastiveMethod:
-        """The LightningModule that trains this objective."""
-        from infoclr.methods.base import ContrastiveMethod
-
-        self.validate()
-        return ContrastiveMethod(self, parts)
 
     def settings(self) -> dict[str, Any]:
         """The resolved options, with the method name (recorded in ``metrics.json``)."""

@@ -11,7 +11,8 @@ from infoclr.methods.registry import ContrastiveOptions, MemoryBankOptions, regi
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
-    from infoclr.methods.base import ContrastiveMethod, MethodParts
+    from infoclr.methods.base import ContrastiveMethod
+    from infoclr.methods.parts import MethodParts
 
 
 @register_method("simclr")

@@ -48,7 +48,8 @@ from infoclr.methods.registry import ContrastiveOptions, register_method
 if TYPE_CHECKING:
     from torch import Tensor
 
-    from infoclr.methods.base import ContrastiveMethod, MethodParts
+    from infoclr.methods.base import ContrastiveMethod
+    from infoclr.methods.parts import MethodParts
 
 AnnealSchedule = Literal["log-linear", "linear"]
 ANNEAL_SCHEDULES: tuple[str, ...] = ("log-linear", "linear")

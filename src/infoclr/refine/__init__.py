@@ -15,7 +15,7 @@ The Python API behind ``infoclr refine`` (see ``docs/guide-refine.md``)::
 * :mod:`infoclr.refine.job`: the file job (:func:`prepare_refine`, :func:`run_refine`,
   :func:`apply_refiner`) that the command runs;
 * :mod:`infoclr.refine.files`: the run's paths and checked state, shared with
-  :mod:`infoclr.refine.pairs`, the job's retrieval form (``--pairs``).
+  :mod:`infoclr.adapters.pairs_job`, the job's retrieval form (``--pairs``).
 
 Importing this package loads no torch; the training members load on first use.
 """

@@ -1,5 +1,5 @@
 """The files of one ``infoclr refine`` run and its checked state, shared by the job
-(:mod:`infoclr.refine.job`) and its retrieval form (:mod:`infoclr.refine.pairs`).
+(:mod:`infoclr.refine.job`) and its retrieval form (:mod:`infoclr.adapters.pairs_job`).
 
 :class:`RefineFiles` names every path a run reads and writes; :func:`check_paths` checks them
 before anything is read or written; :class:`PreparedRefine` is a run that passed every check.
@@ -37,7 +37,7 @@ class RefineFiles:
     ``class_names``: legend names of the sorted label values. The refiner goes to
     ``save_refiner`` (default: OUT's stem + ``.refiner.pt``), the report, config and map to
     ``report_dir`` (default: OUT's folder), the checkpoint beside OUT. With ``pairs``
-    (:mod:`infoclr.refine.pairs`), ``documents`` is a second table holding the documents
+    (:mod:`infoclr.adapters.pairs_job`), ``documents`` is a second table holding the documents
     (default: the input holds queries and documents alike) and ``documents_out`` where that
     table goes refined.
     """
@@ -88,7 +88,7 @@ class PreparedRefine:
     map_method: str = "none"
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    retrieval: Any = None  # the documents and pairs of a --pairs run (infoclr.refine.pairs)
+    retrieval: Any = None  # the index and pairs of a --pairs run (infoclr.adapters.pairs_job)
 
 
 def check_paths(files: RefineFiles, with_map: bool) -> None:

@@ -98,9 +98,10 @@ def prepare_refine(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
     config.validate()
     given = (files.labels, files.clusters, files.pairs)
     if config.resolved_objective(*(spec is not None for spec in given)) == "pairs":
-        from infoclr.refine.pairs import prepare_pairs
-
-        return prepare_pairs(config, files, started)
+        raise ConfigError(
+            "a --pairs run is prepared by infoclr.adapters.pairs_job.prepare_pairs (the "
+            "command line does this by itself)"
+        )
     if files.documents is not None or files.documents_out is not None:
         raise ConfigError(
             "--documents and --documents-out go with --pairs (which query finds which "
@@ -316,10 +317,6 @@ def run_refine(
     """
     from infoclr.evaluation.selection import before_after
 
-    if prepared.retrieval is not None:
-        from infoclr.refine.pairs import run_pairs
-
-        return run_pairs(prepared, echo, on_progress)
     try:
         result, timings = _train(prepared, echo, on_progress)
     except KeyboardInterrupt:

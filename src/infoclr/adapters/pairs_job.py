@@ -1,4 +1,5 @@
-"""``infoclr refine --pairs``: refinement for retrieval, as a job.
+"""``infoclr refine --pairs``: refinement for retrieval, as a job (beside
+:mod:`infoclr.refine.job`, on the same files and checks, :mod:`infoclr.refine.files`).
 
 ``--pairs FILE`` holds (query id, positive id[, negative id]) rows
 (:func:`infoclr.data.pairs.read_pairs`). The queries are rows of INPUT; the documents are rows
@@ -137,12 +138,15 @@ def _read_documents(files: RefineFiles, queries: EmbeddingTable) -> EmbeddingTab
     return documents
 
 
-def prepare_pairs(config: RefineConfig, files: RefineFiles, started: float) -> PreparedRefine:
+def prepare_pairs(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
     """Check and read a --pairs run (see the module docstring); writes nothing.
 
     Raises:
         ConfigError, DataError: one line that says what to fix.
     """
+    started = time.perf_counter()
+    config.validate()
+    config.resolved_objective(files.labels is not None, files.clusters is not None, True)
     _check_files(config, files)
     assert files.pairs is not None
     check_paths(files, with_map=False)
