@@ -115,6 +115,8 @@ def test_symmetric_refinement_of_one_table(tmp_path: Path) -> None:
         ([], "not an id of INPUT"),
         (["--documents", "{d}/d.parquet", "--query-only", "--pairs", "{d}/bad.csv"], "'nope'"),
         (["--documents", "{d}/d.parquet", "--query-only", "--set", "test_fraction=0"], "guard"),
+        (["--documents", "{d}/d.parquet", "--query-only", "--pairs", "{d}/no.csv"], "not exist"),
+        (["--query-only", "--pairs", "{d}/q.parquet"], "must be .csv or .tsv"),
     ],
 )
 def test_bad_pairs_inputs_are_one_line(

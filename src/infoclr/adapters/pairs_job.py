@@ -91,6 +91,9 @@ def _one_table_index(table: EmbeddingTable, pairs: Pairs) -> tuple[np.ndarray, P
 
 
 def _check_files(config: RefineConfig, files: RefineFiles) -> None:
+    assert files.pairs is not None
+    if not files.pairs.is_file() or files.pairs.suffix.lower() not in (".csv", ".tsv"):
+        read_pairs(files.pairs, [], [])  # its one-line error, before any table is read
     if files.resume:
         raise ConfigError(
             "--resume: a --pairs run keeps no checkpoint (its epochs are short); run the same "
@@ -148,7 +151,6 @@ def prepare_pairs(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
     config.validate()
     config.resolved_objective(files.labels is not None, files.clusters is not None, True)
     _check_files(config, files)
-    assert files.pairs is not None
     check_paths(files, with_map=False)
     table = read_embeddings(files.input, files.id_column, files.embedding_column)
     documents = _read_documents(files, table)
