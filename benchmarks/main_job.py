@@ -87,9 +87,8 @@ def speed(args) -> int:
 
 
 def tables(results: dict) -> dict[str, str]:
-    """``digits``: mean ± std over seeds per setting. A row holding ``summary`` (``{metric:
-    [mean, std]}``) stands for runs whose per-seed values were not kept. ``speed``: best and
-    median of the step (ms) and of the whole job (s)."""
+    """``digits``: mean ± std over seeds per setting. ``speed``: best and median of the step
+    (ms) and of the whole job (s)."""
     frame = pd.DataFrame(results["rows"])
     timed = frame[frame["seconds"].notna()] if "seconds" in frame else None
     cells = [
@@ -101,11 +100,8 @@ def tables(results: dict) -> dict[str, str]:
     rows = []
     seeds = frame[frame["setting"].notna()] if "setting" in frame else frame.iloc[:0]
     for setting, runs in seeds.groupby("setting", sort=False):
-        if "summary" in runs and isinstance(runs["summary"].iloc[0], dict):
-            summary, seeds = runs["summary"].iloc[0], len(runs["seeds"].iloc[0])
-        else:
-            summary, seeds = {k: [runs[k].mean(), runs[k].std()] for k in COLUMNS}, len(runs)
-        spread = {k: f" ± {summary[k][1]:.4f}" if seeds > 1 else "" for k in list(COLUMNS)[:4]}
+        summary = {k: [runs[k].mean(), runs[k].std()] for k in COLUMNS}
+        spread = {k: f" ± {summary[k][1]:.4f}" if len(runs) > 1 else "" for k in list(COLUMNS)[:4]}
         cells = [f"{summary[k][0]:.4f}{extra}" for k, extra in spread.items()]
         times = [f"{summary[k][0]:.1f}" for k in ("train_seconds", "wall_seconds")]
         rows.append([setting, *cells, *times])

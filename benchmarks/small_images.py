@@ -59,9 +59,8 @@ def run(job: dict) -> dict:
     metrics = pretrain(PretrainConfig.from_mapping(values), progress=False, echo=print).metrics
     row = {k: job[k] for k in ("key", "candidate", "seed", "epochs")}
     row.update({k: metrics[k] for k in ("images_per_second", "linear_top1", "train_seconds")})
-    row["epoch_seconds"] = metrics["epoch_seconds"]
-    row["epoch_images"] = metrics["images_per_second"] * metrics["train_seconds"] / job["epochs"]
-    return {**row, "precision": metrics["settings"].get("precision")}
+    images = metrics["images_per_second"] * metrics["train_seconds"] / job["epochs"]
+    return row | dict(epoch_seconds=metrics["epoch_seconds"], epoch_images=images)
 
 
 def tables(results: dict) -> dict[str, str]:
@@ -70,8 +69,7 @@ def tables(results: dict) -> dict[str, str]:
     timed["steady"] = [r.epoch_images / r.epoch_seconds[-1] for r in timed.itertuples()]
     timed["first"] = [r.epoch_seconds[0] for r in timed.itertuples()]
     speed = timed.groupby("candidate").agg(steady=("steady", "max"), first=("first", "min"))
-    acc = frame[frame["epochs"] > SPEED_EPOCHS].groupby("candidate")["linear_top1"]
-    acc = acc.agg(["mean", "std"])
+    acc = frame[frame.epochs > SPEED_EPOCHS].groupby("candidate").linear_top1.agg(["mean", "std"])
     base, rows = speed["steady"].get(next(iter(CANDIDATES)), float("nan")), []
     for name in (n for n in CANDIDATES if n in speed.index):
         a = acc.loc[name] if name in acc.index else None

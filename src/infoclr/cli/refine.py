@@ -137,7 +137,7 @@ def refine(
     from rich.console import Console
 
     from infoclr.config import load_config, parse_overrides
-    from infoclr.refine.job import RefineFiles, apply_refiner, prepare_refine, run_refine
+    from infoclr.refine.job import RefineFiles, apply_refiner
 
     console = Console(stderr=True)
     if apply is not None:
@@ -162,19 +162,25 @@ def refine(
         documents=documents,
         documents_out=documents_out,
     )
-    if pairs is not None:
+    _run(console, cfg, files, progress)
+
+
+def _run(console: Any, cfg: RefineConfig, files: Any, progress: bool) -> None:
+    """Check, train and write one run (the --pairs job for --pairs), printing as it goes."""
+    from infoclr.refine.job import prepare_refine, run_refine
+
+    if files.pairs is not None:
         from infoclr.adapters.pairs_job import prepare_pairs, run_pairs
 
-        prepared = prepare_pairs(cfg, files)
-        run: Any = run_pairs
+        prepared, run = prepare_pairs(cfg, files), run_pairs
     else:
         prepared, run = prepare_refine(cfg, files), run_refine
     table = prepared.table
-    console.print(f"{input_path}: {table.num_rows:,} rows × {table.dim} dims ({table.format})")
+    console.print(f"{files.input}: {table.num_rows:,} rows × {table.dim} dims ({table.format})")
     for note in prepared.notes:
         console.print(f"note: {note}")
     with _progress(console, progress, cfg.epochs) as on_progress:
         report = run(prepared, echo=console.print, on_progress=on_progress)
     _print_summary(console, report)
-    written = [out, *([documents_out] if documents_out else []), files.refiner]
+    written = [files.out, *([files.documents_out] if files.documents_out else []), files.refiner]
     console.print(f"wrote {', '.join(map(str, written))}, {files.report('report.json')}")
