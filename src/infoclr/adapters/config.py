@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from infoclr.config import check_fields, option
-from infoclr.errors import ConfigError
-from infoclr.refine.config import check_device, view_option
+from infoclr.config import option
+from infoclr.refine.config import check_split, view_option, weight_decay_option
 
 __all__ = ["AdapterConfig"]
 
@@ -32,12 +31,7 @@ class AdapterConfig:
     epochs: int = option(20, "Training epochs.", min=0)
     batch_size: int = option(256, "Rows (or pairs) per batch.", min=2)
     lr: float = option(1e-3, "Adam learning rate.", gt=0)
-    weight_decay: float | None = option(
-        None,
-        "Adam weight decay; none: 0.05 for the supervised objective (it holds the refiner near "
-        "the identity), 0 for the others.",
-        min=0,
-    )
+    weight_decay: float | None = weight_decay_option()
     temperature: float = option(0.1, "Temperature of the contrastive loss over two views.", gt=0)
     pairs_temperature: float = option(
         0.05, "Temperature of the ranking loss for --pairs (sentence-transformers' 1/20).", gt=0
@@ -101,10 +95,4 @@ class AdapterConfig:
 
     def validate(self) -> None:
         """Ranges from the declarations, then the cross-field rules."""
-        check_fields(self)
-        if self.select_fraction + self.guard_fraction >= 1:
-            raise ConfigError(
-                f"select_fraction ({self.select_fraction}) + guard_fraction "
-                f"({self.guard_fraction}) must be below 1: some rows must be left to train on"
-            )
-        check_device(self.device)
+        check_split(self, "select_fraction", "guard_fraction", "some rows must be left to train on")

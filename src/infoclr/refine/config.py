@@ -106,6 +106,31 @@ def view_option(name: str, unset: str = "unset", others: str = "for supervised")
     return option(default, text.format(unset=unset, others=others))
 
 
+def weight_decay_option() -> Any:
+    """The ``weight_decay`` field that :class:`RefineConfig` and
+    :class:`infoclr.adapters.AdapterConfig` share; unset, it follows the objective
+    (:func:`objective_defaults`)."""
+    return option(
+        None,
+        "Adam weight decay; none: 0.05 for the supervised objective (it holds the refiner near "
+        "the identity), 0 for the others.",
+        min=0,
+    )
+
+
+def check_split(config: Any, first: str, second: str, rest: str) -> None:
+    """The declared ranges of ``config``'s fields, then a one-line ConfigError unless its two
+    held-out fractions ``first`` and ``second`` sum below 1 (``rest`` says what the remaining
+    rows are for), and the device check (no torch needed)."""
+    check_fields(config)
+    if getattr(config, first) + getattr(config, second) >= 1:
+        raise ConfigError(
+            f"{first} + {second} must be below 1 ({rest}), got {getattr(config, first)} + "
+            f"{getattr(config, second)}"
+        )
+    check_device(config.device)
+
+
 def check_device(device: str) -> None:
     """A one-line ConfigError unless ``device`` names cpu, cuda[:i] or mps (no torch needed)."""
     if not device.startswith(("cpu", "cuda", "mps")):
@@ -141,12 +166,7 @@ class RefineConfig:
     epochs: int = option(20, "Training epochs.", min=1)
     batch_size: int = option(256, "Rows per batch.", min=2)
     lr: float = option(1e-3, "Adam learning rate.", gt=0)
-    weight_decay: float | None = option(
-        None,
-        "Adam weight decay; none: 0.05 for the supervised objective (it holds the refiner near "
-        "the identity), 0 for the others.",
-        min=0,
-    )
+    weight_decay: float | None = weight_decay_option()
     # the refiner, the head and the loss
     objective: Literal["auto", "supervised", "simskip", "pairs"] = option(
         "auto",
@@ -220,13 +240,7 @@ class RefineConfig:
 
     def validate(self) -> None:
         """Raise a one-line ConfigError for values no run can use (no torch needed)."""
-        check_fields(self)
-        if self.val_fraction + self.test_fraction >= 1:
-            raise ConfigError(
-                f"val_fraction + test_fraction must be below 1 (the rest trains the probes), "
-                f"got {self.val_fraction} + {self.test_fraction}"
-            )
-        check_device(self.device)
+        check_split(self, "val_fraction", "test_fraction", "the rest trains the probes")
 
     def resolved_objective(self, labels: bool, clusters: bool, pairs: bool = False) -> str:
         """``"supervised"``, ``"simskip"`` or ``"pairs"``: what :attr:`objective` means with or
