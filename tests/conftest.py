@@ -59,20 +59,26 @@ def shared_dir() -> Path:
     return SHARED
 
 
-@pytest.fixture(scope="session")
-def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished tiny digits run (1 epoch, small CNN of width 8), shared by the tests that
-    only read a run folder (embed, export)."""
+def _tiny_run(output_dir: Path, **changes) -> Path:
+    """Train a tiny digits run (1 epoch, small CNN of width 8, no baselines, a 5-step probe)
+    into ``output_dir`` with ``changes`` to that config; returns its run folder."""
     from infoclr.pretrain import PretrainConfig, pretrain
 
-    config = PretrainConfig(
-        epochs=1,
-        backbone_width=8,
-        batch_size=128,
-        knn_every=0,
-        probe_epochs=5,
-        baselines=False,
-        projection_dim=16,
-        output_dir=str(tmp_path_factory.mktemp("runs")),
-    )
+    settings = dict(epochs=1, backbone_width=8, batch_size=128, knn_every=0, probe_epochs=5)
+    settings.update(baselines=False, projection_dim=16, output_dir=str(output_dir))
+    config = PretrainConfig(**(settings | changes))
     return pretrain(config, progress=False, echo=lambda *_: None).run_dir
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished tiny digits run (:func:`_tiny_run`), shared by the tests that only read a run
+    folder (embed, export)."""
+    return _tiny_run(tmp_path_factory.mktemp("runs"))
+
+
+@pytest.fixture
+def tiny_run():
+    """``tiny_run(output_dir, **changes)``: train a tiny digits run with ``changes`` to its
+    config (:func:`_tiny_run`) and return its run folder."""
+    return _tiny_run

@@ -303,7 +303,6 @@ def prepare(config: PretrainConfig) -> Prepared:
         auto_backbone(train.image_size) if config.backbone == "auto" else config.backbone
     )
     precision = resolve_precision(config.precision, config.accelerator, backbone_name)
-    global_batch = config.batch_size * config.devices * config.num_nodes
     backbone_options = {
         key: value
         for key, value in (
@@ -321,7 +320,7 @@ def prepare(config: PretrainConfig) -> Prepared:
         weight_decay=config.weight_decay,
         warmup_epochs=config.warmup_epochs,
         max_epochs=config.epochs,
-        batch_size=global_batch,
+        batch_size=config.batch_size * config.devices * config.num_nodes,
         scaling=config.lr_scaling,
     )
     parts = MethodParts(
@@ -496,8 +495,7 @@ def _fit(config: PretrainConfig, prepared: Prepared, run_dir: Path, ckpt: Path |
 
     callbacks = _callbacks(config, prepared)
     loggers = callbacks["loggers"] = build_loggers(config, run_dir, ckpt is not None)
-    global_batch = config.batch_size * config.devices * config.num_nodes
-    steps_per_epoch = max(1, len(prepared.train) // global_batch)
+    steps_per_epoch = max(1, len(prepared.train) // prepared.resolved["global_batch"])
     trainer = build_trainer(
         config,
         run_dir,

@@ -45,21 +45,8 @@ def test_the_compiled_forward_is_used_in_training_only_and_adds_no_weights() -> 
 
 
 @pytest.mark.slow
-def test_a_compiled_run_trains_and_records_the_setting(tmp_path: Path) -> None:
-    from infoclr.pretrain import PretrainConfig, pretrain
-
-    config = PretrainConfig(
-        epochs=1,
-        backbone_width=4,
-        batch_size=128,
-        knn_every=0,
-        probe_epochs=5,
-        baselines=False,
-        projection_dim=8,
-        compile=True,
-        output_dir=str(tmp_path),
-    )
-    run_dir = pretrain(config, progress=False, echo=lambda *_: None).run_dir
+def test_a_compiled_run_trains_and_records_the_setting(tmp_path: Path, tiny_run) -> None:
+    run_dir = tiny_run(tmp_path, backbone_width=4, projection_dim=8, compile=True)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["settings"]["compile"] is True
     assert len(metrics["epoch_seconds"]) == 1 and metrics["linear_top1"] > 0.5

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from infoclr.config import option
-from infoclr.refine.config import check_split, view_option, weight_decay_option
+from infoclr.refine.config import check_split, shared_option
 
 __all__ = ["AdapterConfig"]
 
-#: How the help of the shared view options words an unset value and the other objectives.
-_VIEW_WORDS = ("none", "otherwise")
+#: How the help of the shared options words an unset value and the other objectives.
+_WORDS = ("none", "otherwise")
 
 
 @dataclass
@@ -31,7 +31,7 @@ class AdapterConfig:
     epochs: int = option(20, "Training epochs.", min=0)
     batch_size: int = option(256, "Rows (or pairs) per batch.", min=2)
     lr: float = option(1e-3, "Adam learning rate.", gt=0)
-    weight_decay: float | None = weight_decay_option()
+    weight_decay: float | None = shared_option("weight_decay", *_WORDS)
     temperature: float = option(0.1, "Temperature of the contrastive loss over two views.", gt=0)
     pairs_temperature: float = option(
         0.05, "Temperature of the ranking loss for --pairs (sentence-transformers' 1/20).", gt=0
@@ -40,10 +40,10 @@ class AdapterConfig:
     noise_std: float = option(
         0.1, "View noise in units of each dimension's standard deviation.", min=0
     )
-    mask_value: Literal["mean", "zero"] | None = view_option("mask_value", *_VIEW_WORDS)
-    noise_scale: Literal["per_dim", "fixed"] | None = view_option("noise_scale", *_VIEW_WORDS)
-    augment: Literal["both", "one_per_view"] = view_option("augment")
-    standardize: bool | None = view_option("standardize", *_VIEW_WORDS)
+    mask_value: Literal["mean", "zero"] | None = shared_option("mask_value", *_WORDS)
+    noise_scale: Literal["per_dim", "fixed"] | None = shared_option("noise_scale", *_WORDS)
+    augment: Literal["both", "one_per_view"] = shared_option("augment")
+    standardize: bool | None = shared_option("standardize", *_WORDS)
     hidden: int | None = option(None, "Refiner hidden width (default dim / 2).", min=1)
     dropout: float = option(0.1, "Refiner dropout.", min=0, lt=1)
     skip: bool = option(True, "Skip connection h = x + F(x) (off: the no-skip ablation).")

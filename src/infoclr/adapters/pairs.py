@@ -43,7 +43,7 @@ def fit_pairs(
     config: AdapterConfig | None = None,
     max_eval_queries: int = 5000,
     on_epoch: Callable[[int, float, float | None], None] | None = None,
-    split_seed: int | None = None,
+    split: dict[str, np.ndarray] | None = None,
 ) -> AdapterResult:
     """Refine for retrieval from relevance pairs, with selection and the guard.
 
@@ -55,8 +55,8 @@ def fit_pairs(
         config: settings; ``query_only`` picks the query-side adapter.
         max_eval_queries: at most this many select and guard queries each.
         on_epoch: progress callback ``(epoch, mean_loss, select MRR or None)``.
-        split_seed: seed of the train / select / guard split of the queries (default
-            ``config.seed``).
+        split: the train / select / guard query rows, when the caller has split them already
+            (:func:`infoclr.data.pairs.split_queries`); default: split with ``config.seed``.
 
     Returns:
         An :class:`AdapterResult`: ``result.refine(queries)`` gives the guarded queries, and
@@ -65,13 +65,14 @@ def fit_pairs(
     from infoclr.data.embeddings import scan_embeddings
 
     config = _checked_config(queries, documents, pairs, config)
-    split = split_queries(
-        pairs.query_rows,
-        config.select_fraction,
-        config.guard_fraction,
-        config.seed if split_seed is None else split_seed,
-        max_eval_queries,
-    )
+    if split is None:
+        split = split_queries(
+            pairs.query_rows,
+            config.select_fraction,
+            config.guard_fraction,
+            config.seed,
+            max_eval_queries,
+        )
     train = pairs.subset(np.isin(pairs.query_rows, split["train"]))
     stats = scan_embeddings(queries if config.query_only else documents)
     torch.manual_seed(config.seed)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from infoclr.data.embeddings import EmbeddingTable, read_embeddings, scan_embeddings
-from infoclr.data.pairs import Pairs, read_pairs, split_queries, table_ids
+from infoclr.data.pairs import Pairs, check_pairs_path, read_pairs, split_queries, table_ids
 from infoclr.errors import ConfigError, DataError
 from infoclr.evaluation.selection import gather_rows
 from infoclr.refine.config import RefineConfig
@@ -60,6 +60,10 @@ _SAME = (
     "guard_tolerance",
     "threads",
     "device",
+    "mask_value",
+    "noise_scale",
+    "augment",
+    "standardize",
 )
 #: Metrics of the before/after table, on the guard queries.
 _METRICS = ("recall@1", "recall@10", "mrr", "ndcg@10")
@@ -92,8 +96,7 @@ def _one_table_index(table: EmbeddingTable, pairs: Pairs) -> tuple[np.ndarray, P
 
 def _check_files(config: RefineConfig, files: RefineFiles) -> None:
     assert files.pairs is not None
-    if not files.pairs.is_file() or files.pairs.suffix.lower() not in (".csv", ".tsv"):
-        read_pairs(files.pairs, [], [])  # its one-line error, before any table is read
+    check_pairs_path(files.pairs)  # before any table is read
     if files.resume:
         raise ConfigError(
             "--resume: a --pairs run keeps no checkpoint (its epochs are short); run the same "
@@ -197,17 +200,11 @@ def prepare_pairs(config: RefineConfig, files: RefineFiles) -> PreparedRefine:
 def _adapter_config(config: RefineConfig) -> Any:
     from infoclr.adapters import AdapterConfig
 
-    mask_value, noise_scale, standardize = (
-        config.simskip_options("pairs")[key] for key in ("mask_value", "noise_scale", "standardize")
-    )
     return AdapterConfig(
         objective="pairs",
         projector=False,
         select_fraction=config.val_fraction,
         guard_fraction=config.test_fraction,
-        mask_value=mask_value,
-        noise_scale=noise_scale,
-        standardize=standardize,
         **{name: getattr(config, name) for name in _SAME},
     )
 
@@ -216,13 +213,17 @@ def _scores(result: Any, queries: np.ndarray, documents: np.ndarray, relevance: 
     """Means of :data:`_METRICS` of the input and of the output on the guard queries."""
     from infoclr.evaluation.retrieval import retrieval_scores
 
-    out = {}
-    for name, refined in (("original", False), ("refined", True)):
-        q = result.refine(queries) if refined else queries
-        index = result.refine_documents(documents) if refined else documents
-        means = retrieval_scores(q, index, relevance).means()
-        out[name] = {key: means[key] for key in _METRICS}
-    return out
+    def means(q: np.ndarray, index: np.ndarray) -> dict[str, float]:
+        scores = retrieval_scores(q, index, relevance).means()
+        return {key: scores[key] for key in _METRICS}
+
+    original = means(queries, documents)
+    if not result.accepted:  # the output is the input: nothing else to score
+        return {"original": original, "refined": dict(original)}
+    return {
+        "original": original,
+        "refined": means(result.refine(queries), result.refine_documents(documents)),
+    }
 
 
 def _selection(result: Any, select_queries: int) -> dict[str, Any]:
@@ -273,7 +274,11 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         ),
         "query_only": prepared.config.query_only,
         "kept": kept,
-        "guard": {"kept": kept, "reason": guard_reason, "decision": result.summary()["guard"]},
+        "guard": {
+            "kept": kept,
+            "reason": guard_reason,
+            "decision": None if result.decision is None else result.decision.as_dict(),
+        },
         "config": prepared.config.to_dict(),
         "selection": _selection(result, int(inputs.split["select"].size)),
         "stopped": None
@@ -337,7 +342,7 @@ def run_pairs(prepared: PreparedRefine, echo: Echo = print, on_progress: Any = N
         _adapter_config(config),
         max_eval_queries=config.eval_rows,
         on_epoch=on_epoch,
-        split_seed=config.split_seed,
+        split=inputs.split,
     )
     timings["training"] = time.perf_counter() - started
     started = time.perf_counter()

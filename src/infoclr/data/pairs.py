@@ -23,7 +23,7 @@ import numpy as np
 
 from infoclr.errors import DataError
 
-__all__ = ["Pairs", "id_positions", "read_pairs", "split_queries", "table_ids"]
+__all__ = ["Pairs", "check_pairs_path", "id_positions", "read_pairs", "split_queries", "table_ids"]
 
 
 @dataclass
@@ -54,10 +54,6 @@ class Pairs:
         keep = np.isin(self.query_rows, queries)
         positions = [position[int(q)] for q in self.query_rows[keep]]
         return np.stack([np.array(positions, dtype=np.int64), self.document_rows[keep]], axis=1)
-
-    def query_count(self) -> int:
-        """The number of distinct queries."""
-        return int(np.unique(self.query_rows).size)
 
 
 def split_queries(
@@ -102,6 +98,17 @@ def id_positions(ids: Sequence[str], what: str) -> dict[str, int]:
     return positions
 
 
+def check_pairs_path(path: str | Path) -> Path:
+    """``path`` as a Path; a one-line DataError unless it is an existing .csv or .tsv file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"pairs file {path} does not exist; give a .csv or .tsv file")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".tsv"):
+        raise DataError(f"pairs file {path} must be .csv or .tsv, got {suffix or '(none)'}")
+    return path
+
+
 def read_pairs(
     path: str | Path,
     query_ids: Sequence[str],
@@ -119,12 +126,8 @@ def read_pairs(
     """
     import csv
 
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"pairs file {path} does not exist; give a .csv or .tsv file")
+    path = check_pairs_path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".tsv"):
-        raise DataError(f"pairs file {path} must be .csv or .tsv, got {suffix or '(none)'}")
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             lines = list(csv.reader(handle, delimiter="\t" if suffix == ".tsv" else ","))

@@ -72,50 +72,48 @@ def objective_defaults(objective: str, given: dict[str, Any]) -> dict[str, Any]:
     return {key: value if given.get(key) is None else given[key] for key, value in defaults.items()}
 
 
-#: The view options that :class:`RefineConfig` and :class:`infoclr.adapters.AdapterConfig`
-#: share: ``name: (default, help)``; ``{unset}`` and ``{others}`` take each config's words for
+#: The options that :class:`RefineConfig` and :class:`infoclr.adapters.AdapterConfig` share:
+#: ``name: (default, help, range)``; ``{unset}`` and ``{others}`` take each config's words for
 #: an unset value and for the objectives other than simskip.
-_VIEW_OPTIONS: dict[str, tuple[Any, str]] = {
+_SHARED_OPTIONS: dict[str, tuple[Any, str, dict[str, float]]] = {
     "mask_value": (
         None,
         "A masked entry becomes its dimension's mean, or zero (SimSkip's reported form); "
         "{unset}: zero for the simskip objective (measured best), mean {others}.",
+        {},
     ),
     "noise_scale": (
         None,
         "Noise δ times each dimension's std (per_dim), or δ as is (fixed: the reported form); "
         "{unset}: fixed for the simskip objective (measured best), per_dim {others}.",
+        {},
     ),
     "augment": (
         "both",
         "Each view masked and noised (both), or view 1 masked and view 2 noised.",
+        {},
     ),
     "standardize": (
         None,
         "The refiner sees (x − mean) / std (off: raw x); {unset}: off for the simskip objective "
         "(measured best), on {others}.",
+        {},
+    ),
+    "weight_decay": (
+        None,
+        "Adam weight decay; {unset}: 0.05 for the supervised objective (it holds the refiner "
+        "near the identity), 0 for the others.",
+        {"min": 0},
     ),
 }
 
 
-def view_option(name: str, unset: str = "unset", others: str = "for supervised") -> Any:
-    """The :func:`~infoclr.config.option` field of the shared view option ``name``
-    (``mask_value``, ``noise_scale``, ``augment`` or ``standardize``), its help worded with
-    ``unset`` and ``others``."""
-    default, text = _VIEW_OPTIONS[name]
-    return option(default, text.format(unset=unset, others=others))
-
-
-def weight_decay_option() -> Any:
-    """The ``weight_decay`` field that :class:`RefineConfig` and
-    :class:`infoclr.adapters.AdapterConfig` share; unset, it follows the objective
-    (:func:`objective_defaults`)."""
-    return option(
-        None,
-        "Adam weight decay; none: 0.05 for the supervised objective (it holds the refiner near "
-        "the identity), 0 for the others.",
-        min=0,
-    )
+def shared_option(name: str, unset: str = "unset", others: str = "for supervised") -> Any:
+    """The :func:`~infoclr.config.option` field of the shared option ``name`` (a key of
+    :data:`_SHARED_OPTIONS`: the view options and ``weight_decay``), its help worded with
+    ``unset`` and ``others``; unset, each follows the objective (:func:`objective_defaults`)."""
+    default, text, limits = _SHARED_OPTIONS[name]
+    return option(default, text.format(unset=unset, others=others), **limits)
 
 
 def check_split(config: Any, first: str, second: str, rest: str) -> None:
@@ -166,7 +164,7 @@ class RefineConfig:
     epochs: int = option(20, "Training epochs.", min=1)
     batch_size: int = option(256, "Rows per batch.", min=2)
     lr: float = option(1e-3, "Adam learning rate.", gt=0)
-    weight_decay: float | None = weight_decay_option()
+    weight_decay: float | None = shared_option("weight_decay")
     # the refiner, the head and the loss
     objective: Literal["auto", "supervised", "simskip", "pairs"] = option(
         "auto",
@@ -195,11 +193,11 @@ class RefineConfig:
     )
     # the two views
     mask_prob: float = option(0.2, "Probability that a view masks an entry.", min=0, lt=1)
-    mask_value: Literal["mean", "zero"] | None = view_option("mask_value")
+    mask_value: Literal["mean", "zero"] | None = shared_option("mask_value")
     noise_std: float = option(0.1, "View noise δ (0: off).", min=0)
-    noise_scale: Literal["per_dim", "fixed"] | None = view_option("noise_scale")
-    augment: Literal["both", "one_per_view"] = view_option("augment")
-    standardize: bool | None = view_option("standardize")
+    noise_scale: Literal["per_dim", "fixed"] | None = shared_option("noise_scale")
+    augment: Literal["both", "one_per_view"] = shared_option("augment")
+    standardize: bool | None = shared_option("standardize")
     # selection and the report
     val_fraction: float = option(0.2, "Labelled rows that select the epoch.", gt=0, lt=1)
     test_fraction: float = option(
