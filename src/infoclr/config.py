@@ -32,6 +32,7 @@ T = TypeVar("T")
 __all__ = [
     "check_fields",
     "field_help",
+    "file_option",
     "from_dict",
     "load_config",
     "option",
@@ -67,6 +68,25 @@ def option(
     metadata = {"help": help, "min": min, "gt": gt, "max": max, "lt": lt, "cli": cli}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def file_option(
+    default: Any = dataclasses.MISSING,
+    help: str = "",  # noqa: A002
+    *,
+    names: tuple[str, ...] = (),
+    argument: str | None = None,
+    parse: Any = None,
+) -> Any:
+    """A field of a files dataclass (paths a command reads and writes, not config keys).
+
+    A command built with ``config_command(..., files=CLASS)`` offers it as the positional
+    ``argument`` (its metavar) or under ``names`` (default ``--field-name``), with this help
+    and the field's own default and type; ``parse`` turns the command-line text into the field's
+    value (for a field whose type is not text).
+    """
+    metadata = {"help": help, "names": names, "argument": argument, "parse": parse}
     return dataclasses.field(default=default, metadata=metadata)
 
 

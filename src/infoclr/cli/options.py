@@ -71,17 +71,54 @@ def _parameter(spec: FlagSpec) -> inspect.Parameter:
     )
 
 
+def _file_parameters(files: type) -> list[inspect.Parameter]:
+    """One parameter per field of a files dataclass (:func:`infoclr.config.file_option`)."""
+    hints = typing.get_type_hints(files)
+    parameters = []
+    for item in dataclasses.fields(files):
+        meta = item.metadata
+        required = item.default is dataclasses.MISSING
+        if meta["argument"]:
+            default = typer.Argument(..., metavar=meta["argument"], help=meta["help"])
+        else:
+            names = meta["names"] or ("--" + item.name.replace("_", "-"),)
+            default = typer.Option(... if required else item.default, *names, help=meta["help"])
+        annotation = str | None if meta["parse"] else hints[item.name]
+        parameters.append(
+            inspect.Parameter(
+                item.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+            )
+        )
+    return parameters
+
+
+def _files(files: type, kwargs: dict[str, Any]) -> Any:
+    """Pop the files dataclass's fields from ``kwargs`` and build it (parsing where declared)."""
+    values = {}
+    for item in dataclasses.fields(files):
+        value, parse = kwargs.pop(item.name), item.metadata["parse"]
+        values[item.name] = parse(value) if parse and value is not None else value
+    return files(**values)
+
+
 def config_command(
-    app: typer.Typer, flags: Sequence[FlagSpec], name: str | None = None
+    app: typer.Typer,
+    flags: Sequence[FlagSpec],
+    name: str | None = None,
+    files: type | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register ``function`` as a command of ``app`` with generated config flags.
 
     ``function`` declares its own arguments as usual plus a keyword ``overrides``; it receives
     ``overrides = {field: value}`` for every generated flag that was given on the command line.
+    With ``files`` (a dataclass of :func:`infoclr.config.file_option` fields), each field is an
+    argument or option too, and ``function`` receives the built ``files=`` object.
     """
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
-        own = [p for p in inspect.signature(function).parameters.values() if p.name != "overrides"]
+        skip = {"overrides", "files"}
+        own = [p for p in inspect.signature(function).parameters.values() if p.name not in skip]
+        file_parameters = _file_parameters(files) if files is not None else []
         generated = [_parameter(spec) for spec in flags]
         generated_names = {p.name for p in generated}
 
@@ -94,6 +131,8 @@ def config_command(
             }
             for key in generated_names:
                 kwargs.pop(key, None)
+            if files is not None:
+                kwargs["files"] = _files(files, kwargs)
             try:
                 return function(**kwargs, overrides=overrides)
             except KeyboardInterrupt as stop:
@@ -106,10 +145,13 @@ def config_command(
             else p
             for p in own
         ]
-        command.__signature__ = inspect.Signature([*parameters, *generated])  # type: ignore[attr-defined]
+        parameters = [*file_parameters, *parameters, *generated]
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
         hints = typing.get_type_hints(function, include_extras=True)
-        hints.pop("overrides", None)
-        command.__annotations__ = {**hints, **{p.name: p.annotation for p in generated}}
+        command.__annotations__ = {
+            **{key: value for key, value in hints.items() if key not in skip},
+            **{p.name: p.annotation for p in [*file_parameters, *generated]},
+        }
         app.command(name=name)(command)
         return function
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from infoclr.config import file_option
 from infoclr.data.embeddings import (
     EmbeddingStats,
     EmbeddingTable,
@@ -27,6 +28,14 @@ from infoclr.refine.config import RefineConfig
 __all__ = ["Echo", "PreparedRefine", "RefineFiles", "check_paths"]
 
 Echo = Callable[[str], Any]
+
+
+def parse_names(value: str) -> list[str]:
+    """Class names from the command line: a comma-separated list, or a .txt file, one a line."""
+    path = Path(value)
+    if path.suffix == ".txt" and path.is_file():
+        return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return [name.strip() for name in value.split(",")]
 
 
 @dataclass
@@ -42,20 +51,39 @@ class RefineFiles:
     table goes refined.
     """
 
-    input: Path
-    out: Path
-    labels: str | None = None
-    clusters: str | None = None
-    id_column: str | None = None
-    embedding_column: str | None = None
-    save_refiner: Path | None = None
-    report_dir: Path | None = None
-    class_names: list[str] | None = None
-    overwrite: bool = False
-    resume: bool = False
-    pairs: Path | None = None
-    documents: Path | None = None
-    documents_out: Path | None = None
+    input: Path = file_option(
+        help="Embeddings: .npy (memory-mapped), .pt, .parquet or .csv.", argument="INPUT"
+    )
+    out: Path = file_option(help="Refined embeddings (same format).", names=("--out", "-o"))
+    labels: str | None = file_option(
+        None, "Label column of INPUT, or a .npy/.csv/.txt file (one per row; empty = unknown)."
+    )
+    clusters: str | None = file_option(
+        None, "Auxiliary cluster column or file (empty = none): positives where a row has no label."
+    )
+    id_column: str | None = file_option(None, "Id column (default 'id').")
+    embedding_column: str | None = file_option(None, "The list-valued column holding the vectors.")
+    save_refiner: Path | None = file_option(
+        None, "Where to save the refiner (default OUT stem.refiner.pt)."
+    )
+    report_dir: Path | None = file_option(None, "Folder for report.json, refine.yaml and the map.")
+    class_names: list[str] | None = file_option(
+        None, "Legend names of the sorted labels: a,b,c or a .txt file.", parse=parse_names
+    )
+    overwrite: bool = file_option(False, "Replace existing outputs.")
+    resume: bool = file_option(False, "Continue an interrupted run.")
+    pairs: Path | None = file_option(
+        None, "For retrieval: .csv/.tsv rows of query id, positive id[, negative]."
+    )
+    documents: Path | None = file_option(
+        None, "With --pairs: the documents, if not in INPUT (same encoder)."
+    )
+    documents_out: Path | None = file_option(
+        None, "With --pairs and --documents: the refined documents."
+    )
+    apply: Path | None = file_option(
+        None, "Refine with this saved .refiner.pt instead of training."
+    )
 
     @property
     def refiner(self) -> Path:
