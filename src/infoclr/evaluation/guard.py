@@ -148,13 +148,7 @@ class GuardDecision:
     reason: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "accepted": self.accepted,
-            "reason": self.reason,
-            "tolerance": self.tolerance,
-            "primary": asdict(self.primary),
-            "protected": [asdict(p) for p in self.protected],
-        }
+        return asdict(self)
 
 
 def _band(gain: PairedGain) -> str:

@@ -27,7 +27,7 @@ run's inputs before anything heavy is imported.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -285,17 +285,7 @@ class Selection:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "criterion": self.criterion,
-            "metric": self.metric,
-            "min_gain": self.min_gain,
-            "guards": list(self.guards),
-            "rule": self.rule(),
-            "chosen_epoch": self.chosen_epoch,
-            "best_score": self.best_score,
-            "reason": self.reason,
-            "candidates": [dict(c) for c in self.candidates],
-        }
+        return {**asdict(self), "guards": list(self.guards), "rule": self.rule()}
 
     def load(self, saved: dict[str, Any]) -> None:
         """Restore the candidates and the choice from :meth:`as_dict` (a resumed run)."""

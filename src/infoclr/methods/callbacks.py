@@ -349,18 +349,14 @@ class LossWatch(L.Callback):
         if self.stopped is not None:  # resumed from the checkpoint of a diverged epoch
             trainer.should_stop = True
 
+    _SERIES = ("epoch_losses", "epoch_seconds", "epoch_cpu_seconds")
+
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "epoch_losses": self.epoch_losses,
-            "epoch_seconds": self.epoch_seconds,
-            "epoch_cpu_seconds": self.epoch_cpu_seconds,
-            "stopped": self.stopped,
-        }
+        return {name: getattr(self, name) for name in (*self._SERIES, "stopped")}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.epoch_losses = [float(v) for v in state_dict["epoch_losses"]]
-        self.epoch_seconds = [float(v) for v in state_dict["epoch_seconds"]]
-        self.epoch_cpu_seconds = [float(v) for v in state_dict.get("epoch_cpu_seconds", [])]
+        for name in self._SERIES:
+            setattr(self, name, [float(v) for v in state_dict.get(name, [])])
         self.stopped = state_dict["stopped"]
 
 

@@ -20,7 +20,7 @@ file lacks stay as initialised (``missing``); keys the file has and the model la
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +61,7 @@ class InitReport:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "parts": self.parts,
-            "loaded": self.loaded,
-            "total": self.total,
-            "missing": self.missing,
-            "unexpected": self.unexpected,
-        }
+        return asdict(self)
 
 
 def _is_state(value: Any) -> bool:
