@@ -104,7 +104,7 @@ def test_config_checks() -> None:
 
 def test_heldout_scores_and_hidden_labels() -> None:
     from infoclr.adapters.evaluate import heldout_probe_scores, hide_labels
-    from infoclr.evaluation.paired import probe_correctness
+    from infoclr.evaluation.probes import probe_correctness
 
     x, labels = hidden_signal(800)
     hidden = hide_labels(labels[:600], 0.1, seed=0)

@@ -47,8 +47,8 @@ def heldout_probe_scores(
 ) -> dict[str, dict[str, float]]:
     """``{variant: {"linear_top1", "knn_top1"}}``: probes trained on the (refined) training
     rows with ``train_labels``, scored on the (refined) held-out rows
-    (:func:`infoclr.evaluation.paired.probe_correctness`)."""
-    from infoclr.evaluation.paired import probe_correctness
+    (:func:`infoclr.evaluation.probes.probe_correctness`)."""
+    from infoclr.evaluation.probes import probe_correctness
 
     out = {}
     for variant in VARIANTS:

@@ -16,6 +16,6 @@ __getattr__, __dir__, __all__ = lazy_exports(
     knn="knn_predict knn_top1",
     linear="LinearProbeResult linear_probe linear_top1 select_weight_decay",
     plots="embedding_map plot_embedding_maps plot_metric_grid plot_metric_vs plot_training_curves",
-    probes="probe_scores",
+    probes="probe_correctness probe_scores",
     selection="CandidateScorer LabelSplit Selection before_after split_labelled",
 )

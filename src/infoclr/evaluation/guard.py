@@ -225,7 +225,7 @@ def guard_refinement(
 ) -> GuardDecision:
     """The guard of a refinement run on the test rows of its label split.
 
-    A linear probe and a k-NN (:func:`infoclr.evaluation.paired.probe_correctness`) are trained
+    A linear probe and a k-NN (:func:`infoclr.evaluation.probes.probe_correctness`) are trained
     on the fit + val rows, once on the input and once on the refined vectors, and scored row by
     row on the test rows, which neither trained the refiner nor selected it. The primary metric
     is the per-row mean of the two probes' correctness; neither probe may fall more than
@@ -238,7 +238,7 @@ def guard_refinement(
         split: the run's :class:`~infoclr.evaluation.selection.LabelSplit` (non-empty test).
         method, z, tolerance, seed: see :func:`guard`.
     """
-    from infoclr.evaluation.paired import probe_correctness
+    from infoclr.evaluation.probes import probe_correctness
     from infoclr.evaluation.selection import gather_rows
 
     if len(split.test) < 2:
