@@ -142,7 +142,7 @@ def _batch_loss(
     """The in-batch ranking loss of the training pairs at the given positions of ``train``."""
     from infoclr.losses import MultipleNegativesRankingLoss
 
-    loss_fn = MultipleNegativesRankingLoss(config.pairs_temperature, check_finite=False)
+    loss_fn = MultipleNegativesRankingLoss(config.pairs_temperature)
     device = torch.device(config.device)
 
     def encode_documents(x: torch.Tensor) -> torch.Tensor:

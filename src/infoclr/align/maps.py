@@ -342,7 +342,7 @@ def _fit_refiner(
     mean, std = mapped_fit.mean(axis=0), mapped_fit.std(axis=0)
     std = np.where(std < 1e-12, 1.0, std)
     adapter = VectorAdapter(base.target_dim, mean, std, adapter_config)
-    loss_fn = MultipleNegativesRankingLoss(config.temperature, check_finite=False)
+    loss_fn = MultipleNegativesRankingLoss(config.temperature)
 
     def batch_loss(positions: np.ndarray) -> torch.Tensor:
         queries = adapter(torch.from_numpy(mapped_fit[positions]))

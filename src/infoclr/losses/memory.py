@@ -95,7 +95,8 @@ class MemoryBankLoss(_GroupContrastive):
         base_temperature: multiply by ``temperature/base_temperature`` (official SupCon code).
         chunk_size: evaluate this many anchors at a time (O(chunk·(N+K)) memory).
         gather_distributed: under DDP, take negatives from every rank and keep one bank.
-        check_finite: raise on NaN/inf inputs (a GPU sync per step).
+        check_finite: raise on NaN/inf inputs; off by default, as in
+            :class:`~infoclr.losses.NTXentLoss` (a device sync per step).
     """
 
     def __init__(
@@ -106,7 +107,7 @@ class MemoryBankLoss(_GroupContrastive):
         base_temperature: float | None = None,
         chunk_size: int | None = None,
         gather_distributed: bool = True,
-        check_finite: bool = True,
+        check_finite: bool = False,
     ) -> None:
         super().__init__(
             temperature, base_temperature, chunk_size, gather_distributed, check_finite

@@ -38,7 +38,7 @@ class PartialSupConLoss(ClInfoNCELoss):
         temperature: float = 0.1,
         chunk_size: int | None = None,
         gather_distributed: bool = True,
-        check_finite: bool = True,
+        check_finite: bool = False,
     ) -> None:
         super().__init__(
             temperature,

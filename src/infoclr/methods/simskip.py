@@ -135,7 +135,7 @@ class SimSkip(L.LightningModule):
         )
         self.criterion = NTXentLoss(temperature, check_finite=False)
         self.cluster_criterion: PartialSupConLoss | ClInfoNCELoss = (
-            PartialSupConLoss(temperature, check_finite=False)
+            PartialSupConLoss(temperature)
             if cluster_form == "official"
             else ClInfoNCELoss(temperature, form=cluster_form, check_finite=False)
         )
