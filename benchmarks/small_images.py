@@ -22,10 +22,13 @@ import pandas as pd  # noqa: E402
 from infoclr.pretrain import PretrainConfig, pretrain  # noqa: E402
 
 CANDIDATES = {  # name -> overrides; "default" is whatever infoclr picks by itself
-    "earlier defaults (32 px RGB)": {"data_options": {"image_size": 32, "grayscale": False}},
+    "earlier defaults (32 px RGB)": {
+        "data_options": {"image_size": 32, "grayscale": False},
+        "channels_last": False,
+    },
+    "NCHW (the default before)": {"channels_last": False},
     "default": {},
     "compiled": {"compile": True},
-    "float32, channels_last": {"precision": "32", "channels_last": True},
     "bf16": {"precision": "bf16-mixed"},
 }
 SPEED_EPOCHS = 2

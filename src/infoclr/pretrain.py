@@ -129,7 +129,11 @@ class PretrainConfig:
     precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = option(
         "auto", "auto | 32 | bf16-mixed | 16-mixed.", cli=False
     )
-    channels_last: bool | None = option(None, "channels_last memory format.", cli=False)
+    channels_last: bool | None = option(
+        None,
+        "channels_last memory format (unset: on for the small CNN and ResNets at 16 px and more).",
+        cli=False,
+    )
     compile: bool = option(
         False,
         "torch.compile the backbone's training forward (evaluation and export keep the plain "
@@ -334,7 +338,7 @@ def prepare(config: PretrainConfig) -> Prepared:
         channels=train.channels,
         projection_dim=config.projection_dim,
         projection_hidden=config.projection_hidden,
-        channels_last=resolve_channels_last(config.channels_last, backbone_name, precision),
+        channels_last=resolve_channels_last(config.channels_last, backbone_name, train.image_size),
         patch_size=config.patch_size,
         compile_backbone=config.compile,
     )
@@ -351,6 +355,7 @@ def prepare(config: PretrainConfig) -> Prepared:
         "feature_dim": int(backbone.feature_dim),
         "precision": precision,
         "compile": config.compile,
+        "channels_last": parts.channels_last,
         "global_batch": optim.batch_size,
         "lr_scaling": config.lr_scaling,
         "lr": optim.resolved_lr(),
@@ -627,7 +632,10 @@ def _finish(
     metrics["settings"] = {
         "seed": config.seed,
         **config.method_spec().settings(),
-        **{key: prepared.resolved[key] for key in ("lr", "precision", "compile", "backbone")},
+        **{
+            key: prepared.resolved[key]
+            for key in ("lr", "precision", "compile", "channels_last", "backbone")
+        },
         "batch_size": config.batch_size,
         "epochs": config.epochs,
     }

@@ -56,6 +56,10 @@ class ContrastiveMethod(L.LightningModule):
         self.views = parts.views
         self.optim = parts.optim
         self.channels_last = parts.channels_last
+        if self.channels_last:
+            # The weights too: a one-channel (grey) view is NCHW and channels_last at once, so
+            # only channels_last weights make the convolutions run channels_last.
+            self.backbone.to(memory_format=torch.channels_last)
         # The compiled forward is kept out of the module tree (no state_dict keys, no second
         # registration of the backbone): training steps call it, evaluation the plain module.
         self.__dict__["_compiled_backbone"] = (
