@@ -98,7 +98,7 @@ def test_image_folder_labels_follow_sorted_class_folders(tmp_path: Path) -> None
     _png(tmp_path / "ant" / ".hidden.png", BLUE)
     (tmp_path / "ant" / "notes.txt").write_text("not an image")
     data = load_dataset("image-folder", root=tmp_path, image_size=6)
-    assert isinstance(data, FileImageData) and data.tensors() is None
+    assert isinstance(data, FileImageData) and data.in_memory  # small: decoded once, held
     assert data.classes == ["ant", "zebra"]
     assert [p.relative_to(tmp_path).as_posix() for p in data.paths] == [
         "ant/b.png",
@@ -199,7 +199,8 @@ def test_csv_reads_paths_labels_attributes_and_split(tmp_path: Path) -> None:
     assert "striped" not in train.aux_classes
     assert train[0][0][:, 2, 2].tolist() == list(RED) and train[0][0].shape == (3, 5, 5)
     assert test[0][0][:, 0, 0].tolist() == list(GREEN)
-    assert train.tensors() is None
+    held = train.tensors()  # a small set is decoded once and held, item for item
+    assert held.shape == (3, 3, 5, 5) and torch.equal(held[0], train[0][0])
 
 
 def test_csv_integer_labels_are_kept_and_columns_may_be_a_comma_string(tmp_path: Path) -> None:

@@ -1,8 +1,12 @@
 """Image sets that stream from files on disk: ``image-folder`` and ``csv``.
 
-Both decode each image with PIL when it is indexed, convert it to RGB (or grey), and resize it
-to a square ``image_size`` with a centre crop (shorter side to ``image_size``, then crop the
-middle), so that every image in a batch has the same shape. Nothing is held in memory, so
+Both decode each image with PIL, convert it to RGB (or grey), and resize it to a square
+``image_size`` with a centre crop (shorter side to ``image_size``, then crop the middle), so
+that every image in a batch has the same shape. A set whose decoded pixels fit in
+:data:`IN_MEMORY_BYTES` (``in_memory=None``, the default) or that is asked to (``in_memory=True``)
+is decoded once, on first use, and held as one uint8 tensor: training then gathers whole batches
+from it instead of decoding every image every epoch. Otherwise (``in_memory=False``, or a larger
+set) each image is decoded when it is indexed and
 :meth:`~infoclr.data.base.ImageData.tensors` returns ``None``.
 """
 
@@ -25,6 +29,8 @@ IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
 MAX_ROWS_LISTED = 10
+#: With ``in_memory=None``, a set is held in memory when its decoded pixels take at most this.
+IN_MEMORY_BYTES = 1 << 30
 
 
 def _one_line(error: BaseException) -> str:
@@ -111,11 +117,13 @@ def infer_format(
 
 
 class FileImageData(ImageData):
-    """An :class:`ImageData` that decodes ``paths[i]`` on every access (see :func:`decode_image`).
+    """An :class:`ImageData` of image files (see :func:`decode_image`), held in memory after
+    its first use when ``in_memory`` (default: when it fits in :data:`IN_MEMORY_BYTES`).
 
     Attributes:
         paths: the image file of each item, in item order.
         grayscale: decode to 1 channel instead of 3.
+        in_memory: whether :meth:`tensors` decodes the whole set once and keeps it.
     """
 
     def __init__(
@@ -129,6 +137,7 @@ class FileImageData(ImageData):
         labels: np.ndarray | None = None,
         aux: Mapping[str, np.ndarray] | None = None,
         aux_classes: Mapping[str, list[str]] | None = None,
+        in_memory: bool | None = None,
     ) -> None:
         super().__init__(
             name=name,
@@ -142,12 +151,22 @@ class FileImageData(ImageData):
         )
         self.paths = [Path(path) for path in paths]
         self.grayscale = grayscale
+        decoded_bytes = len(self.paths) * self.channels * image_size**2
+        self.in_memory = decoded_bytes <= IN_MEMORY_BYTES if in_memory is None else in_memory
+        self._decoded: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def image(self, index: int) -> torch.Tensor:
+        if self._decoded is not None:
+            return self._decoded[index]
         return decode_image(self.paths[index], self.image_size, self.grayscale)
+
+    def tensors(self) -> torch.Tensor | None:
+        if self.in_memory and self._decoded is None and self.paths:
+            self._decoded = torch.stack([self.image(i) for i in range(len(self))])
+        return self._decoded
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,8 +228,9 @@ def image_folder(
     root: Path | None = None,
     image_size: int | None = None,
     grayscale: bool | None = None,
+    in_memory: bool | None = None,
 ) -> FileImageData:
-    """Images in class sub-folders, ``root/<class>/**/<image>``, streamed from disk.
+    """Images in class sub-folders, ``root/<class>/**/<image>``.
 
     When ``root`` has a ``train/`` or ``test/`` sub-folder, the split reads
     ``root/<split>/<class>/...``; otherwise both splits read ``root`` itself (with a warning for
@@ -221,7 +241,9 @@ def image_folder(
 
     ``image_size`` (default: the first image's shorter side) and ``grayscale`` (default: true
     when the images are single-channel) are read from the images when not given. Every image is
-    checked to open before training starts.
+    checked to open before training starts. ``in_memory``: decode the set once and hold it
+    (default: when its decoded pixels fit in :data:`IN_MEMORY_BYTES`, 1 GiB); ``False`` decodes
+    every image at every use.
     """
     image_size = None if image_size is None else _check_image_size(image_size)
     grayscale = None if grayscale is None else _check_flag(grayscale, "grayscale")
@@ -268,6 +290,7 @@ def image_folder(
         grayscale=grayscale,
         classes=class_names,
         labels=np.asarray(labels, dtype=np.int64),
+        in_memory=None if in_memory is None else _check_flag(in_memory, "in_memory"),
     )
     data.split_note = (
         f"the {split}/ sub-folder" if split_folders else "root itself (test = train: no split)"
@@ -468,8 +491,9 @@ def csv_manifest(
     test_fraction: float = 0.2,
     split_seed: int = 0,
     evaluate_on_train: bool = False,
+    in_memory: bool | None = None,
 ) -> FileImageData:
-    """Images listed in a CSV manifest, one row per image, streamed from disk.
+    """Images listed in a CSV manifest, one row per image.
 
     Args:
         path: the CSV file. A relative path resolves against ``root`` when given; ``root`` may
@@ -489,6 +513,8 @@ def csv_manifest(
         test_fraction, split_seed: without a split column or a test manifest, this fraction of
             the rows (stratified by label) is held out for testing, chosen with this seed.
         evaluate_on_train: evaluate on the training rows instead (a warning says so).
+        in_memory: decode the set once and hold it (default: when its decoded pixels fit in
+            :data:`IN_MEMORY_BYTES`, 1 GiB); ``False`` decodes every image at every use.
 
     Raises :class:`DataError` for a missing file or column (listing the columns there are), a
     missing value in the label or an attribute column (listing the rows), or a listed image
@@ -497,6 +523,7 @@ def csv_manifest(
     image_size = None if image_size is None else _check_image_size(image_size)
     grayscale = None if grayscale is None else _check_flag(grayscale, "grayscale")
     evaluate_on_train = _check_flag(evaluate_on_train, "evaluate_on_train")
+    in_memory = None if in_memory is None else _check_flag(in_memory, "in_memory")
     if not 0.0 < float(test_fraction) < 1.0:
         raise ConfigError(f"test_fraction must be in (0, 1), got {test_fraction}")
     attributes = _parse_columns(attribute_columns)
@@ -526,7 +553,7 @@ def csv_manifest(
             [p for p in first if p.is_file()], image_size, grayscale
         )
     return _manifest_images(frame, rows, csv_path, codes, path_column, label_column,
-                            attributes, image_size, grayscale, note)  # fmt: skip
+                            attributes, image_size, grayscale, note, in_memory)  # fmt: skip
 
 
 def _manifest_images(
@@ -540,6 +567,7 @@ def _manifest_images(
     image_size: int | None,
     grayscale: bool | None,
     note: str,
+    in_memory: bool | None,
 ) -> FileImageData:
     def selected(column: str) -> tuple[np.ndarray, list[str] | None]:
         values, names = codes[column]
@@ -586,6 +614,7 @@ def _manifest_images(
         labels=labels,
         aux=aux,
         aux_classes=aux_classes,
+        in_memory=in_memory,
     )
     data.split_note = note
     return data
