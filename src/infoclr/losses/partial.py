@@ -6,17 +6,19 @@ positives, unlabelled rows pair only with their own other view.
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
 
 from infoclr import distributed
 from infoclr.errors import InfoclrError
+from infoclr.functional.contrastive import check_pair
 from infoclr.functional.partial import singleton_ids
-from infoclr.losses.contrastive import _RANK_STRIDE, ClInfoNCELoss
+from infoclr.losses.contrastive import _RANK_STRIDE, SupConLoss
 
 __all__ = ["PartialSupConLoss"]
 
 
-class PartialSupConLoss(ClInfoNCELoss):
+class PartialSupConLoss(SupConLoss):
     """SupCon over two views where labels may be unknown (−1): SimCLR for those rows.
 
     ``forward(z1, z2, labels)``: z1, z2 (B, D) projections of two views of B rows, labels (B,)
@@ -27,32 +29,15 @@ class PartialSupConLoss(ClInfoNCELoss):
     Under DDP with ``gather_distributed`` the anchors meet every rank's views, and the
     unlabelled rows of different ranks never share an id.
 
-    Args:
-        temperature: t > 0.
-        chunk_size, gather_distributed, check_finite: as in
-            :class:`~infoclr.losses.NTXentLoss`.
+    Args: those of :class:`~infoclr.losses.SupConLoss` (temperature 0.1 by default).
     """
 
-    def __init__(
-        self,
-        temperature: float = 0.1,
-        chunk_size: int | None = None,
-        gather_distributed: bool = True,
-        check_finite: bool = False,
-    ) -> None:
-        super().__init__(
-            temperature,
-            form="official",
-            chunk_size=chunk_size,
-            gather_distributed=gather_distributed,
-            check_finite=check_finite,
-        )
-
     def forward(self, z1: Tensor, z2: Tensor, labels: Tensor) -> Tensor:  # type: ignore[override]
+        check_pair(z1, z2, self.check_finite)
         if not isinstance(labels, Tensor) or labels.shape != (z1.shape[0],):
             raise InfoclrError(
                 f"labels must be a ({z1.shape[0]},) integer tensor, one per row (not per view)"
             )
         offset = distributed.rank() * _RANK_STRIDE if self._use_gather() else 0
         ids = singleton_ids(labels.to(z1.device), offset=offset)
-        return super().forward(z1, z2, ids)
+        return super().forward(torch.cat([z1, z2]), torch.cat([ids, ids]))
