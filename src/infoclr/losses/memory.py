@@ -21,6 +21,8 @@ State and its consequences:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -92,26 +94,17 @@ class MemoryBankLoss(_GroupContrastive):
         memory_size: K, the rows the bank keeps.
         dim: D, the projection size.
         temperature: t > 0.
-        base_temperature: multiply by ``temperature/base_temperature`` (official SupCon code).
-        chunk_size: evaluate this many anchors at a time (O(chunk·(N+K)) memory).
-        gather_distributed: under DDP, take negatives from every rank and keep one bank.
-        check_finite: raise on NaN/inf inputs; off by default, as in
-            :class:`~infoclr.losses.NTXentLoss` (a device sync per step).
+        options: the keywords of :class:`~infoclr.losses.SupConLoss`: ``base_temperature``
+            (multiply by ``temperature/base_temperature``, the official SupCon code),
+            ``chunk_size`` (this many anchors at a time: O(chunk·(N+K)) memory),
+            ``gather_distributed`` (under DDP, negatives from every rank and one bank) and
+            ``check_finite`` (off by default: a device sync per step).
     """
 
     def __init__(
-        self,
-        memory_size: int,
-        dim: int,
-        temperature: float = 0.1,
-        base_temperature: float | None = None,
-        chunk_size: int | None = None,
-        gather_distributed: bool = True,
-        check_finite: bool = False,
+        self, memory_size: int, dim: int, temperature: float = 0.1, **options: Any
     ) -> None:
-        super().__init__(
-            temperature, base_temperature, chunk_size, gather_distributed, check_finite
-        )
+        super().__init__(temperature, **options)
         self.memory = MemoryBank(memory_size, dim)
 
     def reset_memory(self) -> None:

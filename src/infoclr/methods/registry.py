@@ -147,8 +147,8 @@ class MemoryBankOptions(MethodOptions):
             self.memory_size,
             parts.projection_dim,
             self.temperature,  # type: ignore[attr-defined]
-            base_temperature,
-            self.chunk_size,  # type: ignore[attr-defined]
+            base_temperature=base_temperature,
+            chunk_size=self.chunk_size,  # type: ignore[attr-defined]
         )
 
 
