@@ -82,3 +82,26 @@ def tiny_run():
     """``tiny_run(output_dir, **changes)``: train a tiny digits run with ``changes`` to its
     config (:func:`_tiny_run`) and return its run folder."""
     return _tiny_run
+
+
+def _tiny_parts(size: int = 8, **changes):
+    """MethodParts of a grey ``size`` px small CNN of width 4 (seeded), with ``changes``."""
+    from infoclr.augment import BatchViews, ViewConfig
+    from infoclr.methods import MethodParts
+    from infoclr.models import build_backbone
+
+    torch.manual_seed(0)
+    return MethodParts(
+        backbone=build_backbone("smallcnn", 1, size, width=4),
+        views=BatchViews(ViewConfig.for_resolution(size, 1)),
+        image_size=size,
+        channels=1,
+        projection_dim=8,
+        **changes,
+    )
+
+
+@pytest.fixture
+def tiny_parts():
+    """``tiny_parts(size=8, **changes)``: :func:`_tiny_parts`, for building a method directly."""
+    return _tiny_parts

@@ -9,28 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from infoclr.augment import BatchViews, ViewConfig
-from infoclr.methods import ContrastiveMethod, MethodParts
+from infoclr.methods import ContrastiveMethod
 from infoclr.methods.registry import method_options
-from infoclr.models import build_backbone
 
 
-def _parts(compile_backbone: bool) -> MethodParts:
-    torch.manual_seed(0)
-    backbone = build_backbone("smallcnn", 1, 8, width=4)
-    return MethodParts(
-        backbone=backbone,
-        views=BatchViews(ViewConfig.for_resolution(8, 1)),
-        image_size=8,
-        channels=1,
-        projection_dim=8,
-        compile_backbone=compile_backbone,
-    )
-
-
-def test_the_compiled_forward_is_used_in_training_only_and_adds_no_weights() -> None:
-    plain = ContrastiveMethod(method_options("simclr"), _parts(False))
-    compiled = ContrastiveMethod(method_options("simclr"), _parts(True))
+def test_the_compiled_forward_is_used_in_training_only_and_adds_no_weights(tiny_parts) -> None:
+    plain = ContrastiveMethod(method_options("simclr"), tiny_parts(compile_backbone=False))
+    compiled = ContrastiveMethod(method_options("simclr"), tiny_parts(compile_backbone=True))
     assert plain.state_dict().keys() == compiled.state_dict().keys()
     calls = []
     wrapper = compiled.__dict__["_compiled_backbone"]

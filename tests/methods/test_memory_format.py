@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from infoclr.augment import BatchViews, ViewConfig
-from infoclr.methods import ContrastiveMethod, MethodParts
+from infoclr.methods import ContrastiveMethod
 from infoclr.methods.registry import method_options
 from infoclr.methods.trainer import resolve_channels_last
 from infoclr.models import build_backbone
@@ -32,18 +31,11 @@ def test_the_default_follows_the_backbone_and_image_size(asked, backbone, size, 
 
 
 @pytest.mark.parametrize("channels_last", [False, True])
-def test_the_backbone_weights_take_the_format_and_the_outputs_agree(channels_last: bool) -> None:
-    torch.manual_seed(0)
-    backbone = build_backbone("smallcnn", 1, 16, width=4)
-    reference = {k: v.clone() for k, v in backbone.state_dict().items()}
-    parts = MethodParts(
-        backbone=backbone,
-        views=BatchViews(ViewConfig.for_resolution(16, 1)),
-        image_size=16,
-        channels=1,
-        projection_dim=8,
-        channels_last=channels_last,
-    )
+def test_the_backbone_weights_take_the_format_and_the_outputs_agree(
+    channels_last: bool, tiny_parts
+) -> None:
+    parts = tiny_parts(16, channels_last=channels_last)
+    reference = {k: v.clone() for k, v in parts.backbone.state_dict().items()}
     model = ContrastiveMethod(method_options("simclr"), parts).eval()
     conv = model.backbone.features[3].weight  # (4, 4, 3, 3): unambiguous, unlike 1 channel in
     assert conv.is_contiguous(memory_format=torch.channels_last) is channels_last

@@ -165,7 +165,12 @@ class FileImageData(ImageData):
 
     def tensors(self) -> torch.Tensor | None:
         if self.in_memory and self._decoded is None and self.paths:
-            self._decoded = torch.stack([self.image(i) for i in range(len(self))])
+            # Filled in place: the budget is the peak, not half of it (no list, then a stack).
+            size = self.image_size
+            decoded = torch.empty((len(self), self.channels, size, size), dtype=torch.uint8)
+            for i, path in enumerate(self.paths):
+                decoded[i] = decode_image(path, size, self.grayscale)
+            self._decoded = decoded
         return self._decoded
 
 
@@ -247,6 +252,7 @@ def image_folder(
     """
     image_size = None if image_size is None else _check_image_size(image_size)
     grayscale = None if grayscale is None else _check_flag(grayscale, "grayscale")
+    in_memory = None if in_memory is None else _check_flag(in_memory, "in_memory")
     if root is None:
         raise ConfigError(
             "image-folder needs root: pass --root (root=...) pointing at a folder of class "
@@ -290,7 +296,7 @@ def image_folder(
         grayscale=grayscale,
         classes=class_names,
         labels=np.asarray(labels, dtype=np.int64),
-        in_memory=None if in_memory is None else _check_flag(in_memory, "in_memory"),
+        in_memory=in_memory,
     )
     data.split_note = (
         f"the {split}/ sub-folder" if split_folders else "root itself (test = train: no split)"
