@@ -214,7 +214,13 @@ def test_four_runs_started_together_get_four_folders(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_exits_130_with_one_line_naming_the_resume_command(tmp_path: Path) -> None:
-    proc = subprocess.Popen(_cli(tmp_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        _cli(tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        # A shell's background job ignores SIGINT, and its children inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     _wait_for(tmp_path / "simclr-digits" / "checkpoints" / "last.ckpt", proc)
     proc.send_signal(signal.SIGINT)
     code, stderr = proc.wait(timeout=120), proc.stderr.read().decode()
