@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 from common import markdown
 
-from infoclr.evaluation.stats import mean_std as pm
-from infoclr.evaluation.stats import paired_delta
+from infoclr.evaluation.stats import mean_std as pm, paired_delta
 
 LABEL = dict(simclr="SimCLR", supcon="SupCon", clinfonce="Cl-InfoNCE")
 LABEL.update({"clinfonce-kmeans": "Cl-InfoNCE (k-means)", "ce-clusters": "CE on clusters"})

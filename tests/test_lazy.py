@@ -1,46 +1,57 @@
-"""lazy_exports: the one helper behind the packages' lazy members."""
+"""lazy_exports: the packages' lazy members, listed once in their __init__.pyi stubs."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import pytest
 
 from infoclr._lazy import lazy_exports
 
-
-def _package(name: str, **values: object) -> types.ModuleType:
-    module = types.ModuleType(name)
-    module.__dict__.update(values)
-    sys.modules[name] = module
-    return module
+PACKAGES = ["adapters", "augment", "clusters", "data", "evaluation", "methods", "models", "refine"]
 
 
-def test_lazy_exports_all_dir_and_getattr() -> None:
-    package = _package("infoclr_lazy_probe", eager_value=1)
+def test_lazy_exports_reads_the_stub(tmp_path: Path) -> None:
+    (tmp_path / "__init__.pyi").write_text(
+        "from os.path import join as join, split as split\nfrom .missing import gone as gone\n"
+    )
+    package = types.ModuleType("infoclr_lazy_probe")
+    package.__file__ = str(tmp_path / "__init__.py")
+    package.eager_value = 1
+    sys.modules[package.__name__] = package
     try:
-        getattr_, dir_, all_ = lazy_exports(
-            package.__name__, eager="eager_value", path="join split", errno="ENOENT"
-        )
-        assert all_ == ["eager_value", "join", "split", "ENOENT"]
-        assert {"eager_value", "join", "ENOENT"} <= set(dir_())
-        with pytest.raises(ModuleNotFoundError):  # infoclr_lazy_probe.path does not exist
-            getattr_("join")
+        getattr_, dir_, all_ = lazy_exports(package.__name__)
+        assert all_ == ["join", "split", "gone"]
+        assert {"eager_value", "join", "gone"} <= set(dir_())
+        assert getattr_("join") is importlib.import_module("os.path").join
+        with pytest.raises(ModuleNotFoundError):  # infoclr_lazy_probe.missing does not exist
+            getattr_("gone")
         with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
             getattr_("nothing")
     finally:
         del sys.modules[package.__name__]
 
 
-def test_lazy_exports_rejects_an_eager_name_not_imported() -> None:
-    package = _package("infoclr_lazy_probe2")
+def test_a_package_without_its_stub_fails_to_import(tmp_path: Path) -> None:
+    package = types.ModuleType("infoclr_lazy_probe2")
+    package.__file__ = str(tmp_path / "__init__.py")
+    sys.modules[package.__name__] = package
     try:
-        with pytest.raises(ImportError, match=r"lists \['missing'\] as imported"):
-            lazy_exports(package.__name__, eager="missing")
+        with pytest.raises(ImportError, match=r"no __init__.pyi"):
+            lazy_exports(package.__name__)
     finally:
         del sys.modules[package.__name__]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_every_listed_member_resolves(name: str) -> None:
+    package = importlib.import_module(f"infoclr.{name}")
+    for member in package.__all__:
+        assert getattr(package, member) is not None, member
 
 
 def test_packages_list_their_lazy_members_without_importing_torch() -> None:

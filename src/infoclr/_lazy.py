@@ -2,23 +2,38 @@
 
 ``infoclr --help`` and every input check run without torch, so the packages that hold torch
 code (``infoclr.data``, ``infoclr.models``, ``infoclr.augment``, ``infoclr.methods``, ...)
-import their torch-based members on first attribute access (PEP 562). A package's
-``__init__`` is one call::
+import their torch-based members on first attribute access (PEP 562). The names and their
+modules are written once, in the package's type stub ``__init__.pyi`` (the layout of
+Scientific Python's SPEC 1), so type checkers and IDEs see every member too::
 
-    __getattr__, __dir__, __all__ = lazy_exports(
-        __name__,
-        eager="ViewConfig",                       # imported above, as usual
-        views="BatchViews EvalView",              # infoclr.augment.views, on first use
-        masking="PatchMasking apply_patch_mask",  # infoclr.augment.masking, on first use
-    )
+    # infoclr/augment/__init__.pyi
+    from .config import ViewConfig as ViewConfig
+    from .views import BatchViews as BatchViews, EvalView as EvalView
+
+    # infoclr/augment/__init__.py
+    from infoclr.augment.config import ViewConfig  # imported as usual: no torch
+    __getattr__, __dir__, __all__ = lazy_exports(__name__)  # BatchViews: on first use
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 from collections.abc import Callable
+from importlib.util import resolve_name
+from pathlib import Path
 from typing import Any
+
+
+def stub_exports(package: str, stub: Path) -> dict[str, str]:
+    """name → module path of every ``from MODULE import name`` in the stub ``stub``."""
+    exports: dict[str, str] = {}
+    for node in ast.parse(stub.read_text(encoding="utf-8"), str(stub)).body:
+        if isinstance(node, ast.ImportFrom):
+            module = resolve_name("." * node.level + (node.module or ""), package)
+            exports.update({alias.asname or alias.name: module for alias in node.names})
+    return exports
 
 
 def lazy_getattr(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
@@ -33,29 +48,19 @@ def lazy_getattr(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
 
 
 def lazy_exports(
-    package: str, eager: str = "", **submodules: str
+    package: str,
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
-    """``(__getattr__, __dir__, __all__)`` for ``package``.
-
-    Args:
-        package: the package's ``__name__``.
-        eager: space-separated names the package has already imported (listed in ``__all__``).
-        submodules: submodule name (relative to ``package``) → the space-separated names it
-            exports, imported on first access.
-    """
-    namespace = vars(sys.modules[package])
-    eager_names = eager.split()
-    missing = [name for name in eager_names if name not in namespace]
-    if missing:
-        raise ImportError(f"{package} lists {missing} as imported but does not import them")
-    exports = {
-        name: f"{package}.{submodule}"
-        for submodule, names in submodules.items()
-        for name in names.split()
-    }
-    exported = [*eager_names, *exports]
+    """``(__getattr__, __dir__, __all__)`` for ``package`` (its ``__name__``), from the imports
+    of the ``__init__.pyi`` beside its ``__init__.py``. Names the package has imported already
+    resolve as usual; the others load from their module on first access."""
+    module = sys.modules[package]
+    stub = Path(module.__file__ or "").with_suffix(".pyi")
+    if not stub.is_file():
+        raise ImportError(f"{package} has no {stub.name} listing its exports (at {stub})")
+    exports = stub_exports(package, stub)
+    namespace = vars(module)
 
     def __dir__() -> list[str]:
         return sorted({*namespace, *exports})
 
-    return lazy_getattr(package, exports), __dir__, exported
+    return lazy_getattr(package, exports), __dir__, list(exports)

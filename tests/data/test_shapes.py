@@ -10,8 +10,7 @@ import pytest
 import torch
 from scipy.stats import chi2_contingency
 
-from infoclr.data import load_dataset
-from infoclr.data import shapes as shapes_module
+from infoclr.data import load_dataset, shapes as shapes_module
 from infoclr.data.shapes import (
     BACKGROUNDS,
     COLOUR_RGB,

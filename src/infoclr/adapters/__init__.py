@@ -16,12 +16,6 @@ noise.
 """
 
 from infoclr._lazy import lazy_exports
-from infoclr.adapters.config import AdapterConfig  # noqa: F401 - re-exported: eager= below
+from infoclr.adapters.config import AdapterConfig  # noqa: F401 - re-exported (__init__.pyi)
 
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    eager="AdapterConfig",
-    engine="AdapterResult VectorAdapter",
-    labelled="fit_labelled",
-    pairs="fit_pairs",
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

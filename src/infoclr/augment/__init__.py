@@ -7,12 +7,6 @@ distribution; the torch-based members load on first use.
 """
 
 from infoclr._lazy import lazy_exports
-from infoclr.augment.config import ViewConfig  # noqa: F401 - re-exported: eager= below
+from infoclr.augment.config import ViewConfig  # noqa: F401 - re-exported (__init__.pyi)
 
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    eager="ViewConfig",
-    views="BatchViews EvalView ViewParams sample_crop_boxes",
-    embedding="EmbeddingViews",
-    masking="PatchMasking apply_patch_mask auto_mask_ratio auto_patch_size",
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -83,8 +83,7 @@ def pretrain(
     from rich.console import Console
 
     from infoclr.config import load_config, parse_overrides
-    from infoclr.pretrain import pretrain as run
-    from infoclr.pretrain import summary_rows
+    from infoclr.pretrain import pretrain as run, summary_rows
 
     overrides.update(parse_overrides(set_))
     cfg = load_config(PretrainConfig, config, overrides)

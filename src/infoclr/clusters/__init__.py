@@ -17,17 +17,4 @@ information. This package builds them and measures them:
 from infoclr._lazy import lazy_exports
 
 # Loaded on first use: the CLI checks its input before pandas or faiss load.
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    _codes="MISSING_CLUSTER",
-    attributes="AttributeClusters attribute_clusters binary_columns fit_attribute_clusters "
-    "rank_attributes",
-    hierarchy="Hierarchy HierarchyClusters hierarchy_clusters load_hierarchy",
-    stats="PUBLISHED_NAMES ClusterStats cluster_statistics default_cluster_columns entropy_bits "
-    "statistics_frame statistics_report table_statistics",
-    tables="check_output_path read_table require_columns write_table",
-    tags="TagClusters fit_tag_clusters parse_tags tag_clusters",
-    columns="check_cluster_columns clusters_from_columns distinct_binary_columns",
-    build="ClusterBuildConfig build_clusters",
-    kmeans="kmeans",
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

@@ -14,7 +14,7 @@ Example::
 """
 
 from infoclr._lazy import lazy_exports
-from infoclr.data.registry import (  # noqa: F401 - re-exported: eager= below
+from infoclr.data.registry import (  # noqa: F401 - re-exported (__init__.pyi)
     BUILTIN_DATASETS,
     DATASETS,
     available_datasets,
@@ -25,11 +25,4 @@ from infoclr.data.registry import (  # noqa: F401 - re-exported: eager= below
 )
 
 # Torch-based members load on first use: names and options are checked without torch.
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    eager="BUILTIN_DATASETS DATASETS available_datasets check_dataset_name default_root "
-    "load_dataset register_dataset",
-    base="ImageData TensorImageData",
-    files="FileImageData decode_image",
-    loaders="InMemoryBatches OrderedBatches train_loader",
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

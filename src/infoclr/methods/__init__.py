@@ -16,7 +16,7 @@ callbacks load on first use.
 from __future__ import annotations
 
 from infoclr._lazy import lazy_exports
-from infoclr.methods.registry import (  # noqa: F401 - re-exported: eager= below
+from infoclr.methods.registry import (  # noqa: F401 - re-exported (__init__.pyi)
     BUILTIN_METHOD_MODULES,
     METHODS,
     ContrastiveOptions,
@@ -28,16 +28,4 @@ from infoclr.methods.registry import (  # noqa: F401 - re-exported: eager= below
     register_method,
 )
 
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    eager="BUILTIN_METHOD_MODULES METHODS ContrastiveOptions MethodOptions available_methods "
-    "method_class method_options option_owners register_method",
-    base="ContrastiveMethod build_method",
-    parts="MethodParts",
-    optim="LARS OptimConfig",
-    simclr="SimCLR",
-    supcon="SupCon",
-    clinfonce="ClInfoNCE ClInfoNCEKMeans ClusterCrossEntropy",
-    mrcl="MRCL",
-    superinfo="SuperInfo",
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

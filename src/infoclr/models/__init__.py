@@ -5,16 +5,11 @@ Importing this package loads no torch: backbone names are checked by
 """
 
 from infoclr._lazy import lazy_exports
-from infoclr.models.registry import (  # noqa: F401 - re-exported: eager= below
+from infoclr.models.registry import (  # noqa: F401 - re-exported (__init__.pyi)
     BACKBONES,
     auto_backbone,
     check_backbone_name,
     register_backbone,
 )
 
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    eager="BACKBONES auto_backbone check_backbone_name register_backbone",
-    heads="ProjectionHead",
-    backbones="ResNetBackbone SmallCNN ViT build_backbone",
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__)

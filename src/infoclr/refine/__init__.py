@@ -21,11 +21,6 @@ Importing this package loads no torch; the training members load on first use.
 """
 
 from infoclr._lazy import lazy_exports
-from infoclr.refine.config import RefineConfig  # noqa: F401 - re-exported: eager= below
+from infoclr.refine.config import RefineConfig  # noqa: F401 - re-exported (__init__.pyi)
 
-__getattr__, __dir__, __all__ = lazy_exports(
-    __name__,
-    eager="RefineConfig",
-    fit="RefineResult fit_refiner",
-    job="PreparedRefine RefineFiles apply_refiner prepare_refine run_refine",
-)
+__getattr__, __dir__, __all__ = lazy_exports(__name__)
