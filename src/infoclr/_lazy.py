@@ -36,13 +36,18 @@ def stub_exports(package: str, stub: Path) -> dict[str, str]:
     return exports
 
 
-def lazy_getattr(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
-    """A module ``__getattr__`` that imports ``exports[name]`` (a module path) on first use."""
+def lazy_getattr(
+    package: str, exports: dict[str, str], namespace: dict[str, Any]
+) -> Callable[[str], Any]:
+    """A module ``__getattr__`` that imports ``exports[name]`` (a module path) on first use and
+    keeps the value in the package's ``namespace``, so that later lookups are plain ones."""
 
     def __getattr__(name: str) -> Any:
-        if name in exports:
-            return getattr(importlib.import_module(exports[name]), name)
-        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(exports[name]), name)
+        namespace[name] = value
+        return value
 
     return __getattr__
 
@@ -63,4 +68,4 @@ def lazy_exports(
     def __dir__() -> list[str]:
         return sorted({*namespace, *exports})
 
-    return lazy_getattr(package, exports), __dir__, list(exports)
+    return lazy_getattr(package, exports, namespace), __dir__, list(exports)

@@ -1,22 +1,24 @@
-"""``clusters_from_columns``: the cluster ids that clinfonce and ce-clusters train on."""
+"""``check_cluster_columns(...).cluster_ids``: the cluster ids that clinfonce and ce-clusters
+train on."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from infoclr.clusters.columns import clusters_from_columns
+from infoclr.clusters.columns import check_cluster_columns
 from infoclr.errors import DataError, InfoclrWarning
 
 
 def aux_clusters(config: dict, aux: dict[str, np.ndarray]) -> np.ndarray:
-    return clusters_from_columns(
+    source = check_cluster_columns(
         aux,
         config.get("cluster_column"),
         config.get("cluster_attributes"),
         config.get("cluster_top_k"),
         "csv",
     )
+    return source.cluster_ids(aux)
 
 
 def _parts(aux: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""The memory-bank loss against a Python loop over its formula."""
+"""sup_con with a memory bank against a Python loop over its formula."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from infoclr.errors import InfoclrError
-from infoclr.functional import memory_sup_con, sup_con
+from infoclr.functional import sup_con
 
 
 def loop_reference(
@@ -37,13 +37,12 @@ def test_equals_loop_reference(chunk_size: int | None) -> None:
     ids = [0, 1, 2, 3, 4, 0, 1, 2, 3, 4]
     memory = torch.randn(7, 6)
     memory_ids = [0, 9, 9, 2, 8, 1, 7]
-    loss = memory_sup_con(
+    loss = sup_con(
         features,
         torch.tensor(ids),
-        memory,
-        torch.tensor(memory_ids),
         temperature=0.3,
         chunk_size=chunk_size,
+        memory=(memory, torch.tensor(memory_ids)),
     )
     expected = loop_reference(features, ids, memory, memory_ids, 0.3)
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
@@ -54,8 +53,8 @@ def test_gradient_equals_loop_reference_and_skips_the_bank() -> None:
     memory = torch.randn(6, 5, dtype=torch.float64, requires_grad=True)
     ids = [0, 1, 2, 3, 0, 1, 2, 3]
     memory_ids = [0, 5, 6, 1, 7, 8]
-    memory_sup_con(
-        features, torch.tensor(ids), memory, torch.tensor(memory_ids), temperature=0.5
+    sup_con(
+        features, torch.tensor(ids), temperature=0.5, memory=(memory, torch.tensor(memory_ids))
     ).backward()
     got = features.grad.clone()
     assert memory.grad is None  # the bank holds constants
@@ -67,15 +66,17 @@ def test_gradient_equals_loop_reference_and_skips_the_bank() -> None:
 def test_empty_bank_is_supcon_and_the_bank_changes_the_loss() -> None:
     features = torch.randn(8, 4)
     ids = torch.tensor([0, 1, 2, 3, 0, 1, 2, 3])
-    empty = memory_sup_con(features, ids, torch.zeros(0, 4), torch.zeros(0, dtype=torch.long))
+    empty = sup_con(features, ids, memory=(torch.zeros(0, 4), torch.zeros(0, dtype=torch.long)))
     assert empty.item() == pytest.approx(sup_con(features, ids).item(), rel=1e-6)
-    fuller = memory_sup_con(features, ids, torch.randn(16, 4), torch.arange(10, 26))
+    fuller = sup_con(features, ids, memory=(torch.randn(16, 4), torch.arange(10, 26)))
     assert fuller.item() > empty.item() + 1e-3  # more negatives, larger denominators
 
 
 def test_input_checks() -> None:
     features, ids = torch.randn(4, 3), torch.tensor([0, 1, 0, 1])
-    with pytest.raises(InfoclrError, match="memory must be"):
-        memory_sup_con(features, ids, torch.randn(2, 5), torch.tensor([0, 1]))
-    with pytest.raises(InfoclrError, match="memory_ids has 1"):
-        memory_sup_con(features, ids, torch.randn(2, 3), torch.tensor([0]))
+    with pytest.raises(InfoclrError, match=r"memory rows must be \(K, 3\)"):
+        sup_con(features, ids, memory=(torch.randn(2, 5), torch.tensor([0, 1])))
+    with pytest.raises(InfoclrError, match="memory ids has 1 entries for 2 rows"):
+        sup_con(features, ids, memory=(torch.randn(2, 3), torch.tensor([0])))
+    with pytest.raises(InfoclrError, match="group_ids has 3 entries for 4 rows"):
+        sup_con(features, ids[:3])

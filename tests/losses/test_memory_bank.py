@@ -8,7 +8,7 @@ from collections import deque
 import pytest
 import torch
 
-from infoclr.functional import memory_sup_con
+from infoclr.functional import sup_con
 from infoclr.losses import MemoryBank, MemoryBankLoss, NTXentLoss
 
 
@@ -32,12 +32,12 @@ def test_loss_uses_the_bank_then_enqueues_in_training_only() -> None:
     first = torch.randn(6, 4)
     ids = torch.tensor([0, 1, 2, 0, 1, 2])
     assert loss(first, ids).item() == pytest.approx(
-        memory_sup_con(first, ids, torch.zeros(0, 4), ids[:0], 0.2).item(), rel=1e-6
+        sup_con(first, ids, 0.2, memory=(torch.zeros(0, 4), ids[:0])).item(), rel=1e-6
     )
     assert int(loss.memory.count) == 6
     second = torch.randn(6, 4)
     second_ids = torch.tensor([3, 4, 0, 3, 4, 0])
-    expected = memory_sup_con(second, second_ids, first, ids, 0.2)
+    expected = sup_con(second, second_ids, 0.2, memory=(first, ids))
     assert loss(second, second_ids).item() == pytest.approx(expected.item(), rel=1e-6)
     loss.eval()
     loss(torch.randn(6, 4), second_ids)

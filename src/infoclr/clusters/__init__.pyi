@@ -11,8 +11,8 @@ from .attributes import (
 )
 from .build import ClusterBuildConfig as ClusterBuildConfig, build_clusters as build_clusters
 from .columns import (
+    ColumnClusters as ColumnClusters,
     check_cluster_columns as check_cluster_columns,
-    clusters_from_columns as clusters_from_columns,
     distinct_binary_columns as distinct_binary_columns,
 )
 from .hierarchy import (

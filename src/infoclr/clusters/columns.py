@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from infoclr.errors import ConfigError, DataError, InfoclrWarning
 
-__all__ = ["check_cluster_columns", "clusters_from_columns", "distinct_binary_columns"]
+__all__ = ["ColumnClusters", "check_cluster_columns", "distinct_binary_columns"]
 
 #: What to tell a user whose cluster column is missing, by data set.
 _WHERE_COLUMNS_COME_FROM = {
@@ -50,15 +51,53 @@ def _missing_column(kind: str, name: str, aux: Mapping[str, np.ndarray], dataset
     return f"{kind} {name!r} is not in data set {dataset!r} (auxiliary columns: {choices}); {fix}"
 
 
+@dataclass(frozen=True)
+class ColumnClusters:
+    """A checked cluster source (:func:`check_cluster_columns`): one auxiliary column, or the
+    binary ``attributes`` combined by Cl-InfoNCE's top-k-by-entropy rule with ``top_k``."""
+
+    column: str | None = None
+    attributes: tuple[str, ...] = ()
+    top_k: int | None = None
+
+    def cluster_ids(self, aux: Mapping[str, np.ndarray]) -> np.ndarray:
+        """(N,) int64 cluster ids 0..K−1 from ``aux``, the data set's columns, each (N,).
+
+        Warns with :class:`~infoclr.errors.InfoclrWarning` when the top-k cut is a near tie.
+        """
+        if self.column is not None:
+            _, ids = np.unique(np.asarray(aux[self.column]), return_inverse=True)
+            return ids.astype(np.int64)
+        import pandas as pd
+
+        from infoclr.clusters.attributes import fit_attribute_clusters
+
+        names = list(self.attributes)
+        table = pd.DataFrame({name: np.asarray(aux[name]) for name in names})
+        fitted = fit_attribute_clusters(table, names, self.top_k)
+        tie = fitted.near_tie(self.top_k)
+        if tie is not None:
+            warnings.warn(tie, InfoclrWarning, stacklevel=2)
+        return np.asarray(fitted.cluster_ids[self.top_k], dtype=np.int64)
+
+
 def check_cluster_columns(
     aux: Mapping[str, np.ndarray],
     column: str | None = None,
     attributes: Sequence[str] | None = None,
     top_k: int | None = None,
     dataset: str = "this data set",
-) -> list[str]:
-    """Check a cluster source against the columns at hand; returns the attribute names to use
-    (empty for a single ``column``). One-line errors name the option to set."""
+) -> ColumnClusters:
+    """Check a cluster source against the columns at hand; one-line errors name the option to
+    set. ``.cluster_ids(aux)`` of the result gives the clusters.
+
+    Args:
+        aux: the data set's auxiliary columns, each (N,).
+        column: one column, renumbered 0..K−1 (exclusive with ``attributes``).
+        attributes: binary columns, or ``["binary"]`` for every distinct 0/1 column.
+        top_k: how many attributes to keep.
+        dataset: the data set's name, for messages.
+    """
     if column is None and attributes is None:
         choices = ", ".join(sorted(aux)) or "none in this data set"
         raise ConfigError(
@@ -70,7 +109,7 @@ def check_cluster_columns(
     if column is not None:
         if column not in aux:
             raise DataError(_missing_column("cluster column", column, aux, dataset))
-        return []
+        return ColumnClusters(column=column)
     names = list(attributes or [])
     if names == ["binary"]:
         names = distinct_binary_columns(aux)
@@ -81,39 +120,4 @@ def check_cluster_columns(
         raise DataError(f"data set {dataset!r} has no binary (0/1) auxiliary column to use")
     if top_k is None:
         raise ConfigError("cluster_attributes needs cluster_top_k (e.g. --set cluster_top_k=3)")
-    return names
-
-
-def clusters_from_columns(
-    aux: Mapping[str, np.ndarray],
-    column: str | None = None,
-    attributes: Sequence[str] | None = None,
-    top_k: int | None = None,
-    dataset: str = "this data set",
-) -> np.ndarray:
-    """(N,) int64 cluster ids 0..K−1 from auxiliary columns.
-
-    Args:
-        aux: the data set's auxiliary columns, each (N,).
-        column: one column, renumbered 0..K−1 (exclusive with ``attributes``).
-        attributes: binary columns, or ``["binary"]`` for every distinct 0/1 column, combined
-            by Cl-InfoNCE's top-k-by-entropy rule with ``top_k``.
-        top_k: how many attributes to keep.
-        dataset: the data set's name, for messages.
-
-    Warns with :class:`~infoclr.errors.InfoclrWarning` when the top-k cut is a near tie.
-    """
-    names = check_cluster_columns(aux, column, attributes, top_k, dataset)
-    if column is not None:
-        _, ids = np.unique(np.asarray(aux[column]), return_inverse=True)
-        return ids.astype(np.int64)
-    import pandas as pd
-
-    from infoclr.clusters.attributes import fit_attribute_clusters
-
-    table = pd.DataFrame({name: np.asarray(aux[name]) for name in names})
-    fitted = fit_attribute_clusters(table, names, top_k)
-    tie = fitted.near_tie(top_k)
-    if tie is not None:
-        warnings.warn(tie, InfoclrWarning, stacklevel=2)
-    return np.asarray(fitted.cluster_ids[top_k], dtype=np.int64)
+    return ColumnClusters(attributes=tuple(names), top_k=top_k)

@@ -28,6 +28,7 @@ from infoclr.errors import InfoclrError
 from infoclr.functional._lse import row_logsumexp
 
 __all__ = [
+    "check_ids",
     "check_pair",
     "check_rows",
     "check_temperature",
@@ -74,21 +75,6 @@ def check_rows(name: str, x: Tensor, check_finite: bool = True, min_rows: int = 
 def _check_chunk(chunk_size: int | None) -> None:
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise InfoclrError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-
-
-def _check_loss_args(
-    features: Tensor,
-    temperature: float,
-    base_temperature: float | None,
-    chunk_size: int | None,
-    check_finite: bool,
-) -> None:
-    """The checks every SupCon-style loss of stacked view features starts with."""
-    check_rows("features", features, check_finite)
-    check_temperature(temperature)
-    _check_chunk(chunk_size)
-    if base_temperature is not None:
-        check_temperature(base_temperature, "base_temperature")
 
 
 def _scaled(loss: Tensor, temperature: float, base_temperature: float | None) -> Tensor:
@@ -141,11 +127,31 @@ def sup_con_per_anchor(
 
 
 def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
-    count = mask.sum()
-    if int(count) == 0:
-        # No anchor has a positive: the loss is undefined; return a zero that keeps the graph.
-        return values.sum() * 0.0
-    return (values * mask).sum() / count
+    """Mean of ``values`` over ``mask``; 0 (keeping the graph) when no anchor has a positive.
+    No host synchronisation: the count is clamped, not tested."""
+    return (values * mask).sum() / mask.sum().clamp(min=1)
+
+
+def check_ids(name: str, ids: Tensor, rows: int) -> None:
+    """Raise a one-line error unless ``ids`` is a 1-D integer tensor of ``rows`` entries."""
+    if not isinstance(ids, Tensor) or ids.dim() != 1 or ids.is_floating_point():
+        raise InfoclrError(f"{name} must be a 1-D integer tensor with one id per row")
+    if ids.shape[0] != rows:
+        raise InfoclrError(
+            f"{name} has {ids.shape[0]} entries for {rows} rows; pass one id per row (stack "
+            "the ids of every view)"
+        )
+
+
+def _check_memory(memory: tuple[Tensor, Tensor], features: Tensor) -> None:
+    rows, ids = memory
+    if not isinstance(rows, Tensor) or rows.dim() != 2 or rows.shape[1] != features.shape[1]:
+        shape = tuple(rows.shape) if isinstance(rows, Tensor) else type(rows).__name__
+        raise InfoclrError(
+            f"memory rows must be (K, {features.shape[1]}) like the features, got {shape}; "
+            "pass memory=(rows, ids)"
+        )
+    check_ids("memory ids", ids, rows.shape[0])
 
 
 def sup_con(
@@ -155,12 +161,21 @@ def sup_con(
     base_temperature: float | None = None,
     chunk_size: int | None = None,
     check_finite: bool = True,
+    memory: tuple[Tensor, Tensor] | None = None,
 ) -> Tensor:
-    """Supervised contrastive loss, L_out form (Khosla et al. 2020).
+    """Supervised contrastive loss, L_out form (Khosla et al. 2020), optionally with a memory bank.
 
-    ``ℓ_a = −(1/|P(a)|) Σ_{p∈P(a)} [s(a,p) − log Σ_{b≠a} exp s(a,b)]``, averaged over anchors
+    ``ℓ_a = −(1/|P(a)|) Σ_{p∈P(a)} [s(a,p) − log Σ_{b∈A(a)} exp s(a,b)]``, averaged over anchors
     that have at least one positive. With group ids = instance ids of two views this equals
     :func:`nt_xent`; with cluster ids it is Cl-InfoNCE as the official code computes it.
+
+    ``memory`` holds K rows from earlier batches with their group ids: a memory bank (Wu et al.
+    2018, "Unsupervised Feature Learning via Non-Parametric Instance Discrimination"; the queue
+    of He et al. 2020, "Momentum Contrast"). They join every anchor's A(a) as extra columns, are
+    never anchors and get no gradient; bank rows with the anchor's group id are positives, as in
+    cross-batch memory (Wang et al. 2020), so that SupCon and Cl-InfoNCE keep their meaning.
+    With instance ids (SimCLR) a bank row is a positive only when it holds an earlier view of
+    the same input. An empty bank (K = 0) gives the loss without one.
 
     Args:
         features: (N, D) view features, all views stacked; normalised inside.
@@ -168,26 +183,30 @@ def sup_con(
         temperature: t > 0.
         base_temperature: if set, multiply the loss by ``temperature / base_temperature``
             (the official SupCon / Cl-InfoNCE code hard-codes 0.07). Default: no factor.
-        chunk_size: evaluate ``chunk_size`` anchors at a time (O(chunk·N) memory).
+        chunk_size: evaluate ``chunk_size`` anchors at a time (O(chunk·(N+K)) memory).
         check_finite: raise on NaN/inf inputs (forces a GPU sync; switch off in hot loops).
+        memory: ``(rows, ids)``: (K, D) earlier projections (normalised inside) and their (K,)
+            group ids.
 
     Returns:
         Scalar loss (float32).
     """
-    _check_loss_args(features, temperature, base_temperature, chunk_size, check_finite)
-    if not isinstance(group_ids, Tensor) or group_ids.dim() != 1:
-        raise InfoclrError("group_ids must be a 1-D integer tensor with one id per row")
-    if group_ids.shape[0] != features.shape[0]:
-        raise InfoclrError(
-            f"group_ids has {group_ids.shape[0]} entries but features has "
-            f"{features.shape[0]} rows; pass one group id per row (stack ids for every view)"
-        )
-    if group_ids.is_floating_point():
-        raise InfoclrError("group_ids must be integers, got a floating-point tensor")
+    check_rows("features", features, check_finite)
+    check_temperature(temperature)
+    _check_chunk(chunk_size)
+    if base_temperature is not None:
+        check_temperature(base_temperature, "base_temperature")
+    check_ids("group_ids", group_ids, features.shape[0])
+    if memory is not None:
+        _check_memory(memory, features)
     with torch.autocast(device_type=features.device.type, enabled=False):
         z = _normalise(features)
+        columns, ids = z, group_ids.to(z.device)
+        if memory is not None:
+            columns = torch.cat([z, _normalise(memory[0].detach().to(z.device))])
+            ids = torch.cat([ids, memory[1].to(z.device)])
         per_anchor, valid = sup_con_per_anchor(
-            z, group_ids.to(z.device), temperature, chunk_size=chunk_size
+            columns, ids, temperature, 0, z.shape[0], chunk_size=chunk_size
         )
         loss = _masked_mean(per_anchor, valid)
     return _scaled(loss, temperature, base_temperature)

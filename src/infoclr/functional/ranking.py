@@ -21,18 +21,9 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from infoclr.errors import InfoclrError
-from infoclr.functional.contrastive import check_rows, check_temperature
+from infoclr.functional.contrastive import check_ids, check_rows, check_temperature
 
 __all__ = ["multiple_negatives_ranking"]
-
-
-def _check_ids(name: str, ids: Tensor | None, rows: int) -> None:
-    if ids is None:
-        return
-    if not isinstance(ids, Tensor) or ids.dim() != 1 or ids.is_floating_point():
-        raise InfoclrError(f"{name} must be a 1-D integer tensor with one id per row")
-    if ids.shape[0] != rows:
-        raise InfoclrError(f"{name} has {ids.shape[0]} entries but there are {rows} rows")
 
 
 def multiple_negatives_ranking(
@@ -71,7 +62,8 @@ def multiple_negatives_ranking(
             f"query i), got {tuple(queries.shape)} and {tuple(documents.shape)}"
         )
     batch = queries.shape[0]
-    _check_ids("document_ids", document_ids, batch)
+    if document_ids is not None:
+        check_ids("document_ids", document_ids, batch)
     if negatives is not None:
         check_rows("negatives", negatives, check_finite, min_rows=1)
         if negatives.shape[1] != queries.shape[1]:
@@ -79,9 +71,10 @@ def multiple_negatives_ranking(
                 f"negatives have {negatives.shape[1]} dimensions but queries have "
                 f"{queries.shape[1]}"
             )
-        _check_ids("negative_ids", negative_ids, negatives.shape[0])
-        if negative_ids is not None and document_ids is None:
-            raise InfoclrError("negative_ids needs document_ids (the positives' ids)")
+        if negative_ids is not None:
+            check_ids("negative_ids", negative_ids, negatives.shape[0])
+            if document_ids is None:
+                raise InfoclrError("negative_ids needs document_ids (the positives' ids)")
     elif negative_ids is not None:
         raise InfoclrError("negative_ids were given without negatives")
     with torch.autocast(device_type=queries.device.type, enabled=False):

@@ -19,7 +19,9 @@ from infoclr import distributed
 from infoclr.errors import InfoclrError
 from infoclr.functional import cl_info_nce, nt_xent, sup_con
 from infoclr.functional.contrastive import (
+    _masked_mean,
     _normalise,
+    check_ids,
     check_pair,
     check_rows,
     check_temperature,
@@ -72,15 +74,27 @@ class _GroupContrastive(nn.Module):
             return 1.0
         return self.temperature / self.base_temperature
 
-    def _gathered_sup_con(self, features: Tensor, group_ids: Tensor) -> Tensor:
+    def _gathered_sup_con(
+        self, features: Tensor, group_ids: Tensor, memory: tuple[Tensor, Tensor] | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """SupCon of this rank's anchors against every rank's rows (when gathering) and the
+        ``memory`` rows and ids, if any. Returns the loss and the normalised rows and ids its
+        anchors met in the batch (every rank's when gathering)."""
+        gather = self._use_gather()
         with torch.autocast(device_type=features.device.type, enabled=False):
             z = _normalise(features)
-            z_all, offset = distributed.gather(z)
-            ids_all, _ = distributed.gather(group_ids.to(z.device))
+            ids = group_ids.to(z.device)
+            rows, offset = distributed.gather(z) if gather else (z, 0)
+            row_ids = distributed.gather(ids)[0] if gather else ids
+            columns, column_ids = rows, row_ids
+            if memory is not None:
+                columns = torch.cat([rows, memory[0].detach().to(z.dtype)])
+                column_ids = torch.cat([row_ids, memory[1].to(ids.device)])
             per_anchor, valid = sup_con_per_anchor(
-                z_all, ids_all, self.temperature, offset, offset + z.shape[0], self.chunk_size
+                columns, column_ids, self.temperature, offset, offset + z.shape[0], self.chunk_size
             )
-            return _global_mean(per_anchor, valid) * self._scale()
+            loss = _global_mean(per_anchor, valid) if gather else _masked_mean(per_anchor, valid)
+        return loss * self._scale(), rows, row_ids
 
     def _use_gather(self) -> bool:
         return self.gather_distributed and distributed.is_distributed()
@@ -121,7 +135,7 @@ class NTXentLoss(_GroupContrastive):
             return nt_xent(z1, z2, self.temperature, self.chunk_size, self.check_finite)
         check_pair(z1, z2, self.check_finite)
         instance = torch.arange(z1.shape[0], device=z1.device) + distributed.rank() * _RANK_STRIDE
-        return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([instance, instance]))
+        return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([instance, instance]))[0]
 
 
 class SupConLoss(_GroupContrastive):
@@ -148,12 +162,8 @@ class SupConLoss(_GroupContrastive):
                 self.check_finite,
             )
         check_rows("features", features, self.check_finite, min_rows=1)
-        if group_ids.shape[0] != features.shape[0]:
-            raise InfoclrError(
-                f"group_ids has {group_ids.shape[0]} entries but features has "
-                f"{features.shape[0]} rows; pass one group id per row"
-            )
-        return self._gathered_sup_con(features, group_ids)
+        check_ids("group_ids", group_ids, features.shape[0])
+        return self._gathered_sup_con(features, group_ids)[0]
 
 
 class ClInfoNCELoss(_GroupContrastive):
@@ -206,4 +216,4 @@ class ClInfoNCELoss(_GroupContrastive):
                 "pass one cluster id per input"
             )
         ids = cluster_ids.to(z1.device)
-        return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([ids, ids]))
+        return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([ids, ids]))[0]

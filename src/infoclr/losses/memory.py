@@ -1,9 +1,9 @@
 """A memory bank of negatives: a queue of past projections with their group ids.
 
 :class:`MemoryBankLoss` is SupCon L_out over the batch whose denominators also hold the last K
-projections of earlier batches (math: :func:`infoclr.functional.memory_sup_con`). It serves
-NT-Xent (group ids = the inputs' data-set indices), SupCon (labels) and Cl-InfoNCE (cluster
-ids), so that a small batch meets as many negatives as the bank holds.
+projections of earlier batches (the math: :func:`infoclr.functional.sup_con` with ``memory=``).
+It serves NT-Xent (group ids = the inputs' data-set indices), SupCon (labels) and Cl-InfoNCE
+(cluster ids), so that a small batch meets as many negatives as the bank holds.
 
 State and its consequences:
 
@@ -26,11 +26,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from infoclr import distributed
 from infoclr.errors import InfoclrError
-from infoclr.functional.contrastive import _normalise, check_rows
-from infoclr.functional.memory import memory_sup_con_per_anchor
-from infoclr.losses.contrastive import _global_mean, _GroupContrastive
+from infoclr.functional.contrastive import check_ids, check_rows
+from infoclr.losses.contrastive import _GroupContrastive
 
 __all__ = ["MemoryBank", "MemoryBankLoss"]
 
@@ -112,31 +110,8 @@ class MemoryBankLoss(_GroupContrastive):
 
     def forward(self, features: Tensor, group_ids: Tensor) -> Tensor:
         check_rows("features", features, self.check_finite, min_rows=1)
-        if group_ids.dim() != 1 or group_ids.shape[0] != features.shape[0]:
-            raise InfoclrError(
-                f"group_ids must be 1-D with one id per row ({features.shape[0]}), got shape "
-                f"{tuple(group_ids.shape)}"
-            )
-        with torch.autocast(device_type=features.device.type, enabled=False):
-            z = _normalise(features)
-            ids = group_ids.to(z.device)
-            bank, bank_ids = self.memory.contents()
-            if self._use_gather():
-                z_all, offset = distributed.gather(z)
-                ids_all, _ = distributed.gather(ids)
-                per_anchor, valid = memory_sup_con_per_anchor(
-                    z_all, ids_all, bank, bank_ids, self.temperature,
-                    offset, offset + z.shape[0], self.chunk_size,
-                )  # fmt: skip
-                loss = _global_mean(per_anchor, valid)
-                pushed, pushed_ids = z_all, ids_all
-            else:
-                per_anchor, valid = memory_sup_con_per_anchor(
-                    z, ids, bank, bank_ids, self.temperature, chunk_size=self.chunk_size
-                )
-                count = valid.sum()
-                loss = (per_anchor * valid).sum() / count.clamp(min=1)
-                pushed, pushed_ids = z, ids
+        check_ids("group_ids", group_ids, features.shape[0])
+        loss, rows, ids = self._gathered_sup_con(features, group_ids, self.memory.contents())
         if self.training:
-            self.memory.push(pushed.detach(), pushed_ids)
-        return loss * self._scale()
+            self.memory.push(rows.detach(), ids)
+        return loss

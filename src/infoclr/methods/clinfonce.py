@@ -3,7 +3,7 @@ cluster baseline.
 
 All three read per-sample cluster ids from the model's ``cluster_ids`` buffer (N,), indexed by
 each batch's sample index. The ids come either from auxiliary columns of the data set
-(attribute, hierarchy or tag clusters, fixed; :func:`~infoclr.clusters.clusters_from_columns`)
+(attribute, hierarchy or tag clusters, fixed; :func:`~infoclr.clusters.check_cluster_columns`)
 or from k-means on the current embeddings, re-estimated every few epochs by
 :class:`~infoclr.methods.callbacks.KMeansReclustering`. The buffer is saved in checkpoints, so a
 resumed k-means run continues with the clusters it had.
@@ -57,11 +57,12 @@ class ClusterColumns(MethodOptions):
         )
 
     def cluster_ids(self, parts: MethodParts) -> np.ndarray:
-        from infoclr.clusters.columns import clusters_from_columns
+        from infoclr.clusters.columns import check_cluster_columns
 
-        return clusters_from_columns(
+        source = check_cluster_columns(
             parts.aux, self.cluster_column, self.cluster_attributes, self.cluster_top_k
         )
+        return source.cluster_ids(parts.aux)
 
 
 @dataclass

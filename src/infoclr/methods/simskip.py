@@ -53,15 +53,18 @@ def _vector(value: Tensor | np.ndarray | None) -> Tensor | None:
 class SimSkip(L.LightningModule):
     """SimSkip refiner + projection head + contrastive loss (arXiv 2404.08701, reconstructed).
 
-    Args:
+    Args (all but ``dim`` by keyword; grouped as loss, head, refiner, views, optimiser):
         dim: d, the embedding dimension.
+        temperature: NT-Xent / Cl-InfoNCE temperature τ.
+        cluster_form: the loss when batches carry ids: ``"official"`` (partial SupCon) or
+            ``"paper"`` (Cl-InfoNCE's paper form).
+        projector: use the projection head g (False: the loss sees h directly).
+        projection_dim: g's output dimension.
         hidden: width of the refiner's hidden layer (default d // 2).
         dropout: dropout inside the refiner.
         skip: skip connection ``h = x + F(x)`` (False: the no-skip ablation).
-        projector: use the projection head g (False: the loss sees h directly).
-        projection_dim: g's output dimension.
-        temperature: NT-Xent / Cl-InfoNCE temperature τ.
-        lr, weight_decay: Adam's.
+        standardize: F sees ``(x − mean) / std`` (False: the raw coordinates).
+        feature_mean, feature_std: (d,) statistics of the training rows (default 0 and 1).
         mask_prob: feature-masking probability of the views (0: off).
         mask_value: ``"mean"`` (a masked entry takes its dimension's mean) or ``"zero"`` (0 in
             the input's own coordinates, the paper's reported form).
@@ -69,10 +72,7 @@ class SimSkip(L.LightningModule):
         noise_scale: ``"per_dim"`` (δ times each dimension's std) or ``"fixed"`` (δ in the
             input's own units, the paper's reported form).
         augment: ``"both"`` (each view masked and noised) or ``"one_per_view"``.
-        standardize: F sees ``(x − mean) / std`` (False: the raw coordinates).
-        feature_mean, feature_std: (d,) statistics of the training rows (default 0 and 1).
-        cluster_form: the loss when batches carry ids: ``"official"`` (partial SupCon) or
-            ``"paper"`` (Cl-InfoNCE's paper form).
+        lr, weight_decay: Adam's.
 
     Batches:
         ``x`` (B, d), or ``(x, cluster_ids)`` with cluster_ids (B,) int64 labels or cluster
@@ -82,23 +82,24 @@ class SimSkip(L.LightningModule):
     def __init__(
         self,
         dim: int,
+        *,
+        temperature: float = 0.2,
+        cluster_form: Literal["official", "paper"] = "official",
+        projector: bool = True,
+        projection_dim: int = 128,
         hidden: int | None = None,
         dropout: float = 0.1,
         skip: bool = True,
-        projector: bool = True,
-        projection_dim: int = 128,
-        temperature: float = 0.2,
-        lr: float = 1e-3,
-        weight_decay: float = 0.0,
+        standardize: bool = True,
+        feature_mean: Tensor | np.ndarray | None = None,
+        feature_std: Tensor | np.ndarray | None = None,
         mask_prob: float = 0.2,
         mask_value: Literal["mean", "zero"] = "mean",
         noise_std: float = 0.1,
         noise_scale: Literal["per_dim", "fixed"] = "per_dim",
         augment: Literal["both", "one_per_view"] = "both",
-        standardize: bool = True,
-        feature_mean: Tensor | np.ndarray | None = None,
-        feature_std: Tensor | np.ndarray | None = None,
-        cluster_form: Literal["official", "paper"] = "official",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
     ) -> None:
         super().__init__()
         if not (isinstance(lr, (int, float)) and lr > 0):
