@@ -51,7 +51,8 @@ def test_a_package_without_its_stub_fails_to_import(tmp_path: Path) -> None:
 def test_every_listed_member_resolves(name: str) -> None:
     package = importlib.import_module(f"infoclr.{name}")
     for member in package.__all__:
-        assert getattr(package, member) is not None, member
+        value = getattr(package, member)
+        assert value is not None and not isinstance(value, types.ModuleType), member
 
 
 def test_packages_list_their_lazy_members_without_importing_torch() -> None:
@@ -63,3 +64,17 @@ def test_packages_list_their_lazy_members_without_importing_torch() -> None:
         "assert 'load_dataset' in infoclr.data.__all__ and 'SimCLR' in infoclr.methods.__all__\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_member_named_like_a_submodule_is_refused(tmp_path: Path) -> None:
+    # importing infoclr.x.kmeans would set the package's kmeans to the module, not the function
+    (tmp_path / "__init__.pyi").write_text("from .kmeans import kmeans as kmeans\n")
+    (tmp_path / "kmeans.py").write_text("def kmeans(): ...\n")
+    package = types.ModuleType("infoclr_lazy_probe3")
+    package.__file__ = str(tmp_path / "__init__.py")
+    sys.modules[package.__name__] = package
+    try:
+        with pytest.raises(ImportError, match=r"exports \['kmeans'\], named like its submodules"):
+            lazy_exports(package.__name__)
+    finally:
+        del sys.modules[package.__name__]

@@ -63,6 +63,9 @@ def lazy_exports(
     if not stub.is_file():
         raise ImportError(f"{package} has no {stub.name} listing its exports (at {stub})")
     exports = stub_exports(package, stub)
+    shadowed = [name for name in exports if (stub.parent / f"{name}.py").exists()]
+    if shadowed:  # importing the submodule would replace the member by the module
+        raise ImportError(f"{package} exports {shadowed}, named like its submodules; rename one")
     namespace = vars(module)
 
     def __dir__() -> list[str]:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import normalized_mutual_info_score
 
-from infoclr.clusters.kmeans import kmeans
+from infoclr.clusters.faiss_kmeans import kmeans
 from infoclr.errors import ConfigError, DataError
 from infoclr.evaluation.clustering import clustering_scores, kmeans_nmi, kmeans_stability
 

@@ -9,7 +9,7 @@ information. This package builds them and measures them:
 - :mod:`~infoclr.clusters.hierarchy`: a class's ancestor at a hierarchy level;
 - :mod:`~infoclr.clusters.tags`: the set of top-k most frequent tags;
 - :mod:`~infoclr.clusters.stats`: H(Z), H(T), H(Z,T), H(Z|T), H(T|Z), I(Z;T) in bits;
-- :mod:`~infoclr.clusters.kmeans`: the unsupervised variant (faiss k-means);
+- :mod:`~infoclr.clusters.faiss_kmeans`: the unsupervised variant (faiss k-means);
 - :mod:`~infoclr.clusters.columns`: cluster ids from a data set's auxiliary columns;
 - :mod:`~infoclr.clusters.build`: the ``infoclr clusters build`` job.
 """

@@ -15,13 +15,13 @@ from .columns import (
     check_cluster_columns as check_cluster_columns,
     distinct_binary_columns as distinct_binary_columns,
 )
+from .faiss_kmeans import kmeans as kmeans
 from .hierarchy import (
     Hierarchy as Hierarchy,
     HierarchyClusters as HierarchyClusters,
     hierarchy_clusters as hierarchy_clusters,
     load_hierarchy as load_hierarchy,
 )
-from .kmeans import kmeans as kmeans
 from .stats import (
     PUBLISHED_NAMES as PUBLISHED_NAMES,
     ClusterStats as ClusterStats,

@@ -1,7 +1,7 @@
 """Clustering quality of frozen features: k-means, then agreement of clusters with labels.
 
-The features are clustered with faiss k-means (:func:`infoclr.clusters.kmeans.kmeans`, cosine by
-default, K = number of classes) and the cluster ids are compared with the class labels by
+The features are clustered with faiss k-means (:func:`infoclr.clusters.kmeans`, cosine by default,
+K = number of classes) and the cluster ids are compared with the class labels by
 
 - NMI, normalised mutual information (Strehl & Ghosh, JMLR 2002; arithmetic-mean
   normalisation as in scikit-learn), the clustering metric of DeepCluster (Caron et al.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from infoclr.clusters.kmeans import kmeans
+from infoclr.clusters.faiss_kmeans import kmeans
 from infoclr.errors import ConfigError
 from infoclr.evaluation._inputs import (
     ArrayLike,

@@ -118,7 +118,7 @@ class KMeansReclustering(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.current_epoch % self.every_n_epochs:
             return
-        from infoclr.clusters.kmeans import kmeans
+        from infoclr.clusters.faiss_kmeans import kmeans
 
         device = pl_module.device
         ids = torch.zeros_like(pl_module.cluster_ids)

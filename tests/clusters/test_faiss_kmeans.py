@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from infoclr.clusters.kmeans import kmeans
+from infoclr.clusters.faiss_kmeans import kmeans
 from infoclr.errors import ConfigError, DataError
 
 
