@@ -99,8 +99,8 @@ def measure(job: dict) -> dict:
         for objective in times["seconds"]:
             config = AdapterConfig(objective=objective, epochs=1, threads=1)
             result = fit_labelled(x, labels, config, max_eval_rows=2000)
-            times["seconds"][objective] += result.epoch_seconds
-            times["cpu_seconds"][objective] += result.epoch_cpu_seconds
+            times["seconds"][objective] += result.epochs.seconds
+            times["cpu_seconds"][objective] += result.epochs.cpu_seconds
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
     return dict(job, input_mib=x.nbytes / 2**20, **times, rss_growth_mib=peak / 1024)
 

@@ -21,6 +21,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -344,3 +345,23 @@ def load_run_weights(backbone: Any, run_dir: Path, backbone_name: str) -> None:
             f"{weights} cannot be loaded into the run's {backbone_name} backbone "
             f"({reason}); it is empty, corrupt or from another run"
         ) from None
+
+
+@dataclass
+class EpochLog:
+    """What each epoch of a training run cost: its mean loss, and the wall-clock and this
+    process's CPU seconds of its training steps (on a shared machine the CPU time is the
+    steadier measure of cost). A diverged epoch has times but no loss."""
+
+    losses: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        """``epoch_losses``, ``epoch_seconds`` and ``epoch_cpu_seconds``: the report keys."""
+        return {f"epoch_{name}": list(values) for name, values in vars(self).items()}
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> EpochLog:
+        """The log :meth:`as_dict` wrote (a missing series is empty)."""
+        return cls(*([float(v) for v in record.get(f"epoch_{name}", [])] for name in vars(cls())))

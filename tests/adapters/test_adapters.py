@@ -51,7 +51,7 @@ def test_simskip_objective_ignores_labels_for_training() -> None:
     partly = np.where(np.arange(300) % 10 == 0, labels, -1)
     config = AdapterConfig(objective="simskip", **FAST | {"epochs": 2})
     result = fit_labelled(x, partly, config)
-    assert result.candidates[0]["epoch"] == 0 and len(result.epoch_losses) == 2
+    assert result.candidates[0]["epoch"] == 0 and len(result.epochs.losses) == 2
     with pytest.raises(DataError, match="one per row"):
         fit_labelled(x, labels[:-1], config)
     with pytest.raises(DataError, match="needs labels"):
@@ -166,9 +166,9 @@ def test_fit_labelled_runs_on_the_refine_engine() -> None:
     config = AdapterConfig(**FAST | {"epochs": 2, "eval_every": 1})
     adapter = fit_labelled(x, labels, config)
     refine = fit_refiner(x, _refine_config(config, 5000), labels)
-    assert adapter.epoch_losses == refine.epoch_losses
+    assert adapter.epochs.losses == refine.epochs.losses
     assert [c["epoch"] for c in adapter.candidates] == [0, 1, 2]
     assert adapter.candidates[1]["score"] == refine.selection.candidates[1]["mean_top1"]
     assert (adapter.decision is None) == (refine.guard is None)
     last = adapter.refine(x, "last")
-    assert last.shape == x.shape and len(adapter.epoch_cpu_seconds) == 2
+    assert last.shape == x.shape and len(adapter.epochs.cpu_seconds) == 2

@@ -73,7 +73,7 @@ def test_training_reads_a_memmap_batch_by_batch(tmp_path: Path) -> None:
     )
     assert progress == [(1, 9), (2, 9)]  # 600 // 64 = 9 steps, read once per epoch
     assert recorder.largest_read <= 100 < len(vectors)
-    assert len(result.epoch_losses) == 2 and all(np.isfinite(result.epoch_losses))
+    assert len(result.epochs.losses) == 2 and all(np.isfinite(result.epochs.losses))
     assert [c["epoch"] for c in result.selection.candidates] == [0, 1, 2]
     assert result.selection.metric == "kmeans_stability"
     refined = result.refine(mapped[:10])
@@ -124,7 +124,7 @@ def test_the_split_and_the_input_scores_do_not_move_with_the_training_seed() -> 
     ]
     assert np.array_equal(runs[0].split.test, runs[1].split.test)
     assert runs[0].input_scores == runs[1].input_scores
-    assert runs[0].epoch_losses != runs[1].epoch_losses
+    assert runs[0].epochs.losses != runs[1].epochs.losses
 
 
 def test_divergence_stops_training_and_keeps_the_best_candidate(
@@ -146,7 +146,7 @@ def test_divergence_stops_training_and_keeps_the_best_candidate(
     config = RefineConfig(epochs=5, batch_size=50, lr=1e-2, select_by="knn")
     result = fit_refiner(vectors, config, label_codes=labels)
     assert [c["epoch"] for c in result.selection.candidates] == [0, 1]
-    assert len(result.epoch_losses) == 1
+    assert len(result.epochs.losses) == 1
     assert result.stopped == "the training loss became nan in epoch 2"
     assert np.isfinite(result.refine(vectors)).all()
 
@@ -165,7 +165,7 @@ def test_a_resumed_run_ends_where_the_uninterrupted_run_ends(tmp_path: Path) -> 
     )
     resumed = fit_refiner(vectors, config, labels, None, checkpoint=checkpoint, resume=True)
     assert resumed.selection.candidates == full.selection.candidates
-    assert resumed.epoch_losses == full.epoch_losses
+    assert resumed.epochs.losses == full.epochs.losses
     for key, value in full.module.state_dict().items():
         assert torch.equal(resumed.module.state_dict()[key], value), key
 

@@ -116,7 +116,7 @@ def test_held_out_labels_never_reach_the_training(monkeypatch: pytest.MonkeyPatc
     poisoned[held] = (labels[held] + 1) % 3
     mutant, mutant_states = _run(vectors, poisoned, config)
     assert clean.objective == mutant.objective == "supervised"
-    assert clean.epoch_losses == mutant.epoch_losses
+    assert clean.epochs.losses == mutant.epochs.losses
     for before, after in zip(clean_states, mutant_states, strict=True):
         for key, value in before.items():
             assert torch.equal(after[key], value), key

@@ -31,6 +31,7 @@ from infoclr.adapters.config import AdapterConfig
 from infoclr.errors import DataError
 from infoclr.evaluation.guard import GuardDecision
 from infoclr.evaluation.selection import gather_rows  # re-exported for the pairs objective
+from infoclr.runs import EpochLog
 
 __all__ = [
     "AdapterResult",
@@ -138,9 +139,7 @@ class AdapterResult:
         config: the run's settings.
         split: row (or query) indices of the ``train``, ``select`` and ``guard`` parts (and
             ``trained``: every row the loss saw, labelled or not).
-        epoch_losses, epoch_seconds, epoch_cpu_seconds: per epoch (wall-clock and this
-            process's CPU time of the training steps; on a shared machine the CPU time is the
-            steadier measure of cost).
+        epochs: each epoch's mean training loss, wall-clock and CPU time.
         query_only: the adapter applies to queries only (pairs).
     """
 
@@ -153,9 +152,7 @@ class AdapterResult:
     candidates: list[dict[str, float]]
     config: AdapterConfig
     split: dict[str, np.ndarray]
-    epoch_losses: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    epoch_cpu_seconds: list[float] = field(default_factory=list)
+    epochs: EpochLog = field(default_factory=EpochLog)
     query_only: bool = False
 
     def refine(self, x: np.ndarray, which: str = "output") -> np.ndarray:
@@ -189,9 +186,7 @@ class AdapterResult:
             "guard": None if self.decision is None else self.decision.as_dict(),
             "candidates": self.candidates,
             "split": {k: int(len(v)) for k, v in self.split.items()},
-            "epoch_losses": self.epoch_losses,
-            "epoch_seconds": self.epoch_seconds,
-            "epoch_cpu_seconds": self.epoch_cpu_seconds,
+            **self.epochs.as_dict(),
         }
 
 
@@ -202,9 +197,7 @@ class Training:
 
     chosen_epoch: int
     candidates: list[dict[str, float]]
-    losses: list[float]
-    seconds: list[float]
-    cpu_seconds: list[float]
+    epochs: EpochLog
     last_state: dict[str, Tensor]
 
 
@@ -244,7 +237,8 @@ def train_with_selection(
     rng = np.random.default_rng(config.seed)
     candidates = [{"epoch": 0, "score": select_score(None)}]
     best, best_state = candidates[0]["score"], copy.deepcopy(adapter.state_dict())
-    chosen, losses, seconds, cpu_seconds = 0, [], [], []
+    chosen, log = 0, EpochLog()
+    losses = log.losses
     for epoch in range(1, config.epochs + 1):
         adapter.train()
         started, cpu, total, steps = time.perf_counter(), time.process_time(), 0.0, 0
@@ -257,8 +251,8 @@ def train_with_selection(
             loss.backward()
             optimizer.step()
             total, steps = total + value, steps + 1
-        seconds.append(time.perf_counter() - started)
-        cpu_seconds.append(time.process_time() - cpu)
+        log.seconds.append(time.perf_counter() - started)
+        log.cpu_seconds.append(time.process_time() - cpu)
         losses.append(total / max(steps, 1))
         diverged = steps == 0 or not math.isfinite(losses[-1])
         score = None
@@ -276,4 +270,4 @@ def train_with_selection(
     adapter.load_state_dict(best_state)
     adapter.cpu().eval()
     last = {k: v.cpu() for k, v in last_state.items()}
-    return Training(chosen, candidates, losses, seconds, cpu_seconds, last)
+    return Training(chosen, candidates, log, last)

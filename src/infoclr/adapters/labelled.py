@@ -146,7 +146,5 @@ def _adapter_result(result: Any, config: AdapterConfig, states: dict[int, Any]) 
             "guard": split.test,
             "trained": np.setdiff1d(np.arange(result.stats.num_rows), held),
         },
-        epoch_losses=result.epoch_losses,
-        epoch_seconds=result.epoch_seconds,
-        epoch_cpu_seconds=result.epoch_cpu_seconds,
+        epochs=result.epochs,
     )

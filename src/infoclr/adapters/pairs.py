@@ -105,9 +105,7 @@ def fit_pairs(
         candidates=training.candidates,
         config=config,
         split=split,
-        epoch_losses=training.losses,
-        epoch_seconds=training.seconds,
-        epoch_cpu_seconds=training.cpu_seconds,
+        epochs=training.epochs,
         query_only=config.query_only,
     )
 

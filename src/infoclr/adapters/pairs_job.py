@@ -251,7 +251,7 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
     else:
         guard_reason = result.decision.reason
     side = "the queries only" if prepared.config.query_only else "queries and documents alike"
-    epochs = len(result.epoch_losses)
+    epochs = len(result.epochs.losses)
     hard = int((inputs.pairs.negative_rows >= 0).sum())
     negatives = f", plus the {hard} hard negatives given" if hard else ""
     return {
@@ -286,8 +286,7 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         else f"the loss was not finite in epoch {epochs}",
         "notes": prepared.notes,
         "evaluation": evaluation,
-        "epoch_losses": result.epoch_losses,
-        "epoch_seconds": result.epoch_seconds,
+        **result.epochs.as_dict(),
         "map": None,
     }
 

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from infoclr import distributed
 from infoclr.evaluation.features import extract_features
+from infoclr.runs import EpochLog
 
 #: A source of un-augmented batches for evaluation: a callable that yields (images, labels).
 BatchSource = Callable[[], Iterator[tuple[Tensor, Tensor]]]
@@ -306,10 +307,7 @@ class LossWatch(L.Callback):
         on_progress: Callable[[int, int, int, float], None] | None = None,
     ) -> None:
         self.sync_every, self.on_progress = sync_every, on_progress
-        self.epoch_losses: list[float] = []
-        self.epoch_seconds: list[float] = []
-        # This process's CPU time: on a shared machine the steadier measure of an epoch's cost.
-        self.epoch_cpu_seconds: list[float] = []
+        self.epochs = EpochLog()
         self.stopped: str | None = None
         self._total: Tensor | None = None
         self._steps = 0
@@ -340,23 +338,20 @@ class LossWatch(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         mean = self._read(trainer)
-        self.epoch_seconds.append(time.perf_counter() - self._started)
-        self.epoch_cpu_seconds.append(time.process_time() - self._cpu_started)
+        self.epochs.seconds.append(time.perf_counter() - self._started)
+        self.epochs.cpu_seconds.append(time.process_time() - self._cpu_started)
         if self.stopped is None:
-            self.epoch_losses.append(mean)
+            self.epochs.losses.append(mean)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.stopped is not None:  # resumed from the checkpoint of a diverged epoch
             trainer.should_stop = True
 
-    _SERIES = ("epoch_losses", "epoch_seconds", "epoch_cpu_seconds")
-
     def state_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in (*self._SERIES, "stopped")}
+        return {**self.epochs.as_dict(), "stopped": self.stopped}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        for name in self._SERIES:
-            setattr(self, name, [float(v) for v in state_dict.get(name, [])])
+        self.epochs = EpochLog.from_dict(state_dict)
         self.stopped = state_dict["stopped"]
 
 

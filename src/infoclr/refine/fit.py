@@ -32,6 +32,7 @@ from infoclr.evaluation.selection import CandidateScorer, LabelSplit, Selection
 from infoclr.methods.simskip import SimSkip
 from infoclr.models.refiner import Refiner
 from infoclr.refine.config import RefineConfig
+from infoclr.runs import EpochLog
 
 __all__ = ["RefineResult", "fit_refiner", "training_ids"]
 
@@ -48,9 +49,7 @@ class RefineResult:
         split: the label split (None without labels).
         input_scores: the selection scores of the input vectors themselves (epoch 0's for a
             skip refiner, which starts at the identity).
-        epoch_losses: mean training loss of each completed epoch.
-        epoch_seconds: wall-clock time of each epoch's training steps.
-        epoch_cpu_seconds: this process's CPU time of each epoch's training steps.
+        epochs: each epoch's mean training loss, wall-clock and CPU time.
         eval_seconds: total time spent scoring candidates.
         stopped: why training stopped early (a non-finite loss), or None.
         note: what selection changed on its own (a lowered K), or None.
@@ -68,9 +67,7 @@ class RefineResult:
     selection: Selection
     split: LabelSplit | None = None
     input_scores: dict[str, float] = field(default_factory=dict)
-    epoch_losses: list[float] = field(default_factory=list)
-    epoch_seconds: list[float] = field(default_factory=list)
-    epoch_cpu_seconds: list[float] = field(default_factory=list)
+    epochs: EpochLog = field(default_factory=EpochLog)
     eval_seconds: float = 0.0
     stopped: str | None = None
     note: str | None = None
@@ -301,9 +298,7 @@ def _result(
         selection=chosen,
         split=scorer.split,
         input_scores=input_scores,
-        epoch_losses=watch.epoch_losses,
-        epoch_seconds=watch.epoch_seconds,
-        epoch_cpu_seconds=watch.epoch_cpu_seconds,
+        epochs=watch.epochs,
         eval_seconds=selection.eval_seconds,
         stopped=watch.stopped,
         note=scorer.note,

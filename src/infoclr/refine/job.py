@@ -176,7 +176,7 @@ def _train(prepared: PreparedRefine, echo: Echo, on_progress: Any) -> tuple[Any,
         record=record,
     )
     train = time.perf_counter() - started
-    timings["epochs"] = sum(result.epoch_seconds)
+    timings["epochs"] = sum(result.epochs.seconds)
     timings["selection"] = result.eval_seconds
     timings["training_overhead"] = train - timings["epochs"] - timings["selection"]
     return result, timings
@@ -263,8 +263,7 @@ def _report(prepared: PreparedRefine, result: Any, evaluation: dict) -> dict[str
         "stopped": result.stopped,
         "notes": prepared.notes + ([result.note] if result.note else []),
         "evaluation": evaluation,
-        "epoch_losses": result.epoch_losses,
-        "epoch_seconds": result.epoch_seconds,
+        **result.epochs.as_dict(),
         "map": None,
     }
 
