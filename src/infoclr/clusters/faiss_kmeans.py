@@ -27,8 +27,8 @@ from typing import Any
 import faiss
 import numpy as np
 
+from infoclr.arrays import float32_rows, to_numpy
 from infoclr.errors import ConfigError, DataError
-from infoclr.evaluation._inputs import float32_rows, to_numpy
 
 _INIT_METHODS = {
     "random": "ClusteringInitMethod_RANDOM",

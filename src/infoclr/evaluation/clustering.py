@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from infoclr.clusters.faiss_kmeans import kmeans
-from infoclr.errors import ConfigError
-from infoclr.evaluation._inputs import (
+from infoclr.arrays import (
     ArrayLike,
     as_feature_matrix,
     as_labelled_features,
     l2_normalize_rows,
 )
+from infoclr.clusters.faiss_kmeans import kmeans
+from infoclr.errors import ConfigError
 
 
 def _contingency(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -17,14 +17,14 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from infoclr.errors import ConfigError, DataError
-from infoclr.evaluation._inputs import (
+from infoclr.arrays import (
     ArrayLike,
     as_feature_matrix,
     as_labelled_features,
     check_same_width,
     l2_normalize_rows,
 )
+from infoclr.errors import ConfigError, DataError
 
 
 def _check_knn_arguments(k: int, temperature: float) -> None:

@@ -47,12 +47,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from infoclr.errors import ConfigError, DataError
-from infoclr.evaluation._inputs import (
+from infoclr.arrays import (
     ArrayLike,
     as_labelled_features,
     check_same_width,
 )
+from infoclr.errors import ConfigError, DataError
 
 OPTIMIZERS = ("lbfgs", "adam", "sgd")
 _DEFAULT_LR = {"lbfgs": 1.0, "adam": 1e-3, "sgd": 0.1}

@@ -26,8 +26,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from infoclr.arrays import ArrayLike, as_feature_matrix, as_label_vector, to_numpy
 from infoclr.errors import ConfigError, DataError
-from infoclr.evaluation._inputs import ArrayLike, as_feature_matrix, as_label_vector, to_numpy
 
 EMBEDDING_METHODS = ("auto", "umap", "tsne", "pca")
 # t-SNE is O(N log N) per iteration but with a large constant: ~5k rows is the most that stays

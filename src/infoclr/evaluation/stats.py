@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from infoclr.arrays import ArrayLike, to_numpy
 from infoclr.errors import DataError
-from infoclr.evaluation._inputs import ArrayLike, to_numpy
 
 __all__ = [
     "CLEARLY_ABOVE",

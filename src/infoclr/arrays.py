@@ -1,10 +1,10 @@
-"""Input checks shared by the evaluation functions.
+"""Array inputs: the checks shared by evaluation and clustering.
 
-Every evaluation entry point takes features as a numpy array or a torch tensor (on any device)
-and labels as integers. These helpers turn them into contiguous CPU numpy arrays (what faiss and
-scikit-learn want) and raise :class:`~infoclr.errors.DataError` with a one-line message for the
-mistakes a user can make: wrong rank, empty input, NaN/inf rows, mismatched lengths, labels that
-are not non-negative integers.
+Every evaluation entry point (and faiss k-means) takes features as a numpy array or a torch
+tensor (on any device) and labels as integers. These helpers turn them into contiguous CPU numpy
+arrays (what faiss and scikit-learn want) and raise :class:`~infoclr.errors.DataError` with a
+one-line message for the mistakes a user can make: wrong rank, empty input, NaN/inf rows,
+mismatched lengths, labels that are not non-negative integers.
 """
 
 from __future__ import annotations

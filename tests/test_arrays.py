@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
+from infoclr.arrays import as_feature_matrix, as_label_vector, l2_normalize_rows
 from infoclr.errors import DataError, InfoclrError
-from infoclr.evaluation._inputs import as_feature_matrix, as_label_vector, l2_normalize_rows
 
 
 def test_feature_matrix_conversion() -> None:
