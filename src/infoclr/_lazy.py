@@ -26,26 +26,31 @@ from pathlib import Path
 from typing import Any
 
 
-def stub_exports(package: str, stub: Path) -> dict[str, str]:
-    """name → module path of every ``from MODULE import name`` in the stub ``stub``."""
-    exports: dict[str, str] = {}
+def stub_exports(package: str, stub: Path) -> dict[str, tuple[str, str]]:
+    """exported name → (module path, name there) of every ``from MODULE import name [as
+    alias]`` in the stub ``stub``."""
+    exports: dict[str, tuple[str, str]] = {}
     for node in ast.parse(stub.read_text(encoding="utf-8"), str(stub)).body:
         if isinstance(node, ast.ImportFrom):
-            module = resolve_name("." * node.level + (node.module or ""), package)
-            exports.update({alias.asname or alias.name: module for alias in node.names})
+            if node.module is None:
+                raise ImportError(f"{stub}: name the module to import from, not 'from . import'")
+            module = resolve_name("." * node.level + node.module, package)
+            exports.update({a.asname or a.name: (module, a.name) for a in node.names})
     return exports
 
 
 def lazy_getattr(
-    package: str, exports: dict[str, str], namespace: dict[str, Any]
+    package: str, exports: dict[str, tuple[str, str]], namespace: dict[str, Any]
 ) -> Callable[[str], Any]:
-    """A module ``__getattr__`` that imports ``exports[name]`` (a module path) on first use and
-    keeps the value in the package's ``namespace``, so that later lookups are plain ones."""
+    """A module ``__getattr__`` that imports ``exports[name]`` (module path, name there) on
+    first use and keeps the value in the package's ``namespace``, so that later lookups are
+    plain ones."""
 
     def __getattr__(name: str) -> Any:
         if name not in exports:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(exports[name]), name)
+        module, original = exports[name]
+        value = getattr(importlib.import_module(module), original)
         namespace[name] = value
         return value
 
@@ -57,15 +62,15 @@ def lazy_exports(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """``(__getattr__, __dir__, __all__)`` for ``package`` (its ``__name__``), from the imports
     of the ``__init__.pyi`` beside its ``__init__.py``. Names the package has imported already
-    resolve as usual; the others load from their module on first access."""
+    resolve as usual; the others load from their module on first access.
+
+    A member must not be named like a submodule of its package: importing the submodule would
+    replace the member by the module (``tests/test_lazy.py`` checks every package)."""
     module = sys.modules[package]
     stub = Path(module.__file__ or "").with_suffix(".pyi")
     if not stub.is_file():
         raise ImportError(f"{package} has no {stub.name} listing its exports (at {stub})")
     exports = stub_exports(package, stub)
-    shadowed = [name for name in exports if (stub.parent / f"{name}.py").exists()]
-    if shadowed:  # importing the submodule would replace the member by the module
-        raise ImportError(f"{package} exports {shadowed}, named like its submodules; rename one")
     namespace = vars(module)
 
     def __dir__() -> list[str]:

@@ -80,3 +80,12 @@ def test_input_checks() -> None:
         sup_con(features, ids, memory=(torch.randn(2, 3), torch.tensor([0])))
     with pytest.raises(InfoclrError, match="group_ids has 3 entries for 4 rows"):
         sup_con(features, ids[:3])
+
+
+def test_a_bank_of_another_dtype_keeps_the_features_dtype() -> None:
+    features, ids = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    bank = torch.randn(5, 4, dtype=torch.float64)
+    loss = sup_con(features, ids, memory=(bank, torch.arange(5)))
+    assert loss.dtype == torch.float32
+    same = sup_con(features, ids, memory=(bank.float(), torch.arange(5)))
+    assert loss.item() == pytest.approx(same.item(), rel=1e-6)

@@ -132,15 +132,16 @@ def _masked_mean(values: Tensor, mask: Tensor) -> Tensor:
     return (values * mask).sum() / mask.sum().clamp(min=1)
 
 
-def check_ids(name: str, ids: Tensor, rows: int) -> None:
-    """Raise a one-line error unless ``ids`` is a 1-D integer tensor of ``rows`` entries."""
+_STACKED_IDS = "pass one id per row, the ids of every view stacked like the features"
+
+
+def check_ids(name: str, ids: Tensor, rows: int, hint: str = "pass one id per row") -> None:
+    """Raise a one-line error unless ``ids`` is a 1-D integer tensor of ``rows`` entries;
+    ``hint`` ends the message of a length mismatch."""
     if not isinstance(ids, Tensor) or ids.dim() != 1 or ids.is_floating_point():
         raise InfoclrError(f"{name} must be a 1-D integer tensor with one id per row")
     if ids.shape[0] != rows:
-        raise InfoclrError(
-            f"{name} has {ids.shape[0]} entries for {rows} rows; pass one id per row (stack "
-            "the ids of every view)"
-        )
+        raise InfoclrError(f"{name} has {ids.shape[0]} entries for {rows} rows; {hint}")
 
 
 def _check_memory(memory: tuple[Tensor, Tensor], features: Tensor) -> None:
@@ -196,14 +197,14 @@ def sup_con(
     _check_chunk(chunk_size)
     if base_temperature is not None:
         check_temperature(base_temperature, "base_temperature")
-    check_ids("group_ids", group_ids, features.shape[0])
+    check_ids("group_ids", group_ids, features.shape[0], _STACKED_IDS)
     if memory is not None:
         _check_memory(memory, features)
     with torch.autocast(device_type=features.device.type, enabled=False):
         z = _normalise(features)
         columns, ids = z, group_ids.to(z.device)
         if memory is not None:
-            columns = torch.cat([z, _normalise(memory[0].detach().to(z.device))])
+            columns = torch.cat([z, _normalise(memory[0].detach().to(z.device, z.dtype))])
             ids = torch.cat([ids, memory[1].to(z.device)])
         per_anchor, valid = sup_con_per_anchor(
             columns, ids, temperature, 0, z.shape[0], chunk_size=chunk_size

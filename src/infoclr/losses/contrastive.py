@@ -19,6 +19,7 @@ from infoclr import distributed
 from infoclr.errors import InfoclrError
 from infoclr.functional import cl_info_nce, nt_xent, sup_con
 from infoclr.functional.contrastive import (
+    _STACKED_IDS,
     _masked_mean,
     _normalise,
     check_ids,
@@ -162,7 +163,7 @@ class SupConLoss(_GroupContrastive):
                 self.check_finite,
             )
         check_rows("features", features, self.check_finite, min_rows=1)
-        check_ids("group_ids", group_ids, features.shape[0])
+        check_ids("group_ids", group_ids, features.shape[0], _STACKED_IDS)
         return self._gathered_sup_con(features, group_ids)[0]
 
 

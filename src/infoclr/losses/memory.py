@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 
 from infoclr.errors import InfoclrError
-from infoclr.functional.contrastive import check_ids, check_rows
+from infoclr.functional.contrastive import _STACKED_IDS, check_ids, check_rows
 from infoclr.losses.contrastive import _GroupContrastive
 
 __all__ = ["MemoryBank", "MemoryBankLoss"]
@@ -110,7 +110,7 @@ class MemoryBankLoss(_GroupContrastive):
 
     def forward(self, features: Tensor, group_ids: Tensor) -> Tensor:
         check_rows("features", features, self.check_finite, min_rows=1)
-        check_ids("group_ids", group_ids, features.shape[0])
+        check_ids("group_ids", group_ids, features.shape[0], _STACKED_IDS)
         loss, rows, ids = self._gathered_sup_con(features, group_ids, self.memory.contents())
         if self.training:
             self.memory.push(rows.detach(), ids)
