@@ -3,12 +3,11 @@ query-only), and model-upgrade alignment (new-encoder headlines against an old a
 
     python benchmarks/refine_retrieval.py [--seeds 3]
 
-Protocols: ``infoclr.adapters.experiments.retrieval_experiment``, ``infoclr.align.experiments.
-alignment_experiment``; an article whose body is byte-identical to the headline's own counts as
-relevant too. Upgrades: real encoders (GloVe-50 → MiniLM, MiniLM → mpnet where its files exist)
-and stand-ins for a new MiniLM (a random rotation plus noise σ = 0.02; the top 128 principal
-components). "+q": the maps are chosen and guarded by the training headlines finding their
-articles (``--pairs``).
+Protocols: ``infoclr.adapters.experiments.retrieval_experiment`` and ``infoclr.align.
+experiments.alignment_experiment``; an article byte-identical to the headline's own is relevant
+too. Upgrades: real encoders (GloVe-50 → MiniLM, MiniLM → mpnet where its files exist) and
+stand-ins for a new MiniLM (a random rotation plus noise σ = 0.02; the top 128 principal
+components). "+q": the maps are chosen and guarded by the headlines finding their articles.
 """
 
 from __future__ import annotations
