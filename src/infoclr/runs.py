@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -359,9 +359,11 @@ class EpochLog:
 
     def as_dict(self) -> dict[str, list[float]]:
         """``epoch_losses``, ``epoch_seconds`` and ``epoch_cpu_seconds``: the report keys."""
-        return {f"epoch_{name}": list(values) for name, values in vars(self).items()}
+        return {f"epoch_{f.name}": list(getattr(self, f.name)) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> EpochLog:
         """The log :meth:`as_dict` wrote (a missing series is empty)."""
-        return cls(*([float(v) for v in record.get(f"epoch_{name}", [])] for name in vars(cls())))
+        return cls(
+            **{f.name: [float(v) for v in record.get(f"epoch_{f.name}", [])] for f in fields(cls)}
+        )

@@ -238,7 +238,6 @@ def train_with_selection(
     candidates = [{"epoch": 0, "score": select_score(None)}]
     best, best_state = candidates[0]["score"], copy.deepcopy(adapter.state_dict())
     chosen, log = 0, EpochLog()
-    losses = log.losses
     for epoch in range(1, config.epochs + 1):
         adapter.train()
         started, cpu, total, steps = time.perf_counter(), time.process_time(), 0.0, 0
@@ -253,8 +252,9 @@ def train_with_selection(
             total, steps = total + value, steps + 1
         log.seconds.append(time.perf_counter() - started)
         log.cpu_seconds.append(time.process_time() - cpu)
-        losses.append(total / max(steps, 1))
-        diverged = steps == 0 or not math.isfinite(losses[-1])
+        loss_mean = total / max(steps, 1)
+        log.losses.append(loss_mean)
+        diverged = steps == 0 or not math.isfinite(loss_mean)
         score = None
         if not diverged and (epoch % config.eval_every == 0 or epoch == config.epochs):
             adapter.eval()
@@ -263,7 +263,7 @@ def train_with_selection(
             if score > best:
                 best, chosen, best_state = score, epoch, copy.deepcopy(adapter.state_dict())
         if on_epoch is not None:
-            on_epoch(epoch, losses[-1], score)
+            on_epoch(epoch, loss_mean, score)
         if diverged:
             break
     last_state = copy.deepcopy(adapter.state_dict())

@@ -144,6 +144,20 @@ def check_ids(name: str, ids: Tensor, rows: int, hint: str = "pass one id per ro
         raise InfoclrError(f"{name} has {ids.shape[0]} entries for {rows} rows; {hint}")
 
 
+def _with_memory(
+    z: Tensor, ids: Tensor, memory: tuple[Tensor, Tensor] | None
+) -> tuple[Tensor, Tensor]:
+    """The columns every anchor meets: the rows ``z`` (N, D) with their ``ids`` (N,), then the
+    bank's normalised rows (K, D) and ids (K,), if any, as constants in ``z``'s dtype."""
+    if memory is None:
+        return z, ids
+    rows, row_ids = memory
+    return (
+        torch.cat([z, rows.detach().to(z.device, z.dtype)]),
+        torch.cat([ids, row_ids.to(ids.device)]),
+    )
+
+
 def _check_memory(memory: tuple[Tensor, Tensor], features: Tensor) -> None:
     rows, ids = memory
     if not isinstance(rows, Tensor) or rows.dim() != 2 or rows.shape[1] != features.shape[1]:
@@ -202,10 +216,8 @@ def sup_con(
         _check_memory(memory, features)
     with torch.autocast(device_type=features.device.type, enabled=False):
         z = _normalise(features)
-        columns, ids = z, group_ids.to(z.device)
-        if memory is not None:
-            columns = torch.cat([z, _normalise(memory[0].detach().to(z.device, z.dtype))])
-            ids = torch.cat([ids, memory[1].to(z.device)])
+        bank = None if memory is None else (_normalise(memory[0].to(z.device)), memory[1])
+        columns, ids = _with_memory(z, group_ids.to(z.device), bank)
         per_anchor, valid = sup_con_per_anchor(
             columns, ids, temperature, 0, z.shape[0], chunk_size=chunk_size
         )

@@ -22,6 +22,7 @@ from infoclr.functional.contrastive import (
     _STACKED_IDS,
     _masked_mean,
     _normalise,
+    _with_memory,
     check_ids,
     check_pair,
     check_rows,
@@ -75,7 +76,7 @@ class _GroupContrastive(nn.Module):
             return 1.0
         return self.temperature / self.base_temperature
 
-    def _gathered_sup_con(
+    def _sup_con(
         self, features: Tensor, group_ids: Tensor, memory: tuple[Tensor, Tensor] | None = None
     ) -> tuple[Tensor, Tensor, Tensor]:
         """SupCon of this rank's anchors against every rank's rows (when gathering) and the
@@ -87,10 +88,7 @@ class _GroupContrastive(nn.Module):
             ids = group_ids.to(z.device)
             rows, offset = distributed.gather(z) if gather else (z, 0)
             row_ids = distributed.gather(ids)[0] if gather else ids
-            columns, column_ids = rows, row_ids
-            if memory is not None:
-                columns = torch.cat([rows, memory[0].detach().to(z.dtype)])
-                column_ids = torch.cat([row_ids, memory[1].to(ids.device)])
+            columns, column_ids = _with_memory(rows, row_ids, memory)
             per_anchor, valid = sup_con_per_anchor(
                 columns, column_ids, self.temperature, offset, offset + z.shape[0], self.chunk_size
             )
@@ -136,7 +134,7 @@ class NTXentLoss(_GroupContrastive):
             return nt_xent(z1, z2, self.temperature, self.chunk_size, self.check_finite)
         check_pair(z1, z2, self.check_finite)
         instance = torch.arange(z1.shape[0], device=z1.device) + distributed.rank() * _RANK_STRIDE
-        return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([instance, instance]))[0]
+        return self._sup_con(torch.cat([z1, z2]), torch.cat([instance, instance]))[0]
 
 
 class SupConLoss(_GroupContrastive):
@@ -164,7 +162,7 @@ class SupConLoss(_GroupContrastive):
             )
         check_rows("features", features, self.check_finite, min_rows=1)
         check_ids("group_ids", group_ids, features.shape[0], _STACKED_IDS)
-        return self._gathered_sup_con(features, group_ids)[0]
+        return self._sup_con(features, group_ids)[0]
 
 
 class ClInfoNCELoss(_GroupContrastive):
@@ -217,4 +215,4 @@ class ClInfoNCELoss(_GroupContrastive):
                 "pass one cluster id per input"
             )
         ids = cluster_ids.to(z1.device)
-        return self._gathered_sup_con(torch.cat([z1, z2]), torch.cat([ids, ids]))[0]
+        return self._sup_con(torch.cat([z1, z2]), torch.cat([ids, ids]))[0]

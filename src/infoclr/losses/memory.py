@@ -111,7 +111,7 @@ class MemoryBankLoss(_GroupContrastive):
     def forward(self, features: Tensor, group_ids: Tensor) -> Tensor:
         check_rows("features", features, self.check_finite, min_rows=1)
         check_ids("group_ids", group_ids, features.shape[0], _STACKED_IDS)
-        loss, rows, ids = self._gathered_sup_con(features, group_ids, self.memory.contents())
+        loss, rows, ids = self._sup_con(features, group_ids, self.memory.contents())
         if self.training:
             self.memory.push(rows.detach(), ids)
         return loss
